@@ -1,0 +1,37 @@
+"""semsearch's index side: text in, index on disk (sources, chunking, embedding, vectors, store)."""
+
+from index.builder import BuildProgress, BuildReport, build_index
+from index.embedding import Embedder, load_embedder
+from index.errors import (
+    IndexMismatchError,
+    IndexNotFoundError,
+    InvalidQueryError,
+    NothingToIndexError,
+    SemsearchError,
+)
+from index.index_dir import LoadedIndex, open_index
+from index.manifest import Manifest
+from index.records import Article, Passage, Skipped
+from index.settings import Settings
+from index.sources import iter_articles
+
+__all__ = [
+    "Article",
+    "BuildProgress",
+    "BuildReport",
+    "Embedder",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "InvalidQueryError",
+    "LoadedIndex",
+    "Manifest",
+    "NothingToIndexError",
+    "Passage",
+    "SemsearchError",
+    "Settings",
+    "Skipped",
+    "build_index",
+    "iter_articles",
+    "load_embedder",
+    "open_index",
+]

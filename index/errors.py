@@ -1,0 +1,46 @@
+"""The one user-facing error type and the few subclasses callers must tell apart."""
+
+from __future__ import annotations
+
+__all__ = [
+    "SemsearchError",
+    "InvalidQueryError",
+    "IndexNotFoundError",
+    "IndexMismatchError",
+    "NothingToIndexError",
+]
+
+
+class SemsearchError(Exception):
+    """A problem the user can fix; the message says what to do next."""
+
+    exit_code = 1
+    http_status = 400
+
+
+class InvalidQueryError(SemsearchError):
+    """The query or its parameters are out of bounds."""
+
+    exit_code = 2
+    http_status = 422
+
+
+class IndexNotFoundError(SemsearchError):
+    """No usable index at the given folder."""
+
+    exit_code = 3
+    http_status = 503
+
+
+class IndexMismatchError(SemsearchError):
+    """The index was built with another model, dimension or format, or is corrupt."""
+
+    exit_code = 4
+    http_status = 409
+
+
+class NothingToIndexError(SemsearchError):
+    """The sources held no readable article."""
+
+    exit_code = 5
+    http_status = 422

@@ -1,0 +1,149 @@
+"""The index folder on disk: versions, the ``current`` pointer swapped atomically, and opening one.
+
+Layout: ``INDEX/current`` is a symlink to ``INDEX/v-<time>-<n>/`` holding manifest, vectors and store.
+A build writes a new version folder, then replaces the symlink with ``os.replace`` (atomic on POSIX),
+so a reader sees the old index or the new one, never a mix; a crash mid-build leaves ``current`` alone.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
+from index.manifest import STORE_FILE, VECTORS_FILE, Manifest
+from index.store import Store
+from index.vectors import FaissIndex, load_vector_index
+
+CURRENT = "current"
+LOCK_FILE = ".build.lock"
+_VERSION_PREFIX = "v-"
+_TMP_PREFIX = ".tmp-"
+
+
+@dataclass
+class LoadedIndex:
+    """An index opened for reading: its manifest, vectors and store."""
+
+    folder: Path
+    version: str
+    manifest: Manifest
+    vectors: FaissIndex
+    store: Store
+
+
+def current_version(index_dir: Path) -> Path:
+    """The version folder ``current`` points to, or a clear error when there is none."""
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        if index_dir.is_dir() and any(index_dir.iterdir()) and not pointer.is_symlink():
+            raise IndexNotFoundError(f"{index_dir} is not a semsearch index; pass --index with the right folder.")
+        raise IndexNotFoundError(f"No index at {index_dir} — run `semsearch build <articles folder>` first.")
+    return pointer.resolve()
+
+
+def open_index(index_dir: Path) -> LoadedIndex:
+    """Open the current version of an index, checking manifest and file checksums."""
+    folder = current_version(index_dir)
+    manifest = Manifest.read(folder)
+    manifest.verify_files(folder)
+    vectors = load_vector_index(folder / VECTORS_FILE, manifest.index_spec, manifest.model.dimension)
+    if len(vectors) != manifest.passages:
+        raise IndexMismatchError(f"{folder} holds {len(vectors)} vectors for {manifest.passages} passages; rebuild.")
+    store = Store(folder / STORE_FILE)
+    try:
+        store.check()
+    except sqlite3.DatabaseError as exc:
+        raise IndexMismatchError(f"The store in {folder} is unreadable ({exc}); rebuild with `semsearch build`.") from exc
+    return LoadedIndex(folder, folder.name, manifest, vectors, store)
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the index folder so two builds never interleave."""
+    _check_writable_target(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / LOCK_FILE).open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise SemsearchError(f"Another build is writing {index_dir}; wait for it to finish.") from exc
+        _remove_abandoned(index_dir)
+        yield
+
+
+def _check_writable_target(index_dir: Path) -> None:
+    if index_dir.exists() and not index_dir.is_dir():
+        raise SemsearchError(f"{index_dir} is a file; pass --index with a folder.")
+    if index_dir.is_dir():
+        known = {CURRENT, LOCK_FILE}
+        foreign = [
+            p.name
+            for p in index_dir.iterdir()
+            if p.name not in known and not p.name.startswith((_VERSION_PREFIX, _TMP_PREFIX))
+        ]
+        if foreign:
+            raise SemsearchError(
+                f"{index_dir} holds other files ({', '.join(sorted(foreign)[:3])}…) and is not a semsearch index; "
+                "pass --index with an empty or new folder."
+            )
+
+
+def new_work_folder(index_dir: Path) -> Path:
+    """A fresh hidden folder to build into."""
+    work = index_dir / f"{_TMP_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    work.mkdir()
+    return work
+
+
+def publish(index_dir: Path, work: Path) -> Path:
+    """Rename a finished build into a version folder and point ``current`` at it atomically."""
+    for path in work.iterdir():  # make the bytes durable before they become visible
+        with path.open("rb") as fh:
+            os.fsync(fh.fileno())
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    n = 0
+    while (index_dir / f"{_VERSION_PREFIX}{stamp}-{n}").exists():
+        n += 1
+    version = index_dir / f"{_VERSION_PREFIX}{stamp}-{n}"
+    work.rename(version)
+    link_tmp = index_dir / f"{_TMP_PREFIX}link-{os.getpid()}"
+    if link_tmp.is_symlink():
+        link_tmp.unlink()
+    link_tmp.symlink_to(version.name)
+    os.replace(link_tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    _remove_old_versions(index_dir, keep={version.name})
+    return version
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_old_versions(index_dir: Path, keep: set[str]) -> None:
+    """Keep the new version and the one before it (a server may still be reading it)."""
+    versions = sorted(p for p in index_dir.glob(f"{_VERSION_PREFIX}*") if p.is_dir())
+    for old in versions[:-2]:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_abandoned(index_dir: Path) -> None:
+    """Drop temporary folders left by builds that crashed (we hold the lock, so none is running)."""
+    for tmp in index_dir.glob(f"{_TMP_PREFIX}*"):
+        if tmp.is_symlink() or tmp.is_file():
+            tmp.unlink()
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)

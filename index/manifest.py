@@ -1,0 +1,103 @@
+"""The manifest: how an index was built, what it holds, and checksums of its files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from index.errors import IndexMismatchError
+
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+VECTORS_FILE = "vectors.faiss"
+STORE_FILE = "store.sqlite"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The embedding model an index was built with."""
+
+    name: str
+    source: str
+    fingerprint: str
+    dimension: int
+    normalised: bool = True
+    metric: str = "inner_product"
+
+
+@dataclass(frozen=True)
+class ChunkerInfo:
+    """Chunking settings, so a rebuild can tell whether passages would change."""
+
+    passage_tokens: int
+    overlap_sentences: int
+    title_context: bool = True
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything recorded about one built index."""
+
+    semsearch_version: str
+    created_at: str
+    model: ModelInfo
+    chunker: ChunkerInfo
+    index_spec: str
+    articles: int
+    passages: int
+    skipped: int
+    languages: dict[str, int]
+    sources: list[str]
+    build_seconds: float
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        """The manifest as pretty JSON."""
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        """Read and validate ``folder/manifest.json``."""
+        path = folder / MANIFEST_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format_version") != FORMAT_VERSION:
+                raise IndexMismatchError(
+                    f"The index at {folder} has format {data.get('format_version')!r}, this semsearch reads "
+                    f"{FORMAT_VERSION}; rebuild it with `semsearch build`."
+                )
+            data["model"] = ModelInfo(**data["model"])
+            data["chunker"] = ChunkerInfo(**data["chunker"])
+            return cls(**data)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexMismatchError(
+                f"The manifest {path} is missing or corrupt ({type(exc).__name__}); rebuild with `semsearch build`."
+            ) from exc
+
+    def verify_files(self, folder: Path) -> None:
+        """Refuse files whose size or checksum differs from what the build wrote."""
+        for name, expected in self.files.items():
+            path = folder / name
+            if not path.is_file() or path.stat().st_size != expected["bytes"] or file_sha256(path) != expected["sha256"]:
+                raise IndexMismatchError(
+                    f"{path} is missing or changed since it was built (checksum mismatch); "
+                    "rebuild with `semsearch build`."
+                )
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe_files(folder: Path, names: tuple[str, ...] = (VECTORS_FILE, STORE_FILE)) -> dict[str, dict[str, Any]]:
+    """Size and checksum of each named file, for the manifest."""
+    return {n: {"bytes": (folder / n).stat().st_size, "sha256": file_sha256(folder / n)} for n in names}

@@ -1,0 +1,41 @@
+"""The index-side data model: an article and the passages cut from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as read from a source, before chunking."""
+
+    id: str
+    title: str
+    text: str
+    lang: str | None
+    source: str | None
+    url: str | None
+    date: str | None
+    path: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A span of an article's text; ``start``/``end`` are character offsets into ``Article.text``."""
+
+    id: int
+    article_id: str
+    seq: int
+    start: int
+    end: int
+    text: str
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that could not be read as an article, and why."""
+
+    path: str
+    reason: str

@@ -1,0 +1,65 @@
+"""Every default in one place, and the one function that reads ``SEMSEARCH_*`` variables (called by the edges)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+DEFAULT_INDEX_SPEC = "Flat"
+# Total tokens fed to the model per passage: prompt + title context + body + specials.
+# Well under the model's 512 so passages stay focused and encoding stays cheap.
+DEFAULT_PASSAGE_TOKENS = 256
+# Title context may use at most this share of a passage's tokens.
+TITLE_CONTEXT_SHARE = 0.25
+DEFAULT_OVERLAP_SENTENCES = 1
+DEFAULT_ENCODE_BATCH = 32
+DEFAULT_K = 10
+MAX_K = 100
+MAX_QUERY_CHARS = 2_000
+MAX_BATCH_QUERIES = 10_000
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+# Characters of an article fed to language detection: plenty for a confident answer, bounded cost.
+LANGUAGE_SAMPLE_CHARS = 1_500
+# How many passages are fetched per requested article before widening the search.
+PASSAGES_PER_ARTICLE_FETCH = 4
+
+
+def _default_home() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("semsearch", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how an index is built; explicit flags override these."""
+
+    home: Path
+    index_dir: Path
+    model: str | None = None  # None: the index's own model when querying, DEFAULT_MODEL when building
+    index_spec: str = DEFAULT_INDEX_SPEC
+    passage_tokens: int = DEFAULT_PASSAGE_TOKENS
+    overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES
+    encode_batch: int = DEFAULT_ENCODE_BATCH
+
+    @property
+    def models_dir(self) -> Path:
+        """Folder that holds materialised models."""
+        return self.home / "models"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given non-None fields replaced (flags beat environment beat defaults)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return replace(self, **given)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX`` and ``SEMSEARCH_MODEL``, else defaults."""
+        env = os.environ if environ is None else environ
+        home = Path(env["SEMSEARCH_HOME"]).expanduser() if env.get("SEMSEARCH_HOME") else _default_home()
+        index_dir = Path(env["SEMSEARCH_INDEX"]).expanduser() if env.get("SEMSEARCH_INDEX") else home / "index"
+        return cls(home=home, index_dir=index_dir, model=env.get("SEMSEARCH_MODEL") or None)

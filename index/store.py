@@ -1,0 +1,103 @@
+"""Articles and passages in SQLite, beside the vectors; passage ids are the vector ids."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.records import Article, Passage
+
+_SCHEMA = """
+CREATE TABLE articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, lang TEXT, source TEXT,
+    url TEXT, date TEXT, path TEXT NOT NULL, content_hash TEXT NOT NULL
+);
+CREATE TABLE passages (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id), seq INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL
+);
+CREATE INDEX passages_article ON passages(article_id, seq);
+"""
+_ARTICLE_COLUMNS = "id, title, text, lang, source, url, date, path, content_hash"
+_PASSAGE_COLUMNS = 'id, article_id, seq, start, "end", text, n_tokens'
+
+
+@dataclass(frozen=True)
+class PassageWithArticle:
+    """A passage joined with its article, as search needs it."""
+
+    passage: Passage
+    article: Article
+
+
+def create_store(path: Path, articles: Iterable[Article], passages: Iterable[Passage]) -> None:
+    """Write a new store file in one transaction."""
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(_SCHEMA)
+        with con:
+            con.executemany(
+                f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                ((a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash) for a in articles),
+            )
+            con.executemany(
+                f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                ((p.id, p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens) for p in passages),
+            )
+    finally:
+        con.close()
+
+
+class Store:
+    """Read-only access to a store file; one SQLite connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def _con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            self._local.con = con
+        return con
+
+    def passages(self, ids: Sequence[int]) -> dict[int, PassageWithArticle]:
+        """The passages with these ids and their articles, keyed by passage id."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._con().execute(
+            f"SELECT p.id, p.article_id, p.seq, p.start, p.\"end\", p.text, p.n_tokens, "
+            f"a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash "
+            f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
+            [int(i) for i in ids],
+        ).fetchall()
+        return {row[0]: PassageWithArticle(Passage(*row[:7]), Article(*row[7:])) for row in rows}
+
+    def passage_article_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(passage ids sorted, the article rowid of each): a compact map for grouping hits by article."""
+        rows = self._con().execute(
+            "SELECT p.id, a.rowid FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id"
+        ).fetchall()
+        table = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        return table[:, 0].copy(), table[:, 1].copy()
+
+    def article(self, article_id: str) -> Article | None:
+        """One article by id."""
+        row = self._con().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return None if row is None else Article(*row)
+
+    def languages(self) -> dict[str, int]:
+        """Article count per language."""
+        rows = self._con().execute("SELECT COALESCE(lang, '?'), COUNT(*) FROM articles GROUP BY 1 ORDER BY 2 DESC")
+        return dict(rows.fetchall())
+
+    def check(self) -> None:
+        """Raise sqlite3.DatabaseError when the file is not a readable store."""
+        self._con().execute("SELECT COUNT(*) FROM articles").fetchone()

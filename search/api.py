@@ -1,0 +1,57 @@
+"""The HTTP API: an app factory over a loaded SearchEngine (no globals, no environment reads)."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from index.errors import SemsearchError
+from index.settings import DEFAULT_K, MAX_K, MAX_QUERY_CHARS
+from search.engine import SearchEngine
+from search.results import ErrorBody, IndexInfo, QueryRequest, QueryResult
+
+_ERRORS: dict[int | str, dict[str, object]] = {422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+
+
+def create_app(engine: SearchEngine) -> FastAPI:
+    """A FastAPI app answering queries against ``engine``."""
+    app = FastAPI(title="semsearch", version=version("semsearch"), description="Cross-lingual semantic news search.")
+
+    @app.exception_handler(SemsearchError)
+    async def _semsearch_error(request: Request, exc: SemsearchError) -> JSONResponse:
+        return JSONResponse(status_code=exc.http_status, content={"error": {"type": type(exc).__name__, "message": str(exc)}})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return JSONResponse(status_code=422, content={"error": {"type": "InvalidRequest", "message": problems}})
+
+    # Plain ``def`` routes run in FastAPI's thread pool, so encoding never blocks the event loop.
+    @app.get("/query", response_model=QueryResult, responses=_ERRORS)
+    def get_query(
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="query text, any language")],
+        k: Annotated[int, Query(ge=1, le=MAX_K, description="how many articles")] = DEFAULT_K,
+    ) -> QueryResult:
+        """Search: the k best articles for q, each with its best passage."""
+        return engine.search(q, k)
+
+    @app.post("/query", response_model=QueryResult, responses=_ERRORS)
+    def post_query(request: QueryRequest) -> QueryResult:
+        """Search with a JSON body {"q": ..., "k": ...}."""
+        return engine.search(request.q, request.k)
+
+    @app.get("/info", response_model=IndexInfo)
+    def get_info() -> IndexInfo:
+        """What the loaded index holds and how it was built."""
+        return engine.info()
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        """Liveness: the server is up and has an index loaded."""
+        return {"status": "ok", "index_version": engine.index.version}
+
+    return app

@@ -1,0 +1,177 @@
+"""The ``semsearch`` command line: a thin adapter over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from index.errors import SemsearchError
+from index.settings import DEFAULT_HOST, DEFAULT_K, DEFAULT_PORT, Settings
+
+
+class _Group(TyperGroup):
+    """Translates SemsearchError into one clear line on stderr and its exit code (the CLI's one handler)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SemsearchError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Cross-lingual semantic search for news: build an index, query it, serve it over HTTP.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="Index folder [env: SEMSEARCH_INDEX; default: under SEMSEARCH_HOME]")
+]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="sentence-transformers model name or local folder")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
+
+
+def _settings(index: Path | None, model: str | None = None, **more: Any) -> Settings:
+    return Settings.from_env().with_overrides(index_dir=index, model=model, **more)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False))
+
+
+@app.command()
+def build(
+    sources: Annotated[list[Path], typer.Argument(help="Files or folders of articles (.txt .md .jsonl .json)")],
+    index: IndexOpt = None,
+    model: ModelOpt = None,
+    passage_tokens: Annotated[int | None, typer.Option(help="Max tokens per passage, prompt and title included")] = None,
+    as_json: JsonOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+) -> None:
+    """Chunk, embed and index every article under SOURCES. Example: semsearch build seeds/"""
+    from index import build_index
+    from search.progress import BuildProgressBar
+
+    settings = _settings(index, model, passage_tokens=passage_tokens)
+    with BuildProgressBar(enabled=not quiet and not as_json) as bar:
+        report = build_index(sources, settings, progress=bar.update)
+    for skipped in report.skipped:
+        typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+    m = report.manifest
+    if as_json:
+        _print_json(
+            {
+                "index_dir": str(report.index_dir),
+                "version": report.version,
+                "articles": m.articles,
+                "passages": m.passages,
+                "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
+                "seconds": round(report.seconds, 3),
+                "encode_seconds": round(report.encode_seconds, 3),
+                "passages_per_second": round(report.passages_per_second, 2),
+                "model": m.model.name,
+                "model_source": m.model.source,
+            }
+        )
+        return
+    typer.echo(
+        f"Indexed {m.articles} articles as {m.passages} passages in {report.seconds:.1f} s "
+        f"({report.passages_per_second:.1f} passages/s); skipped {len(report.skipped)}. "
+        f"Index: {report.index_dir} ({report.version})"
+    )
+
+
+@app.command()
+def query(
+    text: Annotated[str | None, typer.Argument(help="What to search for, in any language")] = None,
+    k: Annotated[int, typer.Option("-k", "--k", help="How many articles to return")] = DEFAULT_K,
+    batch: Annotated[Path | None, typer.Option(help="File with one query per line, or - for stdin; JSON Lines out")] = None,
+    index: IndexOpt = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
+    from search.engine import SearchEngine, validate_k, validate_query
+    from search.render import format_result
+
+    if (text is None) == (batch is None):
+        raise SemsearchError("Give either a query or --batch FILE (one query per line, - for stdin).")
+    validate_k(k)
+    queries = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
+    engine = SearchEngine.open(_settings(index, model))
+    for warning in engine.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    results = engine.search_many(queries, k)
+    for result in results:
+        if as_json:
+            _print_json(result.model_dump())
+        else:
+            typer.echo(format_result(result, color=sys.stdout.isatty()))
+
+
+def _read_batch(batch: Path) -> list[str]:
+    try:
+        content = sys.stdin.read() if str(batch) == "-" else batch.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SemsearchError(f"Cannot read the batch file {batch}: {exc}.") from exc
+    queries = [line.strip() for line in content.splitlines() if line.strip()]
+    if not queries:
+        raise SemsearchError(f"The batch {batch} has no queries; put one query per line.")
+    return queries
+
+
+@app.command()
+def serve(
+    index: IndexOpt = None,
+    model: ModelOpt = None,
+    host: Annotated[str, typer.Option(help="Address to bind")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on")] = DEFAULT_PORT,
+) -> None:
+    """Serve the HTTP API. Example: semsearch serve --port 8000, then GET /query?q=Russia+Iran+treaty"""
+    import uvicorn
+
+    from search.api import create_app
+    from search.engine import SearchEngine
+
+    engine = SearchEngine.open(_settings(index, model))
+    for warning in engine.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+
+
+@app.command()
+def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Show what the index holds and how it was built. Example: semsearch info --json"""
+    from search.engine import describe_index
+
+    settings = _settings(index)
+    described = describe_index(settings.index_dir)
+    if as_json:
+        _print_json(described.model_dump())
+        return
+    m = described.manifest
+    typer.echo(f"index      {described.index_dir} ({described.version})")
+    typer.echo(f"built      {m['created_at']} by semsearch {m['semsearch_version']} in {m['build_seconds']} s")
+    typer.echo(f"articles   {m['articles']}  passages {m['passages']}  skipped {m['skipped']}")
+    typer.echo(f"languages  {', '.join(f'{k} {v}' for k, v in m['languages'].items())}")
+    model = m["model"]
+    typer.echo(f"model      {model['name']} ({model['dimension']} dims, {model['fingerprint']})")
+    typer.echo(f"           from {model['source']}")
+    typer.echo(f"index type {m['index_spec']}  passages ≤ {m['chunker']['passage_tokens']} tokens, overlap "
+               f"{m['chunker']['overlap_sentences']} sentence")  # fmt: skip
+    typer.echo(f"sources    {', '.join(m['sources'])}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,136 @@
+"""Answer queries against a built index: embed, search, keep each article's best passage."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from index import Embedder, LoadedIndex, Settings, load_embedder, open_index
+from index.errors import IndexMismatchError, InvalidQueryError
+from index.index_dir import current_version
+from index.manifest import Manifest
+from index.settings import DEFAULT_K, MAX_BATCH_QUERIES, MAX_K, MAX_QUERY_CHARS, PASSAGES_PER_ARTICLE_FETCH
+from search.results import Hit, IndexInfo, QueryResult
+
+
+class SearchEngine:
+    """A loaded index and the model that built it; thread-safe for concurrent queries."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+        _check_model(index.manifest, embedder)
+        self.index = index
+        self.embedder = embedder
+        # passage id -> article code, sorted by passage id, for grouping hits without a query per passage
+        self._pids, self._codes = index.store.passage_article_codes()
+        self.warnings: list[str] = []
+        if embedder.fingerprint != index.manifest.model.fingerprint:
+            self.warnings.append(
+                f"The model's weights differ from the ones that built this index ({embedder.source}); "
+                "results may be slightly off. Rebuild with `semsearch build` to match."
+            )
+
+    @classmethod
+    def open(cls, settings: Settings) -> SearchEngine:
+        """Open the index at ``settings.index_dir`` with its own model (or the one asked for, if the same)."""
+        index = open_index(settings.index_dir)
+        recorded = index.manifest.model.name
+        if settings.model and _model_key(settings.model) != _model_key(recorded):
+            raise IndexMismatchError(
+                f"The index at {settings.index_dir} was built with {recorded!r}, not {settings.model!r}. "
+                f"Query without --model, or rebuild with `semsearch build --model {settings.model} ...`."
+            )
+        return cls(index, load_embedder(settings.model or recorded, settings.models_dir))
+
+    def search(self, query: str, k: int = DEFAULT_K) -> QueryResult:
+        """The ``k`` best articles for ``query``."""
+        return self.search_many([query], k)[0]
+
+    def search_many(self, queries: Sequence[str], k: int = DEFAULT_K) -> list[QueryResult]:
+        """Answer several queries with one model call; results in the same order."""
+        started = time.perf_counter()
+        cleaned = [validate_query(q) for q in queries]
+        validate_k(k)
+        if len(cleaned) > MAX_BATCH_QUERIES:
+            raise InvalidQueryError(f"{len(cleaned)} queries in one batch; send at most {MAX_BATCH_QUERIES}.")
+        vectors = self.embedder.encode_queries(cleaned)
+        per_query_ms = (time.perf_counter() - started) * 1000 / max(1, len(cleaned))
+        results = []
+        for query, vector in zip(cleaned, vectors):
+            t0 = time.perf_counter()
+            hits = self._top_articles(vector, k)
+            took = per_query_ms + (time.perf_counter() - t0) * 1000
+            results.append(QueryResult(query=query, k=k, results=hits, took_ms=round(took, 2), index_version=self.index.version))
+        return results
+
+    def _top_articles(self, vector: np.ndarray, k: int) -> list[Hit]:
+        total = len(self.index.vectors)
+        fetch = min(total, k * PASSAGES_PER_ARTICLE_FETCH)
+        while True:
+            scores, ids = self.index.vectors.search(vector[None, :], fetch)
+            keep = ids[0] >= 0
+            scores_row, ids_row = scores[0][keep], ids[0][keep]
+            codes = self._codes[np.searchsorted(self._pids, ids_row)]
+            # first occurrence of each article in score order is its best passage
+            _, first = np.unique(codes, return_index=True)
+            # enough distinct articles, or nothing more to fetch: the top-k is exact
+            if len(first) >= k or fetch >= total:
+                break
+            fetch = min(total, fetch * 4)
+        chosen = sorted(first.tolist())[:k]
+        found = self.index.store.passages([int(ids_row[i]) for i in chosen])
+        hits = []
+        for rank, i in enumerate(chosen, start=1):
+            row = found[int(ids_row[i])]
+            a, p = row.article, row.passage
+            hits.append(
+                Hit(
+                    rank=rank, score=round(float(scores_row[i]), 6), article_id=a.id, title=a.title, lang=a.lang,
+                    source=a.source or a.path, url=a.url, date=a.date, passage=p.text, passage_id=p.id,
+                    passage_start=p.start, passage_end=p.end,
+                )
+            )  # fmt: skip
+        return hits
+
+    def info(self) -> IndexInfo:
+        """The manifest of the loaded index."""
+        return IndexInfo(index_dir=str(self.index.folder.parent), version=self.index.version, manifest=asdict(self.index.manifest))
+
+
+def describe_index(index_dir: Path) -> IndexInfo:
+    """The manifest of the index at ``index_dir``, without loading the model or the vectors."""
+    folder = current_version(index_dir)
+    return IndexInfo(index_dir=str(index_dir), version=folder.name, manifest=asdict(Manifest.read(folder)))
+
+
+def validate_query(query: str) -> str:
+    """The query stripped, or an error saying what is wrong with it."""
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidQueryError("The query is empty; type some words to search for.")
+    query = query.strip()
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidQueryError(f"The query has {len(query)} characters; shorten it to at most {MAX_QUERY_CHARS}.")
+    return query
+
+
+def validate_k(k: int) -> None:
+    """Refuse a ``k`` outside 1..MAX_K."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise InvalidQueryError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}.")
+
+
+def _check_model(manifest: Manifest, embedder: Embedder) -> None:
+    if embedder.dimension != manifest.model.dimension:
+        raise IndexMismatchError(
+            f"The model {embedder.name!r} makes {embedder.dimension}-dimensional vectors but the index holds "
+            f"{manifest.model.dimension}-dimensional ones from {manifest.model.name!r}; query with that model "
+            "or rebuild the index."
+        )
+
+
+def _model_key(name: str) -> str:
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.is_dir() else name

@@ -1,0 +1,54 @@
+"""Human-readable terminal output, right-to-left text included."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from search.results import QueryResult
+
+_RLI, _LRI, _PDI = "\u2067", "\u2066", "\u2069"
+PASSAGE_CHARS = 280
+TITLE_CHARS = 100
+
+
+def is_rtl(text: str) -> bool:
+    """True when the first strong character of ``text`` is right-to-left (Arabic, Persian, Hebrew...)."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return False
+
+
+def isolate(text: str) -> str:
+    """Wrap text in a Unicode directional isolate so it reads in its own direction inside an LTR line."""
+    return f"{_RLI if is_rtl(text) else _LRI}{text}{_PDI}"
+
+
+def trim(text: str, limit: int) -> str:
+    """One line of at most ``limit`` characters, cut at a word boundary when possible."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit * 0.6 else cut).rstrip(" ,.;:،") + "…"
+
+
+def format_result(result: QueryResult, *, color: bool = False) -> str:
+    """The hits of one query as numbered blocks: score, language, title, source, passage."""
+    if not result.results:
+        return f"No results for {result.query!r}."
+    bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
+    dim = (lambda s: f"\033[2m{s}\033[0m") if color else (lambda s: s)
+    lines = []
+    for hit in result.results:
+        title = hit.title or trim(hit.passage, 60)
+        lines.append(f"{hit.rank:>2}. {hit.score:.3f}  [{hit.lang or '?'}]  {bold(isolate(trim(title, TITLE_CHARS)))}")
+        meta = "  ".join(x for x in (hit.source, hit.date, hit.url) if x)
+        lines.append(f"    {dim(meta)}")
+        lines.append(f"    {isolate(trim(hit.passage, PASSAGE_CHARS))}")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
