@@ -6,22 +6,32 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from index.centring import centre, language_means
 from index.chunker import Chunker
 from index.embedding import Embedder, load_embedder
 from index.errors import NothingToIndexError, SemsearchError
 from index.index_dir import build_lock, new_work_folder, publish
 from index.language import LanguageDetector
-from index.manifest import STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
+from index.manifest import (
+    LANGUAGE_MEANS_FILE,
+    MANIFEST_FILE,
+    STORE_FILE,
+    VECTORS_FILE,
+    ChunkerInfo,
+    Manifest,
+    ModelInfo,
+    describe_files,
+)
 from index.records import Article, Passage, Skipped
 from index.settings import TITLE_CONTEXT_SHARE, Settings
 from index.sources import iter_articles
 from index.store import create_store
-from index.vectors import create_vector_index
+from index.vectors import HEADLINE_ID_BASE, create_vector_index
 
 # Passages handed to the model per call: large enough to keep it busy, small enough for live progress.
 _ENCODE_CHUNK = 256
@@ -75,13 +85,21 @@ def build_index(
                 f"--passage-tokens {settings.passage_tokens} exceeds the model's limit of {embedder.max_tokens}."
             )
         passages, texts = chunk_articles(articles, embedder, settings, notify)
+        # each headline also gets a vector of its own: it is the densest summary of a news article
+        headlines = [(HEADLINE_ID_BASE + n, a) for n, a in enumerate(articles, start=1) if a.title.strip()]
+        texts += [a.title for _, a in headlines]
         encode_started = time.perf_counter()
         vectors = _encode(embedder, texts, settings.encode_batch, notify)
         encode_seconds = time.perf_counter() - encode_started
         work = new_work_folder(settings.index_dir)
         try:
             notify(BuildProgress("write", 0, 1))
-            manifest = _write(work, articles, passages, vectors, embedder, settings, skipped, sources, started)
+            ids = np.array([p.id for p in passages] + [i for i, _ in headlines], dtype=np.int64)
+            lang_of = {a.id: a.lang for a in articles}
+            langs = [lang_of[p.article_id] for p in passages] + [a.lang for _, a in headlines]
+            manifest = _write(
+                work, articles, passages, ids, langs, vectors, embedder, settings, skipped, sources, started
+            )
             version = publish(settings.index_dir, work)
             notify(BuildProgress("write", 1, 1))
         except BaseException:
@@ -150,6 +168,8 @@ def _write(
     work: Path,
     articles: list[Article],
     passages: list[Passage],
+    ids: np.ndarray,
+    langs: list[str | None],
     vectors: np.ndarray,
     embedder: Embedder,
     settings: Settings,
@@ -160,7 +180,11 @@ def _write(
     from importlib.metadata import version
 
     index = create_vector_index(settings.index_spec, embedder.dimension)
-    index.add(np.array([p.id for p in passages], dtype=np.int64), vectors)
+    if settings.language_neutral:
+        means = language_means(vectors, langs)
+        np.savez(work / LANGUAGE_MEANS_FILE, langs=np.array(list(means)), means=np.stack(list(means.values())))
+        vectors = centre(vectors, langs, means)
+    index.add(ids, vectors)
     index.save(work / VECTORS_FILE)
     create_store(work / STORE_FILE, articles, passages)
     languages: dict[str, int] = {}
@@ -168,17 +192,19 @@ def _write(
         languages[article.lang or "?"] = languages.get(article.lang or "?", 0) + 1
     manifest = Manifest(
         semsearch_version=version("semsearch"),
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         model=ModelInfo(embedder.name, embedder.source, embedder.fingerprint, embedder.dimension),
         chunker=ChunkerInfo(settings.passage_tokens, settings.overlap_sentences),
         index_spec=settings.index_spec,
+        language_neutral=settings.language_neutral,
         articles=len(articles),
         passages=len(passages),
+        headlines=len(ids) - len(passages),
         skipped=len(skipped),
         languages=dict(sorted(languages.items(), key=lambda kv: -kv[1])),
         sources=[str(s.resolve()) for s in sources],
         build_seconds=round(time.perf_counter() - started, 3),
         files=describe_files(work),
     )
-    (work / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    (work / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
     return manifest

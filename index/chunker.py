@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 # Token counter: texts -> token counts (without special tokens); and text -> token character spans.
 CountTokens = Callable[[Sequence[str]], list[int]]
@@ -43,7 +44,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             cuts.add(match.end())
     spans = []
     ordered = sorted(cuts)
-    for a, b in zip(ordered, ordered[1:]):
+    for a, b in pairwise(ordered):
         start, end = _trim(text, a, b)
         if start < end:
             spans.append((start, end))
@@ -117,7 +118,7 @@ class Chunker:
         """Cut an over-long sentence at clause marks, then at token boundaries, into pieces within budget."""
         pieces: list[Span] = []
         clause_cuts = [a] + [a + m.end() for m in _CLAUSE_BREAK.finditer(text[a:b])] + [b]
-        clauses = [(s, e) for s, e in (_trim(text, x, y) for x, y in zip(clause_cuts, clause_cuts[1:])) if s < e]
+        clauses = [(s, e) for s, e in (_trim(text, x, y) for x, y in pairwise(clause_cuts)) if s < e]
         counts = self.count_tokens([text[s:e] for s, e in clauses])
         for (s, e), n in zip(clauses, counts):
             if n <= self.budget:

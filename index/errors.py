@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 __all__ = [
-    "SemsearchError",
-    "InvalidQueryError",
-    "IndexNotFoundError",
     "IndexMismatchError",
+    "IndexNotFoundError",
+    "InvalidQueryError",
     "NothingToIndexError",
+    "SemsearchError",
 ]
 
 

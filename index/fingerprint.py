@@ -21,7 +21,9 @@ def text_hash(*parts: str) -> str:
 def fingerprint_folder(folder: Path) -> str:
     """Hash of a model folder's weight files and configs, so two different models never match."""
     digest = hashlib.sha256()
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and (p.suffix in _WEIGHT_SUFFIXES or p.suffix == ".json"))
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and (p.suffix in _WEIGHT_SUFFIXES or p.suffix == ".json")
+    )
     for path in files:
         if path.name == "semsearch_model.json":
             continue

@@ -55,13 +55,16 @@ def open_index(index_dir: Path) -> LoadedIndex:
     manifest = Manifest.read(folder)
     manifest.verify_files(folder)
     vectors = load_vector_index(folder / VECTORS_FILE, manifest.index_spec, manifest.model.dimension)
-    if len(vectors) != manifest.passages:
-        raise IndexMismatchError(f"{folder} holds {len(vectors)} vectors for {manifest.passages} passages; rebuild.")
+    expected = manifest.passages + manifest.headlines
+    if len(vectors) != expected:
+        raise IndexMismatchError(f"{folder} holds {len(vectors)} vectors, its manifest {expected}; rebuild the index.")
     store = Store(folder / STORE_FILE)
     try:
         store.check()
     except sqlite3.DatabaseError as exc:
-        raise IndexMismatchError(f"The store in {folder} is unreadable ({exc}); rebuild with `semsearch build`.") from exc
+        raise IndexMismatchError(
+            f"The store in {folder} is unreadable ({exc}); rebuild with `semsearch build`."
+        ) from exc
     return LoadedIndex(folder, folder.name, manifest, vectors, store)
 
 

@@ -14,6 +14,7 @@ FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.faiss"
 STORE_FILE = "store.sqlite"
+LANGUAGE_MEANS_FILE = "language_means.npz"
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,10 @@ class Manifest:
     model: ModelInfo
     chunker: ChunkerInfo
     index_spec: str
+    language_neutral: bool
     articles: int
     passages: int
+    headlines: int
     skipped: int
     languages: dict[str, int]
     sources: list[str]
@@ -82,7 +85,11 @@ class Manifest:
         """Refuse files whose size or checksum differs from what the build wrote."""
         for name, expected in self.files.items():
             path = folder / name
-            if not path.is_file() or path.stat().st_size != expected["bytes"] or file_sha256(path) != expected["sha256"]:
+            if (
+                not path.is_file()
+                or path.stat().st_size != expected["bytes"]
+                or file_sha256(path) != expected["sha256"]
+            ):
                 raise IndexMismatchError(
                     f"{path} is missing or changed since it was built (checksum mismatch); "
                     "rebuild with `semsearch build`."
@@ -98,6 +105,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def describe_files(folder: Path, names: tuple[str, ...] = (VECTORS_FILE, STORE_FILE)) -> dict[str, dict[str, Any]]:
-    """Size and checksum of each named file, for the manifest."""
-    return {n: {"bytes": (folder / n).stat().st_size, "sha256": file_sha256(folder / n)} for n in names}
+def describe_files(folder: Path) -> dict[str, dict[str, Any]]:
+    """Size and checksum of every file in a build folder (before the manifest is written)."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST_FILE)
+    return {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in files}

@@ -134,7 +134,7 @@ def split_title(content: str, *, markdown: bool = False) -> tuple[str, str]:
     head = lines[first].strip()
     is_heading = markdown and head.startswith("#")
     followed_by_blank = first + 1 < len(lines) and not lines[first + 1].strip()
-    if is_heading or followed_by_blank or len(head) <= SHORT_TITLE_CHARS and first + 1 < len(lines):
+    if is_heading or followed_by_blank or (len(head) <= SHORT_TITLE_CHARS and first + 1 < len(lines)):
         title = head.lstrip("#").strip() if is_heading else head
         return title, "".join(lines[first + 1 :]).strip("\n")
     return "", content.strip("\n")

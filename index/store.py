@@ -14,7 +14,7 @@ from index.records import Article, Passage
 
 _SCHEMA = """
 CREATE TABLE articles (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, lang TEXT, source TEXT,
+    num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL, lang TEXT, source TEXT,
     url TEXT, date TEXT, path TEXT NOT NULL, content_hash TEXT NOT NULL
 );
 CREATE TABLE passages (
@@ -36,14 +36,17 @@ class PassageWithArticle:
 
 
 def create_store(path: Path, articles: Iterable[Article], passages: Iterable[Passage]) -> None:
-    """Write a new store file in one transaction."""
+    """Write a new store file in one transaction; articles are numbered 1, 2, ... in the given order."""
     con = sqlite3.connect(path)
     try:
         con.executescript(_SCHEMA)
         with con:
             con.executemany(
-                f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                ((a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash) for a in articles),
+                f"INSERT INTO articles (num, {_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    (n, a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash)
+                    for n, a in enumerate(articles, start=1)
+                ),
             )
             con.executemany(
                 f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
@@ -72,21 +75,39 @@ class Store:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self._con().execute(
-            f"SELECT p.id, p.article_id, p.seq, p.start, p.\"end\", p.text, p.n_tokens, "
-            f"a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash "
-            f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
-            [int(i) for i in ids],
-        ).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                f'SELECT p.id, p.article_id, p.seq, p.start, p."end", p.text, p.n_tokens, '
+                f"a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash "
+                f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
+                [int(i) for i in ids],
+            )
+            .fetchall()
+        )
         return {row[0]: PassageWithArticle(Passage(*row[:7]), Article(*row[7:])) for row in rows}
 
-    def passage_article_codes(self) -> tuple[np.ndarray, np.ndarray]:
-        """(passage ids sorted, the article rowid of each): a compact map for grouping hits by article."""
-        rows = self._con().execute(
-            "SELECT p.id, a.rowid FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id"
-        ).fetchall()
+    def passage_article_numbers(self) -> tuple[np.ndarray, np.ndarray]:
+        """(passage ids sorted, the article number of each): a compact map for grouping hits by article."""
+        rows = (
+            self._con()
+            .execute("SELECT p.id, a.num FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id")
+            .fetchall()
+        )
         table = np.array(rows, dtype=np.int64).reshape(-1, 2)
         return table[:, 0].copy(), table[:, 1].copy()
+
+    def first_passages(self, numbers: Sequence[int]) -> dict[int, int]:
+        """The id of the first passage of each numbered article, keyed by article number."""
+        if not numbers:
+            return {}
+        marks = ",".join("?" * len(numbers))
+        rows = self._con().execute(
+            f"SELECT a.num, MIN(p.id) FROM articles a JOIN passages p ON p.article_id = a.id "
+            f"WHERE a.num IN ({marks}) GROUP BY a.num",
+            [int(n) for n in numbers],
+        )
+        return dict(rows.fetchall())
 
     def article(self, article_id: str) -> Article | None:
         """One article by id."""

@@ -10,6 +10,8 @@ import numpy as np
 from index.errors import IndexMismatchError, SemsearchError
 
 KNOWN_SPECS = ("Flat",)
+# Vector ids: passages are 0..N-1; an article's headline vector is HEADLINE_ID_BASE + its article number.
+HEADLINE_ID_BASE = 1 << 40
 
 
 class VectorIndex(Protocol):

@@ -23,7 +23,9 @@ def create_app(engine: SearchEngine) -> FastAPI:
 
     @app.exception_handler(SemsearchError)
     async def _semsearch_error(request: Request, exc: SemsearchError) -> JSONResponse:
-        return JSONResponse(status_code=exc.http_status, content={"error": {"type": type(exc).__name__, "message": str(exc)}})
+        return JSONResponse(
+            status_code=exc.http_status, content={"error": {"type": type(exc).__name__, "message": str(exc)}}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

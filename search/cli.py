@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -18,7 +17,7 @@ from index.settings import DEFAULT_HOST, DEFAULT_K, DEFAULT_PORT, Settings
 class _Group(TyperGroup):
     """Translates SemsearchError into one clear line on stderr and its exit code (the CLI's one handler)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except SemsearchError as exc:
@@ -54,7 +53,12 @@ def build(
     sources: Annotated[list[Path], typer.Argument(help="Files or folders of articles (.txt .md .jsonl .json)")],
     index: IndexOpt = None,
     model: ModelOpt = None,
-    passage_tokens: Annotated[int | None, typer.Option(help="Max tokens per passage, prompt and title included")] = None,
+    passage_tokens: Annotated[
+        int | None, typer.Option(help="Max tokens per passage, prompt and title included")
+    ] = None,
+    language_neutral: Annotated[
+        bool | None, typer.Option("--language-neutral/--no-language-neutral", help="Centre vectors per language")
+    ] = None,
     as_json: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
 ) -> None:
@@ -62,7 +66,7 @@ def build(
     from index import build_index
     from search.progress import BuildProgressBar
 
-    settings = _settings(index, model, passage_tokens=passage_tokens)
+    settings = _settings(index, model, passage_tokens=passage_tokens, language_neutral=language_neutral)
     with BuildProgressBar(enabled=not quiet and not as_json) as bar:
         report = build_index(sources, settings, progress=bar.update)
     for skipped in report.skipped:
@@ -95,7 +99,9 @@ def build(
 def query(
     text: Annotated[str | None, typer.Argument(help="What to search for, in any language")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="How many articles to return")] = DEFAULT_K,
-    batch: Annotated[Path | None, typer.Option(help="File with one query per line, or - for stdin; JSON Lines out")] = None,
+    batch: Annotated[
+        Path | None, typer.Option(help="File with one query per line, or - for stdin; JSON Lines out")
+    ] = None,
     index: IndexOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
@@ -167,6 +173,8 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     model = m["model"]
     typer.echo(f"model      {model['name']} ({model['dimension']} dims, {model['fingerprint']})")
     typer.echo(f"           from {model['source']}")
+    typer.echo(f"vectors    {m['passages']} passages + {m['headlines']} headlines, language-neutral: "
+               f"{'yes' if m['language_neutral'] else 'no'}")  # fmt: skip
     typer.echo(f"index type {m['index_spec']}  passages ≤ {m['chunker']['passage_tokens']} tokens, overlap "
                f"{m['chunker']['overlap_sentences']} sentence")  # fmt: skip
     typer.echo(f"sources    {', '.join(m['sources'])}")

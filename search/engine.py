@@ -14,6 +14,7 @@ from index.errors import IndexMismatchError, InvalidQueryError
 from index.index_dir import current_version
 from index.manifest import Manifest
 from index.settings import DEFAULT_K, MAX_BATCH_QUERIES, MAX_K, MAX_QUERY_CHARS, PASSAGES_PER_ARTICLE_FETCH
+from index.vectors import HEADLINE_ID_BASE
 from search.results import Hit, IndexInfo, QueryResult
 
 
@@ -24,8 +25,8 @@ class SearchEngine:
         _check_model(index.manifest, embedder)
         self.index = index
         self.embedder = embedder
-        # passage id -> article code, sorted by passage id, for grouping hits without a query per passage
-        self._pids, self._codes = index.store.passage_article_codes()
+        # passage id -> article number, sorted by passage id, for grouping hits without a query per passage
+        self._pids, self._numbers = index.store.passage_article_numbers()
         self.warnings: list[str] = []
         if embedder.fingerprint != index.manifest.model.fingerprint:
             self.warnings.append(
@@ -63,7 +64,9 @@ class SearchEngine:
             t0 = time.perf_counter()
             hits = self._top_articles(vector, k)
             took = per_query_ms + (time.perf_counter() - t0) * 1000
-            results.append(QueryResult(query=query, k=k, results=hits, took_ms=round(took, 2), index_version=self.index.version))
+            results.append(
+                QueryResult(query=query, k=k, results=hits, took_ms=round(took, 2), index_version=self.index.version)
+            )
         return results
 
     def _top_articles(self, vector: np.ndarray, k: int) -> list[Hit]:
@@ -73,18 +76,24 @@ class SearchEngine:
             scores, ids = self.index.vectors.search(vector[None, :], fetch)
             keep = ids[0] >= 0
             scores_row, ids_row = scores[0][keep], ids[0][keep]
-            codes = self._codes[np.searchsorted(self._pids, ids_row)]
-            # first occurrence of each article in score order is its best passage
-            _, first = np.unique(codes, return_index=True)
+            is_headline = ids_row >= HEADLINE_ID_BASE
+            numbers = np.where(
+                is_headline,
+                ids_row - HEADLINE_ID_BASE,
+                self._numbers[np.searchsorted(self._pids, np.where(is_headline, 0, ids_row))],
+            )
+            # the first occurrence of an article in score order is its score (headline or passage)
+            _, first = np.unique(numbers, return_index=True)
             # enough distinct articles, or nothing more to fetch: the top-k is exact
             if len(first) >= k or fetch >= total:
                 break
             fetch = min(total, fetch * 4)
         chosen = sorted(first.tolist())[:k]
-        found = self.index.store.passages([int(ids_row[i]) for i in chosen])
+        shown = self._passages_to_show([int(numbers[i]) for i in chosen], numbers, ids_row, is_headline)
+        found = self.index.store.passages(list(shown.values()))
         hits = []
         for rank, i in enumerate(chosen, start=1):
-            row = found[int(ids_row[i])]
+            row = found[shown[int(numbers[i])]]
             a, p = row.article, row.passage
             hits.append(
                 Hit(
@@ -95,9 +104,23 @@ class SearchEngine:
             )  # fmt: skip
         return hits
 
+    def _passages_to_show(
+        self, articles: list[int], numbers: np.ndarray, ids: np.ndarray, is_headline: np.ndarray
+    ) -> dict[int, int]:
+        """Each article's best fetched body passage; its first passage when only its headline matched."""
+        shown: dict[int, int] = {}
+        for number, pid, headline in zip(numbers.tolist(), ids.tolist(), is_headline.tolist()):
+            if not headline and number not in shown:
+                shown[number] = pid
+        missing = [n for n in articles if n not in shown]
+        shown.update(self.index.store.first_passages(missing))
+        return shown
+
     def info(self) -> IndexInfo:
         """The manifest of the loaded index."""
-        return IndexInfo(index_dir=str(self.index.folder.parent), version=self.index.version, manifest=asdict(self.index.manifest))
+        return IndexInfo(
+            index_dir=str(self.index.folder.parent), version=self.index.version, manifest=asdict(self.index.manifest)
+        )
 
 
 def describe_index(index_dir: Path) -> IndexInfo:

