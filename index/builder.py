@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.centring import STRENGTH as CENTRING_STRENGTH
 from index.centring import centre, language_means
 from index.chunker import Chunker
 from index.embedding import Embedder, load_embedder
@@ -196,7 +197,7 @@ def _write(
         model=ModelInfo(embedder.name, embedder.source, embedder.fingerprint, embedder.dimension),
         chunker=ChunkerInfo(settings.passage_tokens, settings.overlap_sentences),
         index_spec=settings.index_spec,
-        language_neutral=settings.language_neutral,
+        language_centring=CENTRING_STRENGTH if settings.language_neutral else 0.0,
         articles=len(articles),
         passages=len(passages),
         headlines=len(ids) - len(passages),

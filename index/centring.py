@@ -9,6 +9,11 @@ passage gets for sharing the query's language, without having to guess the query
 
 A language with few vectors has a noisy mean that mostly reflects its topics, so its mean is
 shrunk towards the corpus mean: μ = (n·μ_lang + λ·μ_all) / (n + λ).
+
+Only a share (STRENGTH) of the mean is removed. Measured on the demo corpus (103 articles, 6
+languages): removing all of it lifts English-headline → translation hits in the top 10 from 69/75
+to 73/75 but costs same-language retrieval (title → own article top-1 101 → 96 of 103); removing a
+quarter gives 71/75 and leaves same-language retrieval untouched (101/103, MRR@10 0.990 both).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import numpy as np
 
 # Pseudo-count λ of the shrinkage towards the corpus mean.
 MEAN_SHRINKAGE = 32.0
+# Share of the language mean removed (see above); 0 disables centring.
+STRENGTH = 0.25
 _ALL = "*"
 
 
@@ -34,9 +41,11 @@ def language_means(vectors: np.ndarray, langs: Sequence[str | None]) -> dict[str
     return means
 
 
-def centre(vectors: np.ndarray, langs: Sequence[str | None], means: dict[str, np.ndarray]) -> np.ndarray:
-    """Vectors minus their language's mean, re-normalised to unit length."""
+def centre(
+    vectors: np.ndarray, langs: Sequence[str | None], means: dict[str, np.ndarray], strength: float = STRENGTH
+) -> np.ndarray:
+    """Vectors minus ``strength`` times their language's mean, re-normalised to unit length."""
     shift = np.stack([means.get(lang or "?", means[_ALL]) for lang in langs]) if len(langs) else 0.0
-    out = (vectors - shift).astype(np.float32)
+    out = (vectors - strength * shift).astype(np.float32)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.maximum(norms, 1e-12)

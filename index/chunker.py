@@ -13,7 +13,7 @@ TokenSpans = Callable[[str], list[tuple[int, int]]]
 
 _CLOSERS = re.escape("\"'”’»)]」』）】")
 # Latin/Cyrillic/Arabic-script terminators need whitespace after them; CJK ones do not.
-_SPACED_END = re.compile(rf"[.!?…؟۔]+[{_CLOSERS}]*(?=\s)")
+_SPACED_END = re.compile(rf"[.!?…؟۔]+(?:[ \u00a0\u202f]?»|[{_CLOSERS}])*(?=\s)")
 _CJK_END = re.compile(rf"[。！？]+[{_CLOSERS}]*")
 _NEWLINE = re.compile(r"\n+")
 _ABBREVIATIONS = frozenset(

@@ -11,10 +11,11 @@ import fcntl
 import os
 import shutil
 import sqlite3
-import time
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
@@ -101,9 +102,7 @@ def _check_writable_target(index_dir: Path) -> None:
 
 def new_work_folder(index_dir: Path) -> Path:
     """A fresh hidden folder to build into."""
-    work = index_dir / f"{_TMP_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
-    work.mkdir()
-    return work
+    return Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=index_dir))
 
 
 def publish(index_dir: Path, work: Path) -> Path:
@@ -111,11 +110,12 @@ def publish(index_dir: Path, work: Path) -> Path:
     for path in work.iterdir():  # make the bytes durable before they become visible
         with path.open("rb") as fh:
             os.fsync(fh.fileno())
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    n = 0
-    while (index_dir / f"{_VERSION_PREFIX}{stamp}-{n}").exists():
-        n += 1
-    version = index_dir / f"{_VERSION_PREFIX}{stamp}-{n}"
+    # microsecond UTC stamps sort in build order and are never reused, even after old ones are deleted
+    version = index_dir / f"{_VERSION_PREFIX}{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
+    while version.exists():
+        version = version.with_name(version.name + "x")
+    pointer = index_dir / CURRENT
+    previous = pointer.resolve().name if pointer.is_symlink() else None
     work.rename(version)
     link_tmp = index_dir / f"{_TMP_PREFIX}link-{os.getpid()}"
     if link_tmp.is_symlink():
@@ -123,7 +123,7 @@ def publish(index_dir: Path, work: Path) -> Path:
     link_tmp.symlink_to(version.name)
     os.replace(link_tmp, index_dir / CURRENT)
     _fsync_dir(index_dir)
-    _remove_old_versions(index_dir, keep={version.name})
+    _remove_old_versions(index_dir, keep={version.name, previous or version.name})
     return version
 
 
@@ -136,10 +136,9 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _remove_old_versions(index_dir: Path, keep: set[str]) -> None:
-    """Keep the new version and the one before it (a server may still be reading it)."""
-    versions = sorted(p for p in index_dir.glob(f"{_VERSION_PREFIX}*") if p.is_dir())
-    for old in versions[:-2]:
-        if old.name not in keep:
+    """Keep the new version and the one it replaced (a server may still be reading it)."""
+    for old in index_dir.glob(f"{_VERSION_PREFIX}*"):
+        if old.is_dir() and old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
 
 

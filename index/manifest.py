@@ -47,7 +47,7 @@ class Manifest:
     model: ModelInfo
     chunker: ChunkerInfo
     index_spec: str
-    language_neutral: bool
+    language_centring: float  # share of each language's mean removed from its vectors; 0 = off
     articles: int
     passages: int
     headlines: int

@@ -173,8 +173,8 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     model = m["model"]
     typer.echo(f"model      {model['name']} ({model['dimension']} dims, {model['fingerprint']})")
     typer.echo(f"           from {model['source']}")
-    typer.echo(f"vectors    {m['passages']} passages + {m['headlines']} headlines, language-neutral: "
-               f"{'yes' if m['language_neutral'] else 'no'}")  # fmt: skip
+    typer.echo(f"vectors    {m['passages']} passages + {m['headlines']} headlines, language centring: "
+               f"{m['language_centring']}")  # fmt: skip
     typer.echo(f"index type {m['index_spec']}  passages ≤ {m['chunker']['passage_tokens']} tokens, overlap "
                f"{m['chunker']['overlap_sentences']} sentence")  # fmt: skip
     typer.echo(f"sources    {', '.join(m['sources'])}")

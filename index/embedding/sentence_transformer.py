@@ -22,7 +22,12 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: Any, name: str, source: str, fingerprint: str) -> None:
         self._model = model
-        self._tokenizer = model.tokenizer.backend_tokenizer
+        # A private copy for counting: encoding switches padding and truncation on in the model's own one.
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_str(model.tokenizer.backend_tokenizer.to_str())
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
         self._lock = threading.Lock()  # torch modules are not meant to run two forwards at once
         self.name = name
         self.source = source

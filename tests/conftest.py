@@ -1,0 +1,121 @@
+"""Shared fixtures. Two embedders: the real default model (retrieval quality, marked slow) and a
+deterministic hashing embedder for plumbing tests (storage, chunking, errors) that need no model."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Settings, build_index, load_embedder
+from index.embedding import Embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED_ARTICLE = "000_1db846cdeb2b71b3.txt"
+_TOKEN = re.compile(r"[\u3000-\u9fff]|\w+|[^\w\s]", re.UNICODE)
+
+
+class HashEmbedder:
+    """Plumbing-only embedder: a bag of hashed words, L2-normalised. Not a model; never used by the product."""
+
+    name = "test/hash-embedder"
+    source = "tests/conftest.py"
+    fingerprint = "hash-v1"
+    max_tokens = 512
+    prompt_tokens = 1
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.dimension = dimension
+        self.encoded = 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dimension, dtype=np.float32)
+        for token in _TOKEN.findall(text.lower()):
+            h = int.from_bytes(hashlib.md5(token.encode()).digest()[:4], "little")
+            v[h % self.dimension] += 1.0 if h & 1 << 31 else -1.0
+        v[0] += 0.01  # never the zero vector
+        return v / np.linalg.norm(v)
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        self.encoded += len(texts)
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode_passages(texts, 32)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(_TOKEN.findall(t)) for t in texts]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in _TOKEN.finditer(text)]
+
+
+TINY_CORPUS = {
+    "en_quake.txt": "Earthquake strikes Indonesia\n\nA strong earthquake struck the island of Sulawesi on Friday. "
+    "Hundreds of people were killed and thousands lost their homes. Rescue teams are searching the rubble.",
+    "en_football.txt": "Local club wins the cup\n\nThe football club won the national cup final on Sunday. "
+    "Fans celebrated in the streets until late at night.",
+    "ar_treaty.txt": "روسيا وإيران توقعان معاهدة شراكة\n\nوقع الرئيسان معاهدة شراكة استراتيجية في موسكو يوم الجمعة. "
+    "وتشمل المعاهدة التعاون في مجالات الطاقة والنقل.",
+    "zh_rain.txt": "暴雨袭击南方城市\n\n周末的暴雨导致多个城市发生洪水。数千名居民被疏散。气象部门发布了红色预警。",
+    "nested/ru_space.md": "# Запуск ракеты\n\nРакета успешно стартовала с космодрома. Спутник выведен на орбиту.",
+    "feed.jsonl": '{"id": "fr-1", "title": "Grève des transports à Paris", "text": "Les métros et les bus sont '
+    'à l\'arrêt ce lundi. Les syndicats demandent une hausse des salaires.", "url": "https://example.org/fr-1", '
+    '"date": "2024-03-04", "source": "Exemple"}\n'
+    '{"id": "fa-1", "title": "افزایش قیمت نفت", "text": "قیمت نفت در بازارهای جهانی افزایش یافت. '
+    'کارشناسان این افزایش را به کاهش تولید نسبت می‌دهند.", "lang": "fa"}\n',
+}
+
+
+def write_corpus(folder: Path, files: dict[str, str] = TINY_CORPUS) -> Path:
+    """Write files into ``folder`` and return it."""
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings pointing at a fresh index folder under tmp_path."""
+    return Settings(home=tmp_path / "home", index_dir=tmp_path / "index")
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A tiny multilingual corpus on disk."""
+    return write_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    """The plumbing embedder."""
+    return HashEmbedder()
+
+
+@pytest.fixture
+def tiny_index(settings: Settings, corpus: Path, hash_embedder: HashEmbedder) -> Settings:
+    """The tiny corpus built with the plumbing embedder; returns its settings."""
+    build_index([corpus], settings, embedder=hash_embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Embedder:
+    """The real default model (materialised once into the user's SEMSEARCH_HOME cache)."""
+    return load_embedder(None, Settings.from_env().models_dir)
+
+
+@pytest.fixture(scope="session")
+def seeds_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Settings:
+    """seeds/ built once with the real model."""
+    base = tmp_path_factory.mktemp("seeds-index")
+    settings = Settings(home=Settings.from_env().home, index_dir=base / "index")
+    build_index([SEEDS], settings, embedder=real_embedder)
+    return settings

@@ -1,0 +1,150 @@
+"""Building: counts and manifest, atomic swaps, crashes mid-build, bad inputs that lose nothing."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import BuildProgress, Settings, build_index, open_index
+from index.errors import IndexMismatchError, IndexNotFoundError, NothingToIndexError, SemsearchError
+from index.index_dir import CURRENT, build_lock
+from index.manifest import MANIFEST_FILE, STORE_FILE
+from tests.conftest import HashEmbedder, write_corpus
+
+
+def test_build_writes_manifest_vectors_and_store(tiny_index: Settings) -> None:
+    loaded = open_index(tiny_index.index_dir)
+    m = loaded.manifest
+    assert (m.articles, m.skipped, m.headlines) == (7, 0, 7)
+    assert m.passages >= 7 and len(loaded.vectors) == m.passages + m.headlines
+    assert m.model.name == "test/hash-embedder" and m.model.dimension == 64
+    assert m.chunker.passage_tokens == tiny_index.passage_tokens and m.language_centring > 0
+    assert m.languages == {"en": 2, "ar": 1, "zh": 1, "ru": 1, "fr": 1, "fa": 1}
+    assert set(m.files) == {"vectors.faiss", "store.sqlite", "language_means.npz"}
+    for row in loaded.store.passages(list(range(m.passages))).values():
+        assert row.article.text[row.passage.start : row.passage.end] == row.passage.text
+
+
+def test_progress_reports_every_stage(settings: Settings, corpus: Path) -> None:
+    events: list[BuildProgress] = []
+    build_index([corpus], settings, embedder=HashEmbedder(), progress=events.append)
+    stages = [e.stage for e in events]
+    assert stages.index("read") < stages.index("chunk") < stages.index("embed") < stages.index("write")
+    last_embed = [e for e in events if e.stage == "embed"][-1]
+    assert last_embed.done == last_embed.total
+
+
+def test_skipped_files_are_reported_and_build_goes_on(settings: Settings, corpus: Path) -> None:
+    (corpus / "empty.txt").write_text("")
+    report = build_index([corpus], settings, embedder=HashEmbedder())
+    assert [s.path for s in report.skipped] == ["empty.txt"]
+    assert report.manifest.articles == 7 and report.manifest.skipped == 1
+
+
+class CrashingEmbedder(HashEmbedder):
+    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        raise KeyboardInterrupt("power cut")
+
+
+def test_crash_mid_build_keeps_the_previous_index(tiny_index: Settings, corpus: Path) -> None:
+    before = open_index(tiny_index.index_dir)
+    (corpus / "new.txt").write_text("New article\n\nSomething else happened today.")
+    with pytest.raises(KeyboardInterrupt):
+        build_index([corpus], tiny_index, embedder=CrashingEmbedder())
+    after = open_index(tiny_index.index_dir)
+    assert after.version == before.version and after.manifest.articles == 7
+    assert not any(p.name.startswith(".tmp-") for p in tiny_index.index_dir.iterdir())
+
+
+def test_abandoned_temp_folders_are_cleaned_by_the_next_build(tiny_index: Settings, corpus: Path) -> None:
+    (tiny_index.index_dir / ".tmp-20990101T000000-1").mkdir()  # what a killed build leaves behind
+    build_index([corpus], tiny_index, embedder=HashEmbedder())
+    assert not any(p.name.startswith(".tmp-") for p in tiny_index.index_dir.iterdir())
+
+
+def test_rebuild_swaps_atomically_and_keeps_one_previous_version(tiny_index: Settings, corpus: Path) -> None:
+    versions = {open_index(tiny_index.index_dir).version}
+    for i in range(3):
+        (corpus / f"extra{i}.txt").write_text(f"Extra {i}\n\nAnother story number {i}.")
+        report = build_index([corpus], tiny_index, embedder=HashEmbedder())
+        versions.add(report.version)
+        assert (tiny_index.index_dir / CURRENT).resolve().name == report.version
+    assert len(versions) == 4
+    kept = sorted(p.name for p in tiny_index.index_dir.glob("v-*"))
+    assert len(kept) == 2 and report.version in kept
+    assert open_index(tiny_index.index_dir).manifest.articles == 10
+
+
+def test_nothing_to_index_leaves_existing_index(tiny_index: Settings, tmp_path: Path) -> None:
+    empty = write_corpus(tmp_path / "empty", {"a.txt": " ", "b.csv": "x"})
+    with pytest.raises(NothingToIndexError, match="No readable article"):
+        build_index([empty], tiny_index, embedder=HashEmbedder())
+    assert open_index(tiny_index.index_dir).manifest.articles == 7
+
+
+def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="semsearch build"):
+        open_index(tmp_path / "nowhere")
+
+
+def test_corrupt_manifest_is_refused(tiny_index: Settings) -> None:
+    folder = (tiny_index.index_dir / CURRENT).resolve()
+    (folder / MANIFEST_FILE).write_text("{not json")
+    with pytest.raises(IndexMismatchError, match="corrupt"):
+        open_index(tiny_index.index_dir)
+
+
+def test_other_format_version_is_refused(tiny_index: Settings) -> None:
+    path = (tiny_index.index_dir / CURRENT).resolve() / MANIFEST_FILE
+    data = json.loads(path.read_text())
+    data["format_version"] = 99
+    path.write_text(json.dumps(data))
+    with pytest.raises(IndexMismatchError, match="format"):
+        open_index(tiny_index.index_dir)
+
+
+def test_changed_store_fails_its_checksum(tiny_index: Settings) -> None:
+    store = (tiny_index.index_dir / CURRENT).resolve() / STORE_FILE
+    with store.open("r+b") as fh:
+        fh.seek(200)
+        fh.write(b"\x00garbage\x00")
+    with pytest.raises(IndexMismatchError, match="checksum"):
+        open_index(tiny_index.index_dir)
+
+
+def test_refuses_to_build_into_a_foreign_folder(tmp_path: Path, corpus: Path) -> None:
+    target = tmp_path / "docs"
+    target.mkdir()
+    (target / "thesis.docx").write_text("precious")
+    with pytest.raises(SemsearchError, match="not a semsearch index"):
+        build_index([corpus], Settings(home=tmp_path, index_dir=target), embedder=HashEmbedder())
+    assert (target / "thesis.docx").read_text() == "precious"
+
+
+def test_second_concurrent_build_is_refused(tiny_index: Settings, corpus: Path) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with build_lock(tiny_index.index_dir):
+            entered.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    entered.wait(5)
+    try:
+        with pytest.raises(SemsearchError, match="Another build"):
+            build_index([corpus], tiny_index, embedder=HashEmbedder())
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_passage_budget_above_model_limit_is_refused(settings: Settings, corpus: Path) -> None:
+    with pytest.raises(SemsearchError, match="exceeds the model's limit"):
+        build_index([corpus], settings.with_overrides(passage_tokens=4096), embedder=HashEmbedder())

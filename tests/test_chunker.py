@@ -1,0 +1,103 @@
+"""The chunker: sentence boundaries in every script, token budget, overlap, offsets, determinism."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+
+from index.chunker import Chunker, split_sentences
+from tests.conftest import HashEmbedder
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Dr. Smith visited the U.S. last week. He left! Did he?",
+            ["Dr. Smith visited the U.S. last week.", "He left!", "Did he?"],
+        ),
+        ("روسيا وإيران توقعان معاهدة؟ نعم، وقعتا. انتهى", ["روسيا وإيران توقعان معاهدة؟", "نعم، وقعتا.", "انتهى"]),
+        ("آیا این درست است؟ بله. پایان", ["آیا این درست است؟", "بله.", "پایان"]),
+        ("یہ پہلا جملہ ہے۔ یہ دوسرا ہے۔", ["یہ پہلا جملہ ہے۔", "یہ دوسرا ہے۔"]),
+        (
+            "Россия и Иран подписали договор. Это важно! Почему?",
+            ["Россия и Иран подписали договор.", "Это важно!", "Почему?"],
+        ),
+        ("俄罗斯和伊朗签署了条约。这是第二句！真的吗？", ["俄罗斯和伊朗签署了条约。", "这是第二句！", "真的吗？"]),
+        ("Il a dit « c'est fini. » Puis il est parti.", ["Il a dit « c'est fini. »", "Puis il est parti."]),
+        ("Line one without stop\nLine two", ["Line one without stop", "Line two"]),
+    ],
+)
+def test_sentence_boundaries_in_every_script(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+def test_offsets_cover_all_text() -> None:
+    text = "  First one. Second one!\n\nThird 第三句。Fourth  "
+    spans = split_sentences(text)
+    assert "".join(text[a:b] for a, b in spans).replace(" ", "") == text.replace(" ", "").replace("\n", "")
+
+
+def make_chunker(budget: int, overlap: int = 1) -> Chunker:
+    emb = HashEmbedder()
+    return Chunker(emb.count_tokens, emb.token_spans, budget, overlap)
+
+
+def test_packing_respects_budget_and_overlaps_one_sentence() -> None:
+    text = " ".join(f"Sentence number {i} has exactly seven tokens." for i in range(20))
+    chunker = make_chunker(budget=30)
+    spans = chunker.chunk(text)
+    assert len(spans) > 3
+    emb = HashEmbedder()
+    for span in spans:
+        assert emb.count_tokens([text[span.start : span.end]])[0] <= 30
+    for prev, nxt in pairwise(spans):
+        shared = text[nxt.start : prev.end]
+        assert prev.start < nxt.start < prev.end, "consecutive passages share a sentence"
+        assert len(split_sentences(shared)) == 1
+    assert spans[0].start == 0 and spans[-1].end == len(text)
+
+
+def test_long_sentence_is_split_never_truncated() -> None:
+    long = " ".join(f"word{i}" for i in range(500)) + "."
+    text = f"Short intro. {long} Short outro."
+    spans = make_chunker(budget=40).chunk(text)
+    emb = HashEmbedder()
+    assert all(emb.count_tokens([text[s.start : s.end]])[0] <= 40 for s in spans)
+    covered = set()
+    for s in spans:
+        covered.update(text[s.start : s.end].split())
+    assert covered == set(text.split()), "every word of the long sentence is in some passage"
+
+
+def test_long_cjk_sentence_without_spaces_is_split() -> None:
+    text = "这是一个非常长的句子" * 80 + "。"
+    spans = make_chunker(budget=50).chunk(text)
+    assert len(spans) > 1
+    assert "".join(text[s.start : s.end] for s in spans) == text
+
+
+def test_chunking_is_deterministic_and_offsets_point_into_text() -> None:
+    text = "Alpha beta. Gamma delta! " * 40
+    a, b = make_chunker(25).chunk(text), make_chunker(25).chunk(text)
+    assert a == b
+    for span in a:
+        assert text[span.start : span.end].strip() == text[span.start : span.end]
+
+
+def test_no_overlap_when_it_would_stall() -> None:
+    text = "One two three four five six. Seven eight nine ten eleven twelve."
+    spans = make_chunker(budget=8).chunk(text)
+    assert [text[s.start : s.end] for s in spans] == [
+        "One two three four five six.",
+        "Seven eight nine ten eleven twelve.",
+    ]
+
+
+def test_empty_text_has_no_passages() -> None:
+    assert make_chunker(20).chunk("   \n ") == []

@@ -1,0 +1,111 @@
+"""Search over a built index (plumbing embedder): grouping by article, exactness, bounds, mismatches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Settings, build_index, open_index
+from index.errors import IndexMismatchError, IndexNotFoundError, InvalidQueryError
+from index.settings import MAX_K, MAX_QUERY_CHARS
+from index.vectors import HEADLINE_ID_BASE
+from search import SearchEngine
+from tests.conftest import HashEmbedder, write_corpus
+
+
+@pytest.fixture
+def engine(tiny_index: Settings) -> SearchEngine:
+    return SearchEngine(open_index(tiny_index.index_dir), HashEmbedder())
+
+
+def test_k_counts_articles_each_once(engine: SearchEngine) -> None:
+    result = engine.search("earthquake rescue", k=5)
+    ids = [h.article_id for h in result.results]
+    assert len(ids) == 5 == len(set(ids))
+    assert [h.rank for h in result.results] == [1, 2, 3, 4, 5]
+    assert all(a.score >= b.score for a, b in zip(result.results, result.results[1:]))
+    assert result.results[0].article_id == "en_quake.txt"
+
+
+def test_k_above_corpus_size_returns_every_article(engine: SearchEngine) -> None:
+    assert len(engine.search("anything", k=MAX_K).results) == 7
+
+
+def test_hits_carry_metadata_and_offsets(engine: SearchEngine) -> None:
+    hit = next(h for h in engine.search("Grève des transports métros", k=7).results if h.article_id == "fr-1")
+    assert (hit.lang, hit.source, hit.url, hit.date) == ("fr", "Exemple", "https://example.org/fr-1", "2024-03-04")
+    article = engine.index.store.article("fr-1")
+    assert article is not None and article.text[hit.passage_start : hit.passage_end] == hit.passage
+    other = next(h for h in engine.search("earthquake", k=7).results if h.article_id == "en_quake.txt")
+    assert other.source == "en_quake.txt"  # no outlet: the file it came from
+
+
+def test_article_ranking_equals_brute_force_over_all_vectors(tmp_path: Path) -> None:
+    files = {f"a{i:02d}.txt": f"Story {i}\n\n" + " ".join(f"Sentence {i} {j} about topic{(i * j) % 7}." for j in range(30))
+             for i in range(25)}  # fmt: skip
+    settings = Settings(home=tmp_path, index_dir=tmp_path / "idx", passage_tokens=24)
+    embedder = HashEmbedder()
+    build_index([write_corpus(tmp_path / "c", files)], settings, embedder=embedder)
+    loaded = open_index(settings.index_dir)
+    engine = SearchEngine(loaded, embedder)
+    n = len(loaded.vectors)
+    inner = loaded.vectors._index  # the IndexIDMap2: read every stored vector back for the oracle
+    ids = np.array([inner.id_map.at(i) for i in range(n)])
+    vectors = np.stack([inner.index.reconstruct(i) for i in range(n)])
+    numbers, pids = loaded.store.passage_article_numbers()[1], loaded.store.passage_article_numbers()[0]
+    number_of = {int(p): int(a) for p, a in zip(pids, numbers)}
+    for query in ["topic3 sentence", "story 12", "topic6"]:
+        scores = vectors @ HashEmbedder().encode_queries([query])[0]
+        best: dict[int, float] = {}
+        for vid, score in zip(ids, scores):
+            art = int(vid - HEADLINE_ID_BASE) if vid >= HEADLINE_ID_BASE else number_of[int(vid)]
+            best[art] = max(best.get(art, -9.0), float(score))
+        expected = sorted(best.values(), reverse=True)[:10]
+        got = [h.score for h in engine.search(query, k=10).results]
+        assert np.allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
+def test_empty_query_is_refused(engine: SearchEngine, query: str) -> None:
+    with pytest.raises(InvalidQueryError, match="empty"):
+        engine.search(query)
+
+
+def test_overlong_query_is_refused(engine: SearchEngine) -> None:
+    with pytest.raises(InvalidQueryError, match=str(MAX_QUERY_CHARS)):
+        engine.search("x" * (MAX_QUERY_CHARS + 1))
+
+
+@pytest.mark.parametrize("k", [0, -1, MAX_K + 1])
+def test_k_out_of_bounds_is_refused(engine: SearchEngine, k: int) -> None:
+    with pytest.raises(InvalidQueryError, match="k must be"):
+        engine.search("quake", k=k)
+
+
+def test_batch_answers_in_order(engine: SearchEngine) -> None:
+    results = engine.search_many(["football cup", "earthquake"], k=1)
+    assert [r.results[0].article_id for r in results] == ["en_football.txt", "en_quake.txt"]
+
+
+def test_model_of_other_dimension_is_refused(tiny_index: Settings) -> None:
+    with pytest.raises(IndexMismatchError, match="dimensional"):
+        SearchEngine(open_index(tiny_index.index_dir), HashEmbedder(dimension=32))
+
+
+def test_asking_for_another_model_is_refused_before_loading_it(tiny_index: Settings) -> None:
+    with pytest.raises(IndexMismatchError, match="built with 'test/hash-embedder'"):
+        SearchEngine.open(tiny_index.with_overrides(model="some/other-model"))
+
+
+def test_same_model_with_other_weights_warns(tiny_index: Settings) -> None:
+    other = HashEmbedder()
+    other.fingerprint = "hash-v2"
+    engine = SearchEngine(open_index(tiny_index.index_dir), other)
+    assert engine.warnings and "weights differ" in engine.warnings[0]
+
+
+def test_missing_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError):
+        SearchEngine.open(Settings(home=tmp_path, index_dir=tmp_path / "none"))

@@ -1,0 +1,93 @@
+"""Reading articles: formats, titles, ids, hashes, language, and bad files skipped by name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from index.records import Article, Skipped
+from index.sources import iter_articles, split_title
+from tests.conftest import SEED_ARTICLE, SEEDS, write_corpus
+
+
+def read(paths: list[Path]) -> tuple[dict[str, Article], list[Skipped]]:
+    articles: dict[str, Article] = {}
+    skipped: list[Skipped] = []
+    for item in iter_articles(paths):
+        if isinstance(item, Skipped):
+            skipped.append(item)
+        else:
+            articles[item.id] = item
+    return articles, skipped
+
+
+def test_reads_every_format_recursively(corpus: Path) -> None:
+    articles, skipped = read([corpus])
+    assert skipped == []
+    assert set(articles) == {"en_quake.txt", "en_football.txt", "ar_treaty.txt", "zh_rain.txt",
+                             "nested/ru_space.md", "fr-1", "fa-1"}  # fmt: skip
+    assert articles["nested/ru_space.md"].title == "Запуск ракеты"
+    fr = articles["fr-1"]
+    assert (fr.url, fr.date, fr.source, fr.lang) == ("https://example.org/fr-1", "2024-03-04", "Exemple", "fr")
+    assert articles["en_quake.txt"].text.startswith("A strong earthquake")
+
+
+def test_language_is_detected_per_article(corpus: Path) -> None:
+    articles, _ = read([corpus])
+    langs = {a.id: a.lang for a in articles.values()}
+    assert langs == {"en_quake.txt": "en", "en_football.txt": "en", "ar_treaty.txt": "ar", "zh_rain.txt": "zh",
+                     "nested/ru_space.md": "ru", "fr-1": "fr", "fa-1": "fa"}  # fmt: skip
+
+
+def test_title_rules() -> None:
+    assert split_title("Title\n\nBody text.") == ("Title", "Body text.")
+    assert split_title("\n\nShort title\nBody on the next line.") == ("Short title", "Body on the next line.")
+    long_line = "x " * 200
+    assert split_title(long_line + "\nmore") == ("", (long_line + "\nmore").strip("\n"))
+    assert split_title("Only one line") == ("", "Only one line")
+    assert split_title("# Heading\nbody", markdown=True) == ("Heading", "body")
+
+
+def test_ids_and_hashes_are_stable(corpus: Path) -> None:
+    first, _ = read([corpus])
+    again, _ = read([corpus])
+    assert {k: v.content_hash for k, v in first.items()} == {k: v.content_hash for k, v in again.items()}
+    (corpus / "en_quake.txt").write_text("Earthquake strikes Indonesia\n\nChanged body.", encoding="utf-8")
+    changed, _ = read([corpus])
+    assert changed["en_quake.txt"].content_hash != first["en_quake.txt"].content_hash
+
+
+def test_bad_files_are_skipped_by_name(tmp_path: Path) -> None:
+    folder = write_corpus(tmp_path / "c", {"good.txt": "Good\n\nSome text here.", "empty.txt": "   \n",
+                                           "title_only.txt": "Just a title\n\n", "data.csv": "a,b"})  # fmt: skip
+    (folder / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me".encode("latin-1"))
+    (folder / "bad.jsonl").write_text('{"id": "ok", "text": "fine text"}\nnot json\n{"id": "x"}\n[1]\n')
+    (folder / "bad.json").write_text("{broken")
+    (folder / ".hidden.txt").write_text("Hidden\n\nnot indexed")
+    articles, skipped = read([folder, tmp_path / "missing"])
+    assert set(articles) == {"good.txt", "ok"}
+    reasons = {s.path: s.reason for s in skipped}
+    assert reasons["empty.txt"] == "empty file"
+    assert reasons["latin1.txt"] == "not UTF-8 text"
+    assert "no text" in reasons["title_only.txt"]
+    assert "unsupported" in reasons["data.csv"]
+    assert "invalid JSON" in reasons["bad.jsonl#2"]
+    assert "no 'text'" in reasons["bad.jsonl#3"]
+    assert "JSON object" in reasons["bad.jsonl#4"]
+    assert "invalid JSON" in reasons["bad.json"]
+    assert reasons[str(tmp_path / "missing")] == "no such file or folder"
+
+
+def test_duplicate_ids_are_reported(tmp_path: Path) -> None:
+    rows = [{"id": "a", "text": "first"}, {"id": "a", "text": "second"}]
+    (tmp_path / "x.json").write_text(json.dumps(rows))
+    articles, skipped = read([tmp_path / "x.json"])
+    assert list(articles) == ["a"] and "duplicate" in skipped[0].reason
+
+
+def test_seeds_folder_reads_all_articles_and_ignores_notices() -> None:
+    articles, skipped = read([SEEDS])
+    assert skipped == []
+    assert len(articles) == 103
+    assert articles[SEED_ARTICLE].lang == "ar"
+    assert not any(a.endswith((".md", ".tsv")) for a in articles)
