@@ -1,6 +1,6 @@
 """semsearch's index side: text in, index on disk (sources, chunking, embedding, vectors, store)."""
 
-from index.builder import BuildProgress, BuildReport, build_index
+from index.builder import BuildProgress, BuildReport, build_index, chunk_articles
 from index.embedding import Embedder, load_embedder
 from index.errors import (
     IndexMismatchError,
@@ -31,6 +31,7 @@ __all__ = [
     "Settings",
     "Skipped",
     "build_index",
+    "chunk_articles",
     "iter_articles",
     "load_embedder",
     "open_index",

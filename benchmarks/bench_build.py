@@ -1,0 +1,118 @@
+"""Build throughput: the whole semsearch build against bare SentenceTransformer.encode on the same passages.
+
+Runs both side by side in one process, alternating, and reports medians and their ratio (the machine
+is shared and noisy, so the ratio is the figure that matters). Appends one JSON line per run to
+benchmarks/results/build.jsonl.
+
+    python benchmarks/bench_build.py                      # the shipped seeds/
+    python benchmarks/bench_build.py ../shared/corpus-ntrex-as-jsonl/ --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from index import Settings, build_index, chunk_articles, iter_articles, load_embedder  # noqa: E402
+from index.embedding import resolve_model  # noqa: E402
+from index.records import Article  # noqa: E402
+
+
+def git_sha() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpus", nargs="*", type=Path, default=[ROOT / "seeds"])
+    parser.add_argument("--repeat", type=int, default=2, help="alternating runs of each (medians are reported)")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "build.jsonl")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env().with_overrides(model=args.model)
+    embedder = load_embedder(settings.model, settings.models_dir)
+    articles = [a for a in iter_articles(args.corpus) if isinstance(a, Article)]
+    passages, texts = chunk_articles(articles, embedder, settings)
+    texts += [a.title for a in articles if a.title.strip()]  # headlines are encoded too
+
+    from sentence_transformers import SentenceTransformer
+
+    _, location, _ = resolve_model(settings.model, settings.models_dir)
+    bare_model = SentenceTransformer(str(location), device="cpu")
+    prompt = "passage" if "passage" in (bare_model.prompts or {}) else None
+
+    builds, bares = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeat):
+            started = time.perf_counter()
+            bare_model.encode(texts, prompt_name=prompt, batch_size=settings.encode_batch, normalize_embeddings=True)
+            bares.append(time.perf_counter() - started)
+            report = build_index(
+                args.corpus, settings.with_overrides(index_dir=Path(tmp) / f"idx{i}"), embedder=embedder
+            )
+            builds.append(report.seconds)
+    n = len(texts)
+    result = {
+        "benchmark": "build",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_sha": git_sha(),
+        "cpu": cpu_name(),
+        "threads": os.cpu_count(),
+        "model": embedder.name,
+        "model_source": embedder.source,
+        "corpus": [str(c) for c in args.corpus],
+        "articles": len(articles),
+        "passages": len(passages),
+        "vectors": n,
+        "passage_tokens": settings.passage_tokens,
+        "repeat": args.repeat,
+        "build_seconds_median": round(statistics.median(builds), 3),
+        "bare_encode_seconds_median": round(statistics.median(bares), 3),
+        "build_vectors_per_second": round(n / statistics.median(builds), 2),
+        "bare_vectors_per_second": round(n / statistics.median(bares), 2),
+        "build_over_bare_rate": round(statistics.median(bares) / statistics.median(builds), 3),
+    }
+    print(
+        f"{'corpus':<28}{'articles':>9}{'vectors':>9}{'build s':>10}{'bare s':>9}{'build/s':>10}{'bare/s':>9}{'ratio':>7}"
+    )
+    print(
+        f"{','.join(c.name for c in args.corpus):<28}{len(articles):>9}{n:>9}{result['build_seconds_median']:>10}"
+        f"{result['bare_encode_seconds_median']:>9}{result['build_vectors_per_second']:>10}"
+        f"{result['bare_vectors_per_second']:>9}{result['build_over_bare_rate']:>7}"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(result) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

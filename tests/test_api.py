@@ -1,0 +1,138 @@
+"""The HTTP API: in-process with the plumbing embedder, and a live uvicorn on 127.0.0.1 with the real model."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from index import Settings, open_index
+from index.embedding import Embedder
+from index.settings import MAX_K, MAX_QUERY_CHARS
+from search import SearchEngine
+from search.api import create_app
+from search.cli import app as cli_app
+from tests.conftest import SEED_ARTICLE, HashEmbedder
+
+
+@pytest.fixture
+def client(tiny_index: Settings) -> TestClient:
+    return TestClient(create_app(SearchEngine(open_index(tiny_index.index_dir), HashEmbedder())))
+
+
+def test_get_and_post_answer_the_same(client: TestClient) -> None:
+    got = client.get("/query", params={"q": "earthquake rescue", "k": 3})
+    posted = client.post("/query", json={"q": "earthquake rescue", "k": 3})
+    assert got.status_code == posted.status_code == 200
+    a, b = got.json(), posted.json()
+    assert [h["article_id"] for h in a["results"]] == [h["article_id"] for h in b["results"]]
+    assert a["results"][0]["article_id"] == "en_quake.txt" and len(a["results"]) == 3
+    assert a["index_version"].startswith("v-")
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs", "status", "fragment"),
+    [
+        ("get", {"params": {"q": ""}}, 422, "q"),
+        ("get", {"params": {"q": "   "}}, 422, "empty"),
+        ("get", {"params": {}}, 422, "q"),
+        ("get", {"params": {"q": "x", "k": 0}}, 422, "k"),
+        ("get", {"params": {"q": "x", "k": MAX_K + 1}}, 422, "k"),
+        ("get", {"params": {"q": "x", "k": "ten"}}, 422, "k"),
+        ("get", {"params": {"q": "x" * (MAX_QUERY_CHARS + 1)}}, 422, "q"),
+        ("post", {"json": {"k": 3}}, 422, "q"),
+        ("post", {"json": {"q": " \n "}}, 422, "empty"),
+        ("post", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+    ],
+)
+def test_bad_requests_get_4xx_with_a_json_error(
+    client: TestClient, method: str, kwargs: dict, status: int, fragment: str
+) -> None:
+    response = getattr(client, method)("/query", **kwargs)
+    assert response.status_code == status
+    body = response.json()
+    assert set(body) == {"error"} and fragment.lower() in body["error"]["message"].lower()
+
+
+def test_health_info_and_openapi(client: TestClient) -> None:
+    assert client.get("/health").json()["status"] == "ok"
+    info = client.get("/info").json()
+    assert info["manifest"]["articles"] == 7
+    schema = client.get("/openapi.json").json()
+    assert {"/query", "/health", "/info"} <= set(schema["paths"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server(seeds_index: Settings, real_embedder: Embedder) -> Iterator[str]:
+    engine = SearchEngine(open_index(seeds_index.index_dir), real_embedder)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.mark.slow
+def test_live_server_answers_the_same_hits_as_the_cli(live_server: str, seeds_index: Settings) -> None:
+    queries = ["Russia Iran treaty", "Тайфун в Японии", "北朝鲜 核武器"]
+    cli = CliRunner().invoke(
+        cli_app, ["query", "--batch", "-", "--json", "-k", "5", "--index", str(seeds_index.index_dir)],
+        input="\n".join(queries),
+    )  # fmt: skip
+    assert cli.exit_code == 0, cli.stderr
+    from_cli = [json.loads(line) for line in cli.stdout.splitlines()]
+    with httpx.Client(base_url=live_server, timeout=30) as http:
+        for query, expected in zip(queries, from_cli):
+            for response in (
+                http.get("/query", params={"q": query, "k": 5}),
+                http.post("/query", json={"q": query, "k": 5}),
+            ):
+                assert response.status_code == 200
+                got = response.json()
+                assert [h["article_id"] for h in got["results"]] == [h["article_id"] for h in expected["results"]]
+                assert [h["passage_id"] for h in got["results"]] == [h["passage_id"] for h in expected["results"]]
+                assert [h["score"] for h in got["results"]] == pytest.approx(
+                    [h["score"] for h in expected["results"]], abs=1e-4
+                )
+        assert from_cli[0]["results"][0]["article_id"] == SEED_ARTICLE
+        bad = http.get("/query", params={"q": ""})
+        assert bad.status_code == 422 and "error" in bad.json()
+
+
+@pytest.mark.slow
+def test_live_server_handles_concurrent_queries(live_server: str) -> None:
+    errors: list[str] = []
+
+    def worker() -> None:
+        with httpx.Client(base_url=live_server, timeout=60) as http:
+            for _ in range(3):
+                r = http.get("/query", params={"q": "Russia Iran treaty", "k": 3})
+                if r.status_code != 200 or r.json()["results"][0]["article_id"] != SEED_ARTICLE:
+                    errors.append(r.text)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
