@@ -1,7 +1,18 @@
-"""The build pipeline: read sources, chunk, embed, write vectors and store, publish atomically."""
+"""The build pipeline: read sources, chunk, embed what is new, update or rebuild the vector index, publish.
+
+A build starts from the current index when it can (same model weights, chunker and centring): unchanged
+passages keep their ids and vectors, only new text is encoded (vectors are keyed by the hash of the
+exact text embedded), and the vector index is updated in place — removed passages deleted (Flat, IVF)
+or masked (HNSW), new ones added. It is rebuilt from scratch on the first build, on any settings
+change, when an HNSW index has masked more than COMPACT_MASKED_SHARE of its vectors (compaction), or
+when an IVF index has grown past IVF_RETRAIN_GROWTH times the corpus it was trained on (its k lists,
+chosen as 4·√N, would then be half what the corpus needs). Either way the result is written to a new
+version folder and swapped in atomically.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -11,36 +22,31 @@ from pathlib import Path
 
 import numpy as np
 
-from index.centring import STRENGTH as CENTRING_STRENGTH
-from index.centring import centre, language_means
 from index.chunker import Chunker
 from index.embedding import Embedder, load_embedder
 from index.errors import NothingToIndexError, SemsearchError
-from index.index_dir import build_lock, new_work_folder, publish
+from index.fingerprint import text_hash
+from index.index_dir import LoadedIndex, build_lock, new_work_folder, open_index, publish
 from index.language import LanguageDetector
-from index.manifest import (
-    LANGUAGE_MEANS_FILE,
-    MANIFEST_FILE,
-    STORE_FILE,
-    VECTORS_FILE,
-    ChunkerInfo,
-    Manifest,
-    ModelInfo,
-    describe_files,
-)
+from index.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
 from index.records import Article, Passage, Skipped
 from index.settings import TITLE_CONTEXT_SHARE, Settings
 from index.sources import iter_articles
 from index.store import create_store
-from index.vectors import HEADLINE_ID_BASE, create_vector_index
+from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup, default_strength
+from index.vectors import HEADLINE_ID_BASE, FaissIndex, create_vector_index, parse_spec, tune, validate_target
 
 # Passages handed to the model per call: large enough to keep it busy, small enough for live progress.
 _ENCODE_CHUNK = 256
+# Vectors added to a FAISS index per call (bounds the temporary copy of centred vectors).
+_ADD_CHUNK = 100_000
+COMPACT_MASKED_SHARE = 0.2
+IVF_RETRAIN_GROWTH = 4.0
 
 
 @dataclass(frozen=True)
 class BuildProgress:
-    """One progress event: ``stage`` is "read", "chunk", "embed" or "write"."""
+    """One progress event: ``stage`` is "read", "chunk", "embed", "index" or "write"."""
 
     stage: str
     done: int
@@ -67,6 +73,20 @@ class BuildReport:
 ProgressCallback = Callable[[BuildProgress], None]
 
 
+@dataclass
+class _Plan:
+    """Ids for every article, headline and passage, and which vectors are reused or encoded."""
+
+    numbers: dict[str, int]
+    headline_ids: dict[str, int]
+    passages: list[Passage]
+    ids: np.ndarray  # every vector id, sorted
+    articles: np.ndarray  # article number per vector
+    langs: np.ndarray  # language per vector
+    texts: list[str]  # text embedded per vector
+    reused_from: np.ndarray  # previous vector id per vector, -1 where it must be encoded
+
+
 def build_index(
     sources: Iterable[Path],
     settings: Settings,
@@ -74,10 +94,11 @@ def build_index(
     embedder: Embedder | None = None,
     progress: ProgressCallback | None = None,
 ) -> BuildReport:
-    """Build an index of every article under ``sources`` into ``settings.index_dir`` and swap it in."""
+    """Build (or update) the index of every article under ``sources`` in ``settings.index_dir`` and swap it in."""
     started = time.perf_counter()
     notify = progress or (lambda event: None)
     sources = list(sources)
+    validate_target(settings.recall_target)
     with build_lock(settings.index_dir):
         articles, skipped = _read(sources, notify)
         embedder = embedder or load_embedder(settings.model, settings.models_dir)
@@ -85,21 +106,34 @@ def build_index(
             raise SemsearchError(
                 f"--passage-tokens {settings.passage_tokens} exceeds the model's limit of {embedder.max_tokens}."
             )
+        previous = _previous(settings, embedder)
         passages, texts = chunk_articles(articles, embedder, settings, notify)
-        # each headline also gets a vector of its own: it is the densest summary of a news article
-        headlines = [(HEADLINE_ID_BASE + n, a) for n, a in enumerate(articles, start=1) if a.title.strip()]
-        texts += [a.title for _, a in headlines]
+        plan = _plan(articles, passages, texts, previous)
         encode_started = time.perf_counter()
-        vectors = _encode(embedder, texts, settings.encode_batch, notify)
+        raw = _vectors(plan, previous, embedder, settings.encode_batch, notify)
         encode_seconds = time.perf_counter() - encode_started
+        rows = VectorRows(plan.ids, plan.articles, plan.langs, raw)
         work = new_work_folder(settings.index_dir)
         try:
+            notify(BuildProgress("index", 0, 1))
+            index, means, masked, mode = _index(rows, previous, settings)
+            tuning = tune(index, _centred(rows, means), rows.ids, settings.recall_target)
+            notify(BuildProgress("index", 1, 1))
             notify(BuildProgress("write", 0, 1))
-            ids = np.array([p.id for p in passages] + [i for i, _ in headlines], dtype=np.int64)
-            lang_of = {a.id: a.lang for a in articles}
-            langs = [lang_of[p.article_id] for p in passages] + [a.lang for _, a in headlines]
-            manifest = _write(
-                work, articles, passages, ids, langs, vectors, embedder, settings, skipped, sources, started
+            index.save(work / VECTORS_FILE)
+            rows.save(work)
+            means.save(work / MEANS_FILE)
+            np.save(work / MASKED_FILE, masked)
+            create_store(work / STORE_FILE, articles, plan.passages, plan.numbers, plan.headline_ids)
+            stats = {
+                "mode": mode,
+                "vectors_encoded": int((plan.reused_from < 0).sum()),
+                "vectors_reused": int((plan.reused_from >= 0).sum()),
+                "masked": len(masked),
+                "trained_on": _trained_on(previous, mode, len(rows)),
+            }
+            manifest = _manifest(
+                work, articles, plan, embedder, settings, skipped, sources, started, index, tuning, means, stats
             )
             version = publish(settings.index_dir, work)
             notify(BuildProgress("write", 1, 1))
@@ -133,7 +167,10 @@ def _read(sources: list[Path], notify: ProgressCallback) -> tuple[list[Article],
 def chunk_articles(
     articles: list[Article], embedder: Embedder, settings: Settings, notify: ProgressCallback | None = None
 ) -> tuple[list[Passage], list[str]]:
-    """Cut articles into passages; returns the passages and the texts to embed (title context + passage)."""
+    """Cut articles into passages; returns the passages and the texts to embed (title context + passage).
+
+    Passage ids here are positions; a build renumbers them to keep the ids of unchanged passages.
+    """
     passages: list[Passage] = []
     texts: list[str] = []
     title_cap = int(settings.passage_tokens * TITLE_CONTEXT_SHARE)
@@ -148,46 +185,197 @@ def chunk_articles(
         chunker = Chunker(embedder.count_tokens, embedder.token_spans, budget, settings.overlap_sentences)
         for seq, span in enumerate(chunker.chunk(article.text)):
             body = article.text[span.start : span.end]
-            passages.append(Passage(len(passages), article.id, seq, span.start, span.end, body, span.n_tokens))
-            texts.append(f"{title}\n{body}" if title else body)
+            text = f"{title}\n{body}" if title else body
+            passages.append(
+                Passage(len(passages), article.id, seq, span.start, span.end, body, span.n_tokens, text_hash(text))
+            )
+            texts.append(text)
         if notify:
             notify(BuildProgress("chunk", len(passages), None))
     return passages, texts
 
 
-def _encode(embedder: Embedder, texts: list[str], batch: int, notify: ProgressCallback) -> np.ndarray:
-    out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    notify(BuildProgress("embed", 0, len(texts)))
-    for start in range(0, len(texts), _ENCODE_CHUNK):
-        part = texts[start : start + _ENCODE_CHUNK]
-        out[start : start + len(part)] = embedder.encode_passages(part, batch)
-        notify(BuildProgress("embed", start + len(part), len(texts)))
-    return out
+def _previous(settings: Settings, embedder: Embedder) -> LoadedIndex | None:
+    """The current index, when its vectors can be reused by this build."""
+    try:
+        previous = open_index(settings.index_dir)
+    except SemsearchError:
+        return None  # no index yet, or a damaged one: build from scratch
+    m = previous.manifest
+    same = (
+        m.model.fingerprint == embedder.fingerprint
+        and m.model.dimension == embedder.dimension
+        and m.chunker == ChunkerInfo(settings.passage_tokens, settings.overlap_sentences)
+        and m.language_centring == default_strength(settings.language_neutral)
+    )
+    return previous if same else None
 
 
-def _write(
+def _plan(articles: list[Article], passages: list[Passage], texts: list[str], previous: LoadedIndex | None) -> _Plan:
+    prev_articles = previous.store.article_keys() if previous else {}
+    prev_passages: dict[tuple[str, str], list[int]] = {}
+    by_hash: dict[str, int] = {}  # embed hash -> a previous vector id holding that exact text's vector
+    if previous:
+        for pid, article_id, embed_hash in previous.store.passage_keys():
+            prev_passages.setdefault((article_id, embed_hash), []).append(pid)
+            by_hash.setdefault(embed_hash, pid)
+        for _, old_title, old_headline in prev_articles.values():
+            if old_headline is not None:
+                by_hash.setdefault(text_hash(old_title), old_headline)
+    next_number = max((v[0] for v in prev_articles.values()), default=0) + 1
+    next_headline = max((v[2] or 0 for v in prev_articles.values()), default=0)
+    next_headline = max(next_headline + 1, HEADLINE_ID_BASE)
+    next_passage = max((pid for ids in prev_passages.values() for pid in ids), default=-1) + 1
+
+    numbers: dict[str, int] = {}
+    headline_ids: dict[str, int] = {}
+    for article in articles:
+        known = prev_articles.get(article.id)
+        title: str | None = None
+        headline_id: int | None = None
+        if known is None:
+            number, next_number = next_number, next_number + 1
+        else:
+            number, title, headline_id = known
+        numbers[article.id] = number
+        if article.title.strip():
+            if headline_id is None or title != article.title:
+                headline_id, next_headline = next_headline, next_headline + 1
+            headline_ids[article.id] = headline_id
+
+    lang_of = {a.id: a.lang or "?" for a in articles}
+    renumbered: list[Passage] = []
+    for passage in passages:
+        kept = prev_passages.get((passage.article_id, passage.embed_hash))
+        if kept:
+            pid = kept.pop(0)
+        else:
+            pid, next_passage = next_passage, next_passage + 1
+        renumbered.append(Passage(pid, *_passage_fields(passage)))
+    ids = [p.id for p in renumbered] + [headline_ids[a.id] for a in articles if a.id in headline_ids]
+    owners = [numbers[p.article_id] for p in renumbered] + [numbers[a.id] for a in articles if a.id in headline_ids]
+    langs = [lang_of[p.article_id] for p in renumbered] + [lang_of[a.id] for a in articles if a.id in headline_ids]
+    all_texts = texts + [a.title for a in articles if a.id in headline_ids]
+    hashes = [p.embed_hash for p in renumbered] + [text_hash(a.title) for a in articles if a.id in headline_ids]
+    order = np.argsort(np.array(ids, dtype=np.int64), kind="stable")
+    reused = np.array([by_hash.get(h, -1) for h in hashes], dtype=np.int64)
+    return _Plan(
+        numbers=numbers,
+        headline_ids=headline_ids,
+        passages=renumbered,
+        ids=np.array(ids, dtype=np.int64)[order],
+        articles=np.array(owners, dtype=np.int64)[order],
+        langs=np.array(langs)[order],
+        texts=[all_texts[i] for i in order],
+        reused_from=reused[order],
+    )
+
+
+def _passage_fields(p: Passage) -> tuple[str, int, int, int, str, int, str]:
+    return (p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash)
+
+
+def _vectors(
+    plan: _Plan, previous: LoadedIndex | None, embedder: Embedder, batch: int, notify: ProgressCallback
+) -> np.ndarray:
+    """Raw vectors for every row: copied from the previous index where the text is unchanged, else encoded."""
+    raw = np.zeros((len(plan.ids), embedder.dimension), dtype=np.float32)
+    reuse = np.flatnonzero(plan.reused_from >= 0)
+    if len(reuse) and previous is not None:
+        source = previous.rows
+        raw[reuse] = source.raw[source.positions(plan.reused_from[reuse])]
+    todo = np.flatnonzero(plan.reused_from < 0)
+    notify(BuildProgress("embed", 0, len(todo)))
+    for start in range(0, len(todo), _ENCODE_CHUNK):
+        part = todo[start : start + _ENCODE_CHUNK]
+        raw[part] = embedder.encode_passages([plan.texts[i] for i in part], batch)
+        notify(BuildProgress("embed", start + len(part), len(todo)))
+    return raw
+
+
+def memory_budget() -> int:
+    """Bytes an index may use by default: half of this machine's memory."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (ValueError, OSError):  # pragma: no cover - non-POSIX
+        return 8 << 30
+
+
+def _centred(rows: VectorRows, means: LanguageMeans) -> np.ndarray:
+    return np.vstack(
+        [means.apply(rows.raw[i : i + _ADD_CHUNK], rows.langs[i : i + _ADD_CHUNK]) for i in range(0, len(rows), _ADD_CHUNK)]
+    ) if len(rows) else np.zeros((0, rows.raw.shape[1]), np.float32)  # fmt: skip
+
+
+def _index(
+    rows: VectorRows, previous: LoadedIndex | None, settings: Settings
+) -> tuple[FaissIndex, LanguageMeans, np.ndarray, str]:
+    """Update the previous vector index in place when the rules allow, else build one from scratch."""
+    dim = rows.raw.shape[1]
+    spec = parse_spec(settings.index_spec, len(rows), dim, memory_budget())
+    if previous is not None and str(previous.vectors.spec) == str(spec):
+        updated = _update(rows, previous)
+        if updated is not None:
+            return updated
+    strength = default_strength(settings.language_neutral)
+    means = LanguageMeans.fit(rows.raw, list(rows.langs), strength) if strength else LanguageMeans.off(dim)
+    index = create_vector_index(spec, dim)
+    if spec.kind == "IVF":
+        index.train(_centred(rows, means))
+    for i in range(0, len(rows), _ADD_CHUNK):
+        index.add(
+            rows.ids[i : i + _ADD_CHUNK], means.apply(rows.raw[i : i + _ADD_CHUNK], rows.langs[i : i + _ADD_CHUNK])
+        )
+    index.lookup = centred_lookup(rows, means)
+    return index, means, np.zeros(0, np.int64), "full"
+
+
+def _update(rows: VectorRows, previous: LoadedIndex) -> tuple[FaissIndex, LanguageMeans, np.ndarray, str] | None:
+    m = previous.manifest
+    if previous.vectors.spec.kind == "IVF" and len(rows) > IVF_RETRAIN_GROWTH * max(1, m.build.get("trained_on", 0)):
+        return None  # retrain: the corpus outgrew the coarse quantizer
+    old_ids = previous.rows.ids
+    removed = np.setdiff1d(old_ids, rows.ids)
+    added = np.setdiff1d(rows.ids, old_ids)
+    new_rows = rows.positions(added)
+    means = previous.means.extend(rows.raw[new_rows], list(rows.langs[new_rows]))
+    index = previous.vectors.copy()
+    masked = previous.masked
+    if index.spec.kind == "HNSW":
+        masked = np.union1d(masked, removed)
+        if len(masked) > COMPACT_MASKED_SHARE * (len(index) + len(added)):
+            return None  # compaction: too much of the graph is dead
+    elif len(removed):
+        index.remove(removed)
+    if len(added):
+        index.add(added, means.apply(rows.raw[new_rows], rows.langs[new_rows]))
+    index.lookup = centred_lookup(rows, means)
+    index.masked = masked
+    return index, means, masked, "incremental"
+
+
+def _trained_on(previous: LoadedIndex | None, mode: str, n: int) -> int:
+    if mode == "incremental" and previous is not None:
+        return int(previous.manifest.build.get("trained_on", n))
+    return n
+
+
+def _manifest(
     work: Path,
     articles: list[Article],
-    passages: list[Passage],
-    ids: np.ndarray,
-    langs: list[str | None],
-    vectors: np.ndarray,
+    plan: _Plan,
     embedder: Embedder,
     settings: Settings,
     skipped: list[Skipped],
     sources: list[Path],
     started: float,
+    index: FaissIndex,
+    tuning: object,
+    means: LanguageMeans,
+    stats: dict[str, object],
 ) -> Manifest:
     from importlib.metadata import version
 
-    index = create_vector_index(settings.index_spec, embedder.dimension)
-    if settings.language_neutral:
-        means = language_means(vectors, langs)
-        np.savez(work / LANGUAGE_MEANS_FILE, langs=np.array(list(means)), means=np.stack(list(means.values())))
-        vectors = centre(vectors, langs, means)
-    index.add(ids, vectors)
-    index.save(work / VECTORS_FILE)
-    create_store(work / STORE_FILE, articles, passages)
     languages: dict[str, int] = {}
     for article in articles:
         languages[article.lang or "?"] = languages.get(article.lang or "?", 0) + 1
@@ -196,15 +384,18 @@ def _write(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         model=ModelInfo(embedder.name, embedder.source, embedder.fingerprint, embedder.dimension),
         chunker=ChunkerInfo(settings.passage_tokens, settings.overlap_sentences),
-        index_spec=settings.index_spec,
-        language_centring=CENTRING_STRENGTH if settings.language_neutral else 0.0,
+        index_spec=str(index.spec),
+        index_params=dict(index.params),
+        recall=tuning.as_dict(),  # type: ignore[attr-defined]
+        language_centring=means.strength,
         articles=len(articles),
-        passages=len(passages),
-        headlines=len(ids) - len(passages),
+        passages=len(plan.passages),
+        headlines=len(plan.headline_ids),
         skipped=len(skipped),
         languages=dict(sorted(languages.items(), key=lambda kv: -kv[1])),
         sources=[str(s.resolve()) for s in sources],
         build_seconds=round(time.perf_counter() - started, 3),
+        build=stats,
         files=describe_files(work),
     )
     (work / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")

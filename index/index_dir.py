@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
 from index.manifest import STORE_FILE, VECTORS_FILE, Manifest
 from index.store import Store
-from index.vectors import FaissIndex, load_vector_index
+from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup
+from index.vectors import FaissIndex, load_vector_index, parse_spec
 
 CURRENT = "current"
 LOCK_FILE = ".build.lock"
@@ -38,6 +41,9 @@ class LoadedIndex:
     manifest: Manifest
     vectors: FaissIndex
     store: Store
+    rows: VectorRows
+    means: LanguageMeans
+    masked: np.ndarray
 
 
 def current_version(index_dir: Path) -> Path:
@@ -50,15 +56,24 @@ def current_version(index_dir: Path) -> Path:
     return pointer.resolve()
 
 
-def open_index(index_dir: Path) -> LoadedIndex:
-    """Open the current version of an index, checking manifest and file checksums."""
+def open_index(index_dir: Path, *, mmap: bool = False) -> LoadedIndex:
+    """Open the current version of an index, checking manifest and file checksums.
+
+    ``mmap`` maps IVF inverted lists from disk instead of reading them (for indexes larger than memory).
+    """
     folder = current_version(index_dir)
     manifest = Manifest.read(folder)
     manifest.verify_files(folder)
-    vectors = load_vector_index(folder / VECTORS_FILE, manifest.index_spec, manifest.model.dimension)
+    spec = parse_spec(manifest.index_spec, 0, manifest.model.dimension, 0)
+    vectors = load_vector_index(folder / VECTORS_FILE, spec, manifest.model.dimension, mmap=mmap)
+    rows = VectorRows.load(folder)
+    means = LanguageMeans.load(folder / MEANS_FILE)
+    masked = np.load(folder / MASKED_FILE)
     expected = manifest.passages + manifest.headlines
-    if len(vectors) != expected:
+    if len(rows) != expected or len(vectors) != expected + len(masked):
         raise IndexMismatchError(f"{folder} holds {len(vectors)} vectors, its manifest {expected}; rebuild the index.")
+    vectors.lookup = centred_lookup(rows, means)
+    vectors.masked = masked
     store = Store(folder / STORE_FILE)
     try:
         store.check()
@@ -66,7 +81,7 @@ def open_index(index_dir: Path) -> LoadedIndex:
         raise IndexMismatchError(
             f"The store in {folder} is unreadable ({exc}); rebuild with `semsearch build`."
         ) from exc
-    return LoadedIndex(folder, folder.name, manifest, vectors, store)
+    return LoadedIndex(folder, folder.name, manifest, vectors, store, rows, means, masked)
 
 
 @contextmanager

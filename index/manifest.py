@@ -14,7 +14,6 @@ FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.faiss"
 STORE_FILE = "store.sqlite"
-LANGUAGE_MEANS_FILE = "language_means.npz"
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,8 @@ class Manifest:
     model: ModelInfo
     chunker: ChunkerInfo
     index_spec: str
+    index_params: dict[str, Any]
+    recall: dict[str, Any]  # what recall-targeted tuning chose and measured
     language_centring: float  # share of each language's mean removed from its vectors; 0 = off
     articles: int
     passages: int
@@ -55,6 +56,7 @@ class Manifest:
     languages: dict[str, int]
     sources: list[str]
     build_seconds: float
+    build: dict[str, Any]  # mode (full/incremental), vectors encoded/reused, masked, trained_on
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 

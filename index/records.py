@@ -31,6 +31,7 @@ class Passage:
     end: int
     text: str
     n_tokens: int
+    embed_hash: str = ""  # hash of the exact text embedded (title context + passage) and nothing else
 
 
 @dataclass(frozen=True)

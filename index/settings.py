@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
-DEFAULT_INDEX_SPEC = "Flat"
+DEFAULT_INDEX_SPEC = "auto"  # chosen by corpus size, see index/vectors/spec.py
+DEFAULT_RECALL_TARGET = 0.95
 # Total tokens fed to the model per passage: prompt + title context + body + specials.
 # Well under the model's 512: focused passages rank better and make better snippets (measured on the
 # demo corpus: 128 beat 192 and 256 on cross-lingual headline queries, at the same encode cost).
@@ -45,6 +46,7 @@ class Settings:
     index_dir: Path
     model: str | None = None  # None: the index's own model when querying, DEFAULT_MODEL when building
     index_spec: str = DEFAULT_INDEX_SPEC
+    recall_target: float = DEFAULT_RECALL_TARGET
     passage_tokens: int = DEFAULT_PASSAGE_TOKENS
     overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES
     encode_batch: int = DEFAULT_ENCODE_BATCH

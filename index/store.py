@@ -8,23 +8,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from index.records import Article, Passage
 
 _SCHEMA = """
 CREATE TABLE articles (
     num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL, lang TEXT, source TEXT,
-    url TEXT, date TEXT, path TEXT NOT NULL, content_hash TEXT NOT NULL
+    url TEXT, date TEXT, path TEXT NOT NULL, content_hash TEXT NOT NULL, headline_id INTEGER
 );
 CREATE TABLE passages (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id), seq INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL,
+    embed_hash TEXT NOT NULL
 );
 CREATE INDEX passages_article ON passages(article_id, seq);
 """
 _ARTICLE_COLUMNS = "id, title, text, lang, source, url, date, path, content_hash"
-_PASSAGE_COLUMNS = 'id, article_id, seq, start, "end", text, n_tokens'
+_PASSAGE_COLUMNS = 'id, article_id, seq, start, "end", text, n_tokens, embed_hash'
 
 
 @dataclass(frozen=True)
@@ -35,22 +34,29 @@ class PassageWithArticle:
     article: Article
 
 
-def create_store(path: Path, articles: Iterable[Article], passages: Iterable[Passage]) -> None:
-    """Write a new store file in one transaction; articles are numbered 1, 2, ... in the given order."""
+def create_store(
+    path: Path,
+    articles: Iterable[Article],
+    passages: Iterable[Passage],
+    numbers: dict[str, int],
+    headline_ids: dict[str, int],
+) -> None:
+    """Write a new store file in one transaction; ``numbers`` and ``headline_ids`` are keyed by article id."""
     con = sqlite3.connect(path)
     try:
         con.executescript(_SCHEMA)
         with con:
             con.executemany(
-                f"INSERT INTO articles (num, {_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO articles (num, {_ARTICLE_COLUMNS}, headline_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    (n, a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash)
-                    for n, a in enumerate(articles, start=1)
+                    (numbers[a.id], a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash,
+                     headline_ids.get(a.id))
+                    for a in articles
                 ),
-            )
+            )  # fmt: skip
             con.executemany(
-                f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
-                ((p.id, p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens) for p in passages),
+                f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+                ((p.id, p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash) for p in passages),
             )
     finally:
         con.close()
@@ -78,24 +84,33 @@ class Store:
         rows = (
             self._con()
             .execute(
-                f'SELECT p.id, p.article_id, p.seq, p.start, p."end", p.text, p.n_tokens, '
+                f'SELECT p.id, p.article_id, p.seq, p.start, p."end", p.text, p.n_tokens, p.embed_hash, '
                 f"a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash "
                 f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
                 [int(i) for i in ids],
             )
             .fetchall()
         )
-        return {row[0]: PassageWithArticle(Passage(*row[:7]), Article(*row[7:])) for row in rows}
+        return {row[0]: PassageWithArticle(Passage(*row[:8]), Article(*row[8:])) for row in rows}
 
-    def passage_article_numbers(self) -> tuple[np.ndarray, np.ndarray]:
-        """(passage ids sorted, the article number of each): a compact map for grouping hits by article."""
-        rows = (
-            self._con()
-            .execute("SELECT p.id, a.num FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id")
-            .fetchall()
-        )
-        table = np.array(rows, dtype=np.int64).reshape(-1, 2)
-        return table[:, 0].copy(), table[:, 1].copy()
+    def article_keys(self) -> dict[str, tuple[int, str, int | None]]:
+        """article id -> (number, headline hash source title, headline id), for reuse by the next build."""
+        rows = self._con().execute("SELECT id, num, title, headline_id FROM articles").fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def passage_keys(self) -> list[tuple[int, str, str]]:
+        """(passage id, article id, embed hash) of every passage, for reuse by the next build."""
+        return self._con().execute("SELECT id, article_id, embed_hash FROM passages").fetchall()
+
+    def article_numbers(self, article_ids: Sequence[str]) -> dict[str, int]:
+        """article id -> article number, for the ids that exist."""
+        found: dict[str, int] = {}
+        ids = list(dict.fromkeys(article_ids))
+        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            part = ids[start : start + 900]
+            marks = ",".join("?" * len(part))
+            found.update(self._con().execute(f"SELECT id, num FROM articles WHERE id IN ({marks})", part).fetchall())
+        return found
 
     def first_passages(self, numbers: Sequence[int]) -> dict[int, int]:
         """The id of the first passage of each numbered article, keyed by article number."""

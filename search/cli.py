@@ -56,6 +56,12 @@ def build(
     passage_tokens: Annotated[
         int | None, typer.Option(help="Max tokens per passage, prompt and title included")
     ] = None,
+    index_type: Annotated[
+        str | None, typer.Option("--index-type", help="auto, Flat, HNSW32, IVF4096,SQ8, IVF,PQ48 … (auto: by size)")
+    ] = None,
+    recall: Annotated[
+        float | None, typer.Option("--recall", help="Recall@10 target for approximate indexes [default: 0.95]")
+    ] = None,
     language_neutral: Annotated[
         bool | None, typer.Option("--language-neutral/--no-language-neutral", help="Centre vectors per language")
     ] = None,
@@ -66,7 +72,14 @@ def build(
     from index import build_index
     from search.progress import BuildProgressBar
 
-    settings = _settings(index, model, passage_tokens=passage_tokens, language_neutral=language_neutral)
+    settings = _settings(
+        index,
+        model,
+        passage_tokens=passage_tokens,
+        language_neutral=language_neutral,
+        index_spec=index_type,
+        recall_target=recall,
+    )
     with BuildProgressBar(enabled=not quiet and not as_json) as bar:
         report = build_index(sources, settings, progress=bar.update)
     for skipped in report.skipped:
@@ -85,12 +98,18 @@ def build(
                 "passages_per_second": round(report.passages_per_second, 2),
                 "model": m.model.name,
                 "model_source": m.model.source,
+                "index_spec": m.index_spec,
+                "index_params": m.index_params,
+                "recall": m.recall,
+                "build": m.build,
             }
         )
         return
     typer.echo(
         f"Indexed {m.articles} articles as {m.passages} passages in {report.seconds:.1f} s "
-        f"({report.passages_per_second:.1f} passages/s); skipped {len(report.skipped)}. "
+        f"({report.passages_per_second:.1f} passages/s; {m.build['mode']} build, "
+        f"{m.build['vectors_encoded']} vectors encoded, {m.build['vectors_reused']} reused); "
+        f"skipped {len(report.skipped)}. "
         f"Index: {report.index_dir} ({report.version})"
     )
 
@@ -175,6 +194,16 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     typer.echo(f"           from {model['source']}")
     typer.echo(f"vectors    {m['passages']} passages + {m['headlines']} headlines, language centring: "
                f"{m['language_centring']}")  # fmt: skip
+    tuned = m["recall"]
+    params = ", ".join(f"{k}={v}" for k, v in m["index_params"].items()) or "exact"
+    recall = (
+        f"recall@10 {tuned['recall_heldout']} on held-out queries (target {tuned['target']})"
+        if tuned["parameter"]
+        else "exact search"
+    )
+    typer.echo(f"search     {params}; {recall}")
+    typer.echo(f"last build {m['build']['mode']}: {m['build']['vectors_encoded']} vectors encoded, "
+               f"{m['build']['vectors_reused']} reused, {m['build']['masked']} masked")  # fmt: skip
     typer.echo(f"index type {m['index_spec']}  passages ≤ {m['chunker']['passage_tokens']} tokens, overlap "
                f"{m['chunker']['overlap_sentences']} sentence")  # fmt: skip
     typer.echo(f"sources    {', '.join(m['sources'])}")

@@ -25,8 +25,6 @@ class SearchEngine:
         _check_model(index.manifest, embedder)
         self.index = index
         self.embedder = embedder
-        # passage id -> article number, sorted by passage id, for grouping hits without a query per passage
-        self._pids, self._numbers = index.store.passage_article_numbers()
         self.warnings: list[str] = []
         if embedder.fingerprint != index.manifest.model.fingerprint:
             self.warnings.append(
@@ -46,42 +44,58 @@ class SearchEngine:
             )
         return cls(index, load_embedder(settings.model or recorded, settings.models_dir))
 
-    def search(self, query: str, k: int = DEFAULT_K) -> QueryResult:
-        """The ``k`` best articles for ``query``."""
-        return self.search_many([query], k)[0]
+    def search(self, query: str, k: int = DEFAULT_K, article_ids: Sequence[str] | None = None) -> QueryResult:
+        """The ``k`` best articles for ``query``, optionally only among ``article_ids``."""
+        return self.search_many([query], k, article_ids)[0]
 
-    def search_many(self, queries: Sequence[str], k: int = DEFAULT_K) -> list[QueryResult]:
-        """Answer several queries with one model call; results in the same order."""
+    def search_many(
+        self, queries: Sequence[str], k: int = DEFAULT_K, article_ids: Sequence[str] | None = None
+    ) -> list[QueryResult]:
+        """Answer several queries with one model call; results in the same order.
+
+        With ``article_ids``, the results are the true top-k among those articles' passages.
+        """
         started = time.perf_counter()
         cleaned = [validate_query(q) for q in queries]
         validate_k(k)
         if len(cleaned) > MAX_BATCH_QUERIES:
             raise InvalidQueryError(f"{len(cleaned)} queries in one batch; send at most {MAX_BATCH_QUERIES}.")
+        allowed = None if article_ids is None else self._allowed_vectors(article_ids)
         vectors = self.embedder.encode_queries(cleaned)
         per_query_ms = (time.perf_counter() - started) * 1000 / max(1, len(cleaned))
         results = []
         for query, vector in zip(cleaned, vectors):
             t0 = time.perf_counter()
-            hits = self._top_articles(vector, k)
+            hits = self._top_articles(vector, k, allowed)
             took = per_query_ms + (time.perf_counter() - t0) * 1000
             results.append(
                 QueryResult(query=query, k=k, results=hits, took_ms=round(took, 2), index_version=self.index.version)
             )
         return results
 
-    def _top_articles(self, vector: np.ndarray, k: int) -> list[Hit]:
-        total = len(self.index.vectors)
+    def _allowed_vectors(self, article_ids: Sequence[str]) -> np.ndarray:
+        """Vector ids of the given articles; unknown ids are an error that names them."""
+        numbers = self.index.store.article_numbers(article_ids)
+        unknown = sorted(set(article_ids) - set(numbers))
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:5])) + (" …" if len(unknown) > 5 else "")
+            raise InvalidQueryError(
+                f"Unknown article id(s) in the filter: {shown}; see `semsearch info` for the index."
+            )
+        rows = self.index.rows
+        return rows.ids[np.isin(rows.articles, np.fromiter(numbers.values(), dtype=np.int64))]
+
+    def _top_articles(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        rows = self.index.rows
+        total = len(rows) if allowed is None else len(allowed)
         fetch = min(total, k * PASSAGES_PER_ARTICLE_FETCH)
+        if fetch == 0:
+            return []
         while True:
-            scores, ids = self.index.vectors.search(vector[None, :], fetch)
+            scores, ids = self.index.vectors.search(vector[None, :], fetch, allowed)
             keep = ids[0] >= 0
             scores_row, ids_row = scores[0][keep], ids[0][keep]
-            is_headline = ids_row >= HEADLINE_ID_BASE
-            numbers = np.where(
-                is_headline,
-                ids_row - HEADLINE_ID_BASE,
-                self._numbers[np.searchsorted(self._pids, np.where(is_headline, 0, ids_row))],
-            )
+            numbers = rows.articles[rows.positions(ids_row)]
             # the first occurrence of an article in score order is its score (headline or passage)
             _, first = np.unique(numbers, return_index=True)
             # enough distinct articles, or nothing more to fetch: the top-k is exact
@@ -89,6 +103,7 @@ class SearchEngine:
                 break
             fetch = min(total, fetch * 4)
         chosen = sorted(first.tolist())[:k]
+        is_headline = ids_row >= HEADLINE_ID_BASE
         shown = self._passages_to_show([int(numbers[i]) for i in chosen], numbers, ids_row, is_headline)
         found = self.index.store.passages(list(shown.values()))
         hits = []

@@ -10,7 +10,6 @@ import pytest
 from index import Settings, build_index, open_index
 from index.errors import IndexMismatchError, IndexNotFoundError, InvalidQueryError
 from index.settings import MAX_K, MAX_QUERY_CHARS
-from index.vectors import HEADLINE_ID_BASE
 from search import SearchEngine
 from tests.conftest import HashEmbedder, write_corpus
 
@@ -50,21 +49,29 @@ def test_article_ranking_equals_brute_force_over_all_vectors(tmp_path: Path) -> 
     build_index([write_corpus(tmp_path / "c", files)], settings, embedder=embedder)
     loaded = open_index(settings.index_dir)
     engine = SearchEngine(loaded, embedder)
-    n = len(loaded.vectors)
-    inner = loaded.vectors._index  # the IndexIDMap2: read every stored vector back for the oracle
-    ids = np.array([inner.id_map.at(i) for i in range(n)])
-    vectors = np.stack([inner.index.reconstruct(i) for i in range(n)])
-    numbers, pids = loaded.store.passage_article_numbers()[1], loaded.store.passage_article_numbers()[0]
-    number_of = {int(p): int(a) for p, a in zip(pids, numbers)}
+    rows = loaded.rows
+    vectors = loaded.means.apply(rows.raw, rows.langs)  # exactly what the index holds
     for query in ["topic3 sentence", "story 12", "topic6"]:
         scores = vectors @ HashEmbedder().encode_queries([query])[0]
         best: dict[int, float] = {}
-        for vid, score in zip(ids, scores):
-            art = int(vid - HEADLINE_ID_BASE) if vid >= HEADLINE_ID_BASE else number_of[int(vid)]
-            best[art] = max(best.get(art, -9.0), float(score))
+        for article, score in zip(rows.articles.tolist(), scores.tolist()):
+            best[article] = max(best.get(article, -9.0), score)
         expected = sorted(best.values(), reverse=True)[:10]
         got = [h.score for h in engine.search(query, k=10).results]
         assert np.allclose(got, expected, atol=1e-5)
+
+
+def test_filter_returns_the_true_top_k_among_allowed_articles(engine: SearchEngine) -> None:
+    allowed = ["zh_rain.txt", "fa-1", "en_football.txt"]
+    result = engine.search("earthquake rescue", k=2, article_ids=allowed)
+    everything = [h for h in engine.search("earthquake rescue", k=7).results if h.article_id in allowed]
+    assert [h.article_id for h in result.results] == [h.article_id for h in everything[:2]]
+    assert len(engine.search("earthquake", k=10, article_ids=["fa-1"]).results) == 1
+
+
+def test_filter_naming_unknown_articles_is_refused(engine: SearchEngine) -> None:
+    with pytest.raises(InvalidQueryError, match="'nope'"):
+        engine.search("x", article_ids=["fa-1", "nope"])
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\n\t"])

@@ -1,0 +1,120 @@
+"""The vectors of an index as rows on disk: raw embeddings with their ids, articles and languages.
+
+``embeddings.npy`` keeps the model's raw vectors (memory-mapped when loaded), so a rebuild reuses
+them instead of encoding again, a re-ranking or filtered search reads exact vectors, and language
+means can be recomputed at any time. Rows are sorted by vector id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.centring import MEAN_SHRINKAGE, STRENGTH, centre, language_means
+from index.errors import IndexMismatchError
+
+EMBEDDINGS_FILE = "embeddings.npy"
+ROWS_FILE = "rows.npz"
+MEANS_FILE = "language_means.npz"
+MASKED_FILE = "masked_ids.npy"
+_CORPUS = "*"
+
+
+@dataclass
+class LanguageMeans:
+    """Per-language mean vectors and how strongly they are removed (0 = off)."""
+
+    means: dict[str, np.ndarray]
+    strength: float
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, langs: list[str], strength: float) -> LanguageMeans:
+        """Means of every language in ``raw`` (shrunk towards the corpus mean)."""
+        return cls(language_means(raw, langs), strength)
+
+    def extend(self, raw: np.ndarray, langs: list[str]) -> LanguageMeans:
+        """Keep the existing means fixed; fit means only for languages not seen before."""
+        labels = np.array(langs)
+        corpus = self.means[_CORPUS]
+        extra = {}
+        for lang in sorted(set(langs) - set(self.means)):
+            rows = np.asarray(raw[labels == lang], dtype=np.float32)
+            extra[lang] = ((rows.sum(axis=0) + MEAN_SHRINKAGE * corpus) / (len(rows) + MEAN_SHRINKAGE)).astype(
+                np.float32
+            )
+        return LanguageMeans({**self.means, **extra}, self.strength) if extra else self
+
+    def apply(self, raw: np.ndarray, langs: list[str] | np.ndarray) -> np.ndarray:
+        """Centred, unit-length vectors."""
+        return centre(np.asarray(raw, dtype=np.float32), list(langs), self.means, self.strength)
+
+    def save(self, path: Path) -> None:
+        """Write to an .npz file."""
+        names = list(self.means)
+        np.savez(path, langs=np.array(names), means=np.stack([self.means[n] for n in names]), strength=self.strength)
+
+    @classmethod
+    def load(cls, path: Path) -> LanguageMeans:
+        """Read from an .npz file."""
+        with np.load(path) as data:
+            return cls(dict(zip(data["langs"].tolist(), data["means"])), float(data["strength"]))
+
+    @classmethod
+    def off(cls, dim: int) -> LanguageMeans:
+        """No centring."""
+        return cls({_CORPUS: np.zeros(dim, np.float32)}, 0.0)
+
+
+def default_strength(language_neutral: bool) -> float:
+    """The centring strength a build uses."""
+    return STRENGTH if language_neutral else 0.0
+
+
+@dataclass
+class VectorRows:
+    """Every vector of an index: id, article number, language and raw embedding, sorted by id."""
+
+    ids: np.ndarray
+    articles: np.ndarray
+    langs: np.ndarray  # language code per row, as a numpy string array
+    raw: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Row positions of the given ids (all must exist)."""
+        pos = np.searchsorted(self.ids, ids)
+        if len(ids) and (
+            pos.max() >= len(self.ids) or not np.array_equal(self.ids[np.minimum(pos, len(self.ids) - 1)], ids)
+        ):
+            raise IndexMismatchError("The index refers to vectors it does not hold; rebuild it with `semsearch build`.")
+        return pos
+
+    def save(self, folder: Path) -> None:
+        """Write embeddings.npy and rows.npz."""
+        np.save(folder / EMBEDDINGS_FILE, np.ascontiguousarray(self.raw, dtype=np.float32))
+        np.savez(folder / ROWS_FILE, ids=self.ids, articles=self.articles, langs=self.langs)
+
+    @classmethod
+    def load(cls, folder: Path) -> VectorRows:
+        """Read the rows; embeddings are memory-mapped, not loaded."""
+        with np.load(folder / ROWS_FILE) as data:
+            ids, articles, langs = data["ids"], data["articles"], data["langs"]
+        raw = np.load(folder / EMBEDDINGS_FILE, mmap_mode="r")
+        if len(raw) != len(ids):
+            raise IndexMismatchError(f"{folder} holds {len(raw)} embeddings for {len(ids)} ids; rebuild the index.")
+        return cls(ids, articles, langs, raw)
+
+
+def centred_lookup(rows: VectorRows, means: LanguageMeans) -> Callable[[np.ndarray], np.ndarray]:
+    """A function: vector ids -> their exact centred vectors, read from the memory-mapped rows."""
+
+    def lookup(ids: np.ndarray) -> np.ndarray:
+        pos = rows.positions(np.asarray(ids, dtype=np.int64))
+        return means.apply(rows.raw[pos], rows.langs[pos])
+
+    return lookup

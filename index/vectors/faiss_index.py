@@ -1,0 +1,220 @@
+"""FAISS behind one small interface: add with ids, remove, search (optionally among allowed ids), save, load.
+
+Thread safety: FAISS does not lock. A loaded index is never modified while it is being searched:
+``search`` only reads (FAISS searches are safe from many threads at once), and every change (add,
+remove, retrain) is made on an index that no reader holds yet — the build writes a new version folder
+and readers switch to it as a whole. ``search_params`` are fixed at load time and passed per call, so
+no search mutates shared state either.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import IndexMismatchError, SemsearchError
+from index.vectors.spec import IndexSpec, training_size
+
+# Vector ids: passages are 0..N-1; an article's headline vector is HEADLINE_ID_BASE + its article number.
+HEADLINE_ID_BASE = 1 << 40
+# PQ candidates fetched per result before exact re-ranking.
+DEFAULT_RERANK_FACTOR = 8
+# Below this many allowed vectors a filtered search is an exact scan of just those vectors.
+EXACT_FILTER_MAX = 20_000
+PARAMS_FILE = "vectors.params.json"
+
+# Exact vectors by id, for re-ranking and exact filtered scans: ids -> (n, d) float32.
+VectorLookup = Callable[[np.ndarray], np.ndarray]
+
+
+def _faiss() -> Any:
+    """The faiss module, imported on first use (its SWIG stubs mislead type checkers, hence Any)."""
+    import faiss
+
+    return faiss
+
+
+class FaissIndex:
+    """A FAISS index wrapped in ``IndexIDMap2`` so vectors keep their own int64 ids."""
+
+    def __init__(self, index: Any, spec: IndexSpec, params: dict[str, Any] | None = None) -> None:
+        self._index = index
+        self.spec = spec
+        self.dimension = int(index.d)
+        self.params: dict[str, Any] = dict(params or {})
+        self.lookup: VectorLookup | None = None  # set by the owner when exact vectors are available
+        self.masked = np.zeros(0, np.int64)  # removed from an HNSW graph that cannot delete: never returned
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    @property
+    def trained(self) -> bool:
+        """Whether the index has been trained (always true for Flat and HNSW)."""
+        return bool(self._index.is_trained)
+
+    def train(self, vectors: np.ndarray, seed: int = 1234) -> None:
+        """Train the coarse quantizer (and codes) on a sample of the corpus; no-op for Flat and HNSW."""
+        if self.trained:
+            return
+        n = training_size(self.spec, len(vectors))
+        rows = np.random.default_rng(seed).choice(len(vectors), size=n, replace=False) if n < len(vectors) else None
+        sample = vectors if rows is None else vectors[np.sort(rows)]
+        if len(sample) < self.spec.lists:
+            raise SemsearchError(
+                f"{self.spec} needs at least {self.spec.lists} vectors to train, the corpus has {len(sample)}; "
+                "use --index-type auto or Flat."
+            )
+        self._index.train(np.ascontiguousarray(sample, dtype=np.float32))
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add vectors under the given int64 ids."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
+            raise IndexMismatchError(
+                f"Vectors of shape {vectors.shape} do not fit an index of dimension {self.dimension}."
+            )
+        if not self.trained:
+            self.train(vectors)
+        self._index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Remove vectors by id (Flat and IVF); HNSW cannot, its owner masks them instead."""
+        if self.spec.kind == "HNSW":
+            raise SemsearchError("HNSW indexes cannot remove vectors; they are masked and compacted instead.")
+        faiss = _faiss()
+
+        return int(self._index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))))
+
+    def search_params(self, selector: Any = None) -> Any:
+        """FAISS search parameters for this spec (nprobe / efSearch), with an optional id selector."""
+        faiss = _faiss()
+
+        if self.spec.kind == "IVF":
+            return faiss.SearchParametersIVF(sel=selector, nprobe=int(self.params.get("nprobe", 8)))
+        if self.spec.kind == "HNSW":
+            return faiss.SearchParametersHNSW(sel=selector, efSearch=int(self.params.get("efSearch", 64)))
+        return faiss.SearchParameters(sel=selector) if selector is not None else None
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the k best per query, best first; missing slots have id -1.
+
+        ``allowed`` limits the search to those ids and still returns the true top-k among them: small
+        sets are scanned exactly, larger ones go through a FAISS IDSelector.
+        """
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if queries.ndim != 2 or queries.shape[1] != self.dimension:
+            raise IndexMismatchError(
+                f"Query vectors have dimension {queries.shape[-1]} but the index has {self.dimension}; "
+                "query with the model the index was built with."
+            )
+        k = max(1, k)
+        if allowed is not None:
+            allowed = np.setdiff1d(np.asarray(allowed, dtype=np.int64), self.masked)
+            if len(allowed) == 0:
+                return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
+            if (len(allowed) <= EXACT_FILTER_MAX or self.spec.kind == "HNSW") and self.lookup is not None:
+                return _exact_topk(queries, allowed, self.lookup(allowed), k)
+        return self._search(queries, k, allowed)
+
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        faiss = _faiss()
+
+        # FAISS selectors hold raw pointers to one another: these locals keep every one alive for the call
+        allow = faiss.IDSelectorBatch(allowed) if allowed is not None else None
+        masked = faiss.IDSelectorBatch(self.masked) if len(self.masked) else None
+        hide = faiss.IDSelectorNot(masked) if masked is not None else None
+        both = faiss.IDSelectorAnd(allow, hide) if allow is not None and hide is not None else None
+        params = self.search_params(both or allow or hide)
+        fetch = k * int(self.params.get("rerank_factor", DEFAULT_RERANK_FACTOR)) if self.spec.reranked else k
+        fetch = max(1, min(fetch, len(self) or 1))
+        scores, ids = self._index.search(queries, fetch, params=params)
+        if self.spec.reranked and self.lookup is not None:
+            scores, ids = self._rerank(queries, ids, k)
+        if ids.shape[1] < k:
+            pad = k - ids.shape[1]
+            scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+            ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
+        return scores[:, :k], ids[:, :k]
+
+    def _rerank(self, queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Re-score PQ candidates with the exact stored vectors."""
+        assert self.lookup is not None
+        out_scores = np.full((len(queries), candidates.shape[1]), -np.inf, np.float32)
+        out_ids = np.full_like(candidates, -1)
+        for row, (query, cand) in enumerate(zip(queries, candidates)):
+            valid = cand[cand >= 0]
+            if len(valid) == 0:
+                continue
+            exact = self.lookup(valid) @ query
+            order = np.argsort(-exact)
+            out_scores[row, : len(valid)] = exact[order]
+            out_ids[row, : len(valid)] = valid[order]
+        return out_scores, out_ids
+
+    def memory_bytes(self) -> int:
+        """Bytes the index takes in memory (its serialised size, which FAISS keeps resident)."""
+        faiss = _faiss()
+
+        return int(faiss.serialize_index(self._index).nbytes)
+
+    def save(self, path: Path) -> None:
+        """Write the index to ``path`` and its search parameters beside it."""
+        faiss = _faiss()
+
+        faiss.write_index(self._index, str(path))
+        (path.parent / PARAMS_FILE).write_text(json.dumps({"spec": str(self.spec), **self.params}, indent=2))
+
+    def copy(self) -> FaissIndex:
+        """A deep copy, for changing an index that readers may still hold."""
+        faiss = _faiss()
+
+        clone = FaissIndex(faiss.clone_index(self._index), self.spec, self.params)
+        clone.lookup, clone.masked = self.lookup, self.masked
+        return clone
+
+
+def _exact_topk(queries: np.ndarray, ids: np.ndarray, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    scores = queries @ vectors.T
+    take = min(k, len(ids))
+    top = np.argsort(-scores, axis=1)[:, :take]
+    out_scores = np.full((len(queries), k), -np.inf, np.float32)
+    out_ids = np.full((len(queries), k), -1, np.int64)
+    out_scores[:, :take] = np.take_along_axis(scores, top, axis=1)
+    out_ids[:, :take] = ids[top]
+    return out_scores, out_ids
+
+
+def create_vector_index(spec: IndexSpec, dimension: int) -> FaissIndex:
+    """A new empty index for the spec (inner product on normalised vectors = cosine)."""
+    faiss = _faiss()
+
+    if spec.kind == "HNSW":
+        inner = faiss.IndexHNSWFlat(dimension, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = 80
+    else:
+        inner = faiss.index_factory(dimension, spec.factory, faiss.METRIC_INNER_PRODUCT)
+    return FaissIndex(faiss.IndexIDMap2(inner), spec)
+
+
+def load_vector_index(path: Path, spec: IndexSpec, dimension: int, *, mmap: bool = False) -> FaissIndex:
+    """Read an index written by ``save``; a damaged file or a dimension mismatch is refused."""
+    faiss = _faiss()
+
+    try:
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        index = faiss.read_index(str(path), flags)
+    except RuntimeError as exc:
+        raise IndexMismatchError(f"The vector file {path} is damaged ({exc}); rebuild with `semsearch build`.") from exc
+    if index.d != dimension:
+        raise IndexMismatchError(
+            f"The vector file {path} has dimension {index.d}, the manifest says {dimension}; rebuild the index."
+        )
+    params_path = path.parent / PARAMS_FILE
+    params = json.loads(params_path.read_text()) if params_path.is_file() else {}
+    params.pop("spec", None)
+    return FaissIndex(index, spec, params)

@@ -1,0 +1,132 @@
+"""Recall-targeted tuning: pick the smallest nprobe / efSearch whose recall@10 reaches a target.
+
+Queries are a random sample of the corpus's own vectors, each searched with itself left out of both
+the exact and the approximate answer (leave-one-out). Half of them choose the parameter, the other
+half — held out — measure the recall that is recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from index.errors import SemsearchError
+from index.vectors.faiss_index import FaissIndex
+
+RECALL_AT = 10
+TUNING_QUERIES = 400  # split in two halves: tune / held out
+_HNSW_EF = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """What tuning chose and measured."""
+
+    parameter: str | None
+    value: int | None
+    target: float
+    recall_tuning: float
+    recall_heldout: float
+    queries: int
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict for the manifest."""
+        return asdict(self)
+
+
+def validate_target(target: float) -> float:
+    """A recall target in (0, 1], or a clear error."""
+    if not isinstance(target, (int, float)) or not 0 < float(target) <= 1:
+        raise SemsearchError(f"--recall must be in (0, 1], got {target!r}; 0.95 is a good default.")
+    return float(target)
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
+    """Mean share of each query's true top-k found in its approximate top-k."""
+    hits = [
+        len(set(f[f >= 0].tolist()) & set(t[t >= 0].tolist())) / max(1, (t >= 0).sum()) for f, t in zip(found, truth)
+    ]
+    return float(np.mean(hits)) if hits else 1.0
+
+
+def _leave_one_out(index: FaissIndex, queries: np.ndarray, query_ids: np.ndarray, k: int) -> np.ndarray:
+    _, ids = index._search(queries, k + 1, None)
+    out = np.full((len(queries), k), -1, np.int64)
+    for row, (found, own) in enumerate(zip(ids, query_ids)):
+        rest = found[found != own][:k]
+        out[row, : len(rest)] = rest
+    return out
+
+
+def exact_neighbours(
+    vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, query_ids: np.ndarray, k: int
+) -> np.ndarray:
+    """Exact top-k ids for each query, its own id excluded (brute force with a FAISS flat index)."""
+    from index.vectors.faiss_index import _faiss
+
+    flat = _faiss().IndexFlatIP(vectors.shape[1])
+    step = 200_000
+    best_scores = np.full((len(queries), k + 1), -np.inf, np.float32)
+    best_ids = np.full((len(queries), k + 1), -1, np.int64)
+    for start in range(0, len(vectors), step):
+        flat.reset()
+        flat.add(np.ascontiguousarray(vectors[start : start + step], dtype=np.float32))
+        scores, rows = flat.search(queries, min(k + 1, flat.ntotal))
+        merged_scores = np.hstack([best_scores, scores])
+        merged_ids = np.hstack([best_ids, np.where(rows >= 0, ids[start + np.maximum(rows, 0)], -1)])
+        order = np.argsort(-merged_scores, axis=1)[:, : k + 1]
+        best_scores = np.take_along_axis(merged_scores, order, axis=1)
+        best_ids = np.take_along_axis(merged_ids, order, axis=1)
+    out = np.full((len(queries), k), -1, np.int64)
+    for row, (found, own) in enumerate(zip(best_ids, query_ids)):
+        rest = found[found != own][:k]
+        out[row, : len(rest)] = rest
+    return out
+
+
+def tune(index: FaissIndex, vectors: np.ndarray, ids: np.ndarray, target: float, seed: int = 7) -> Tuning:
+    """Set the index's search parameter to the smallest value reaching ``target`` recall@10."""
+    target = validate_target(target)
+    n = len(ids)
+    if index.spec.exact or n <= RECALL_AT + 1:
+        return Tuning(None, None, target, 1.0, 1.0, 0)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, size=min(TUNING_QUERIES, n), replace=False))
+    queries = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+    truth = exact_neighbours(vectors, ids, queries, ids[rows], RECALL_AT)
+    half = len(rows) // 2
+    parameter, candidates = _candidates(index)
+
+    def recall(value: int, part: slice) -> float:
+        index.params[parameter] = value
+        return recall_at_k(_leave_one_out(index, queries[part], ids[rows][part], RECALL_AT), truth[part])
+
+    tune_part, held_part = slice(0, half), slice(half, None)
+    # doubling search for the first candidate that reaches the target, then bisect the gap below it
+    chosen, low = candidates[-1], 0
+    for value in candidates:
+        if recall(value, tune_part) >= target:
+            chosen = value
+            break
+        low = value
+    while chosen - low > 1:
+        mid = (low + chosen) // 2
+        if recall(mid, tune_part) >= target:
+            chosen = mid
+        else:
+            low = mid
+    tuned = recall(chosen, tune_part)
+    index.params[parameter] = chosen
+    return Tuning(parameter, chosen, target, round(tuned, 4), round(recall(chosen, held_part), 4), len(rows))
+
+
+def _candidates(index: FaissIndex) -> tuple[str, list[int]]:
+    if index.spec.kind == "HNSW":
+        return "efSearch", list(_HNSW_EF)
+    lists = index.spec.lists
+    values, v = [], 1
+    while v < lists:
+        values.append(v)
+        v *= 2
+    return "nprobe", [*values, lists]
