@@ -35,6 +35,7 @@ from index.sources import iter_articles
 from index.store import create_store
 from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup, default_strength
 from index.vectors import HEADLINE_ID_BASE, FaissIndex, create_vector_index, parse_spec, tune, validate_target
+from index.vectors.tuning import holdout_rows
 
 # Passages handed to the model per call: large enough to keep it busy, small enough for live progress.
 _ENCODE_CHUNK = 256
@@ -116,8 +117,12 @@ def build_index(
         work = new_work_folder(settings.index_dir)
         try:
             notify(BuildProgress("index", 0, 1))
-            index, means, masked, mode = _index(rows, previous, settings)
-            tuning = tune(index, _centred(rows, means), rows.ids, settings.recall_target)
+            index, means, masked, mode, holdout = _index(rows, previous, settings)
+            centred = _centred(rows, means)
+            tuning = tune(index, centred, rows.ids, settings.recall_target, holdout=holdout)
+            if len(holdout):  # the tuning queries were kept out of the new index until now
+                index.add(rows.ids[holdout], centred[holdout])
+            del centred
             notify(BuildProgress("index", 1, 1))
             notify(BuildProgress("write", 0, 1))
             index.save(work / VECTORS_FILE)
@@ -309,25 +314,28 @@ def _centred(rows: VectorRows, means: LanguageMeans) -> np.ndarray:
 
 def _index(
     rows: VectorRows, previous: LoadedIndex | None, settings: Settings
-) -> tuple[FaissIndex, LanguageMeans, np.ndarray, str]:
+) -> tuple[FaissIndex, LanguageMeans, np.ndarray, str, np.ndarray]:
     """Update the previous vector index in place when the rules allow, else build one from scratch."""
     dim = rows.raw.shape[1]
     spec = parse_spec(settings.index_spec, len(rows), dim, memory_budget())
     if previous is not None and str(previous.vectors.spec) == str(spec):
         updated = _update(rows, previous)
         if updated is not None:
-            return updated
+            return (*updated, np.zeros(0, np.int64))
     strength = default_strength(settings.language_neutral)
     means = LanguageMeans.fit(rows.raw, list(rows.langs), strength) if strength else LanguageMeans.off(dim)
     index = create_vector_index(spec, dim)
     if spec.kind == "IVF":
         index.train(_centred(rows, means))
+    # rows kept out until tuning has used them as unseen queries (none for exact search)
+    holdout = np.zeros(0, np.int64) if spec.exact else holdout_rows(len(rows))
+    keep = np.ones(len(rows), bool)
+    keep[holdout] = False
     for i in range(0, len(rows), _ADD_CHUNK):
-        index.add(
-            rows.ids[i : i + _ADD_CHUNK], means.apply(rows.raw[i : i + _ADD_CHUNK], rows.langs[i : i + _ADD_CHUNK])
-        )
+        part = np.flatnonzero(keep[i : i + _ADD_CHUNK]) + i
+        index.add(rows.ids[part], means.apply(rows.raw[part], rows.langs[part]))
     index.lookup = centred_lookup(rows, means)
-    return index, means, np.zeros(0, np.int64), "full"
+    return index, means, np.zeros(0, np.int64), "full", holdout
 
 
 def _update(rows: VectorRows, previous: LoadedIndex) -> tuple[FaissIndex, LanguageMeans, np.ndarray, str] | None:

@@ -22,7 +22,7 @@ from index.vectors.spec import IndexSpec, training_size
 # Vector ids: passages are 0..N-1; an article's headline vector is HEADLINE_ID_BASE + its article number.
 HEADLINE_ID_BASE = 1 << 40
 # PQ candidates fetched per result before exact re-ranking.
-DEFAULT_RERANK_FACTOR = 8
+DEFAULT_RERANK_FACTOR = 16
 # Below this many allowed vectors a filtered search is an exact scan of just those vectors.
 EXACT_FILTER_MAX = 20_000
 PARAMS_FILE = "vectors.params.json"
@@ -39,7 +39,7 @@ def _faiss() -> Any:
 
 
 class FaissIndex:
-    """A FAISS index wrapped in ``IndexIDMap2`` so vectors keep their own int64 ids."""
+    """A FAISS index whose vectors keep their own int64 ids (IVF natively, others through IndexIDMap)."""
 
     def __init__(self, index: Any, spec: IndexSpec, params: dict[str, Any] | None = None) -> None:
         self._index = index
@@ -198,7 +198,9 @@ def create_vector_index(spec: IndexSpec, dimension: int) -> FaissIndex:
         inner.hnsw.efConstruction = 80
     else:
         inner = faiss.index_factory(dimension, spec.factory, faiss.METRIC_INNER_PRODUCT)
-    return FaissIndex(faiss.IndexIDMap2(inner), spec)
+    # IVF lists store ids themselves; Flat and HNSW get a plain id map (IndexIDMap2's reverse map would
+    # cost tens of bytes per vector for a reconstruct-by-id we never use: exact vectors come from lookup).
+    return FaissIndex(inner if spec.kind == "IVF" else faiss.IndexIDMap(inner), spec)
 
 
 def load_vector_index(path: Path, spec: IndexSpec, dimension: int, *, mmap: bool = False) -> FaissIndex:

@@ -8,7 +8,7 @@ Rules, after FAISS's "Guidelines to choose an index" (github.com/facebookresearc
   fits the memory budget: fastest and most accurate approximate search, but no removal and slow to
   build on few cores.
 - ``IVFk,SQ8`` above that (or when HNSW would not fit): k = 4·√N rounded to a power of two, clamped to
-  [64, 65536] (FAISS: 4·√N to 16·√N lists), trained on min(N, 64·k) vectors (FAISS warns below 39·k),
+  [64, 65536] (FAISS: 4·√N to 16·√N lists), trained on min(N, 40·k) vectors (FAISS warns below 39·k),
   8-bit scalar codes (d + 8 bytes per vector with its id: 392 B at d=384).
 - ``IVFk,PQm``: product quantisation with m = d/8 one-byte codes (48 B at d=384), re-ranked exactly
   from the stored vectors; the smallest footprint, for archives that do not fit otherwise.
@@ -26,7 +26,7 @@ FLAT_MAX_VECTORS = 50_000
 HNSW_MAX_VECTORS = 1_000_000
 HNSW_M = 32
 IVF_MIN_LISTS, IVF_MAX_LISTS = 64, 65_536
-TRAIN_PER_LIST = 64
+TRAIN_PER_LIST = 40
 _SPEC = re.compile(r"^(?:(?P<flat>Flat)|HNSW(?P<m>\d+)?|IVF(?P<k>\d+)?,(?P<code>Flat|SQ8|PQ(?P<pqm>\d+)?))$", re.I)
 
 
@@ -76,9 +76,13 @@ class IndexSpec:
 
 
 def ivf_lists(n: int) -> int:
-    """Number of IVF lists for n vectors: 4·√n rounded to a power of two, clamped."""
+    """Number of IVF lists for n vectors: 4·√n rounded to a power of two, clamped, and small enough
+    that every list gets the 39 training vectors FAISS asks for."""
     target = 4 * math.sqrt(max(n, 1))
-    return int(min(IVF_MAX_LISTS, max(IVF_MIN_LISTS, 2 ** round(math.log2(target)))))
+    lists = int(min(IVF_MAX_LISTS, max(IVF_MIN_LISTS, 2 ** round(math.log2(target)))))
+    while lists > IVF_MIN_LISTS and lists * 39 > n:
+        lists //= 2
+    return lists
 
 
 def training_size(spec: IndexSpec, n: int) -> int:

@@ -85,26 +85,54 @@ def exact_neighbours(
     return out
 
 
-def tune(index: FaissIndex, vectors: np.ndarray, ids: np.ndarray, target: float, seed: int = 7) -> Tuning:
-    """Set the index's search parameter to the smallest value reaching ``target`` recall@10."""
+def holdout_rows(n: int, seed: int = 7) -> np.ndarray:
+    """Row positions to keep out of a new index until it is tuned (sorted)."""
+    if n <= 10 * TUNING_QUERIES:
+        return np.zeros(0, np.int64)
+    return np.sort(np.random.default_rng(seed).choice(n, size=TUNING_QUERIES, replace=False))
+
+
+def tune(
+    index: FaissIndex,
+    vectors: np.ndarray,
+    ids: np.ndarray,
+    target: float,
+    *,
+    holdout: np.ndarray | None = None,
+    seed: int = 7,
+) -> Tuning:
+    """Set the index's search parameter to the smallest value reaching ``target`` recall@10.
+
+    ``holdout``: rows of ``vectors`` that are not in the index yet; they are the queries, truly
+    unseen. Without it, a sample of indexed vectors is used leave-one-out (optimistic for HNSW, whose
+    graph links a stored query straight to its neighbours).
+    """
     target = validate_target(target)
     n = len(ids)
     if index.spec.exact or n <= RECALL_AT + 1:
         return Tuning(None, None, target, 1.0, 1.0, 0)
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n, size=min(TUNING_QUERIES, n), replace=False))
-    queries = np.ascontiguousarray(vectors[rows], dtype=np.float32)
-    truth = exact_neighbours(vectors, ids, queries, ids[rows], RECALL_AT)
-    half = len(rows) // 2
     parameter, candidates = _candidates(index)
+    if holdout is not None and len(holdout):
+        rows = holdout
+        queries = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+        keep = np.ones(n, bool)
+        keep[rows] = False
+        truth = exact_neighbours(vectors[keep], ids[keep], queries, np.full(len(rows), -1), RECALL_AT)
+        query_ids = np.full(len(rows), -1)
+    else:
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=min(TUNING_QUERIES, n), replace=False))
+        queries = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+        query_ids = ids[rows]
+        truth = exact_neighbours(vectors, ids, queries, query_ids, RECALL_AT)
+    half = len(rows) // 2
 
     def recall(value: int, part: slice) -> float:
         index.params[parameter] = value
-        return recall_at_k(_leave_one_out(index, queries[part], ids[rows][part], RECALL_AT), truth[part])
+        return recall_at_k(_leave_one_out(index, queries[part], query_ids[part], RECALL_AT), truth[part])
 
     tune_part, held_part = slice(0, half), slice(half, None)
     # doubling search for the first candidate that reaches the target, then bisect the gap below it
-    chosen, low = candidates[-1], 0
+    chosen, low = candidates[-1], (RECALL_AT if parameter == "efSearch" else 0)
     for value in candidates:
         if recall(value, tune_part) >= target:
             chosen = value
@@ -123,7 +151,7 @@ def tune(index: FaissIndex, vectors: np.ndarray, ids: np.ndarray, target: float,
 
 def _candidates(index: FaissIndex) -> tuple[str, list[int]]:
     if index.spec.kind == "HNSW":
-        return "efSearch", list(_HNSW_EF)
+        return "efSearch", list(_HNSW_EF)  # below 16 FAISS would search with efSearch = k anyway
     lists = index.spec.lists
     values, v = [], 1
     while v < lists:
