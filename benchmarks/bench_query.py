@@ -1,0 +1,201 @@
+"""Query latency at a 100k-vector index: library, HTTP /query and CLI batch, against bare query encoding.
+
+The index holds ~100k synthetic passage vectors (benchmarks/synthetic.py: a mixture fitted to real
+embeddings) under synthetic articles, so it can be built in a minute; the queries are real headlines
+encoded by the real model. Latency does not depend on what the passages say, only on the index and
+the encoder. Appends JSON lines to benchmarks/results/query.jsonl.
+
+    python benchmarks/bench_query.py
+    python benchmarks/bench_query.py --vectors 20000 --queries 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_build import cpu_name, git_sha  # noqa: E402
+from bench_index import fit_mixture  # noqa: E402
+from synthetic import Mixture  # noqa: E402
+
+from index import Embedder, Settings, build_index, iter_articles, load_embedder, open_index  # noqa: E402
+from search import SearchEngine  # noqa: E402
+
+WORDS = "market election storm treaty minister court energy river festival vaccine league budget border".split()
+
+
+class MixtureEmbedder:
+    """Benchmark-only passage encoder: a deterministic mixture vector per text (the real tokenizer counts)."""
+
+    def __init__(self, real: Embedder, mixture: Mixture) -> None:
+        self.real, self.mixture = real, mixture
+        self.name, self.source, self.fingerprint = real.name, "benchmark mixture", "benchmark-mixture"
+        self.dimension, self.max_tokens, self.prompt_tokens = real.dimension, real.max_tokens, real.prompt_tokens
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        seeds = [int.from_bytes(hashlib.md5(t.encode()).digest()[:4], "little") for t in texts]
+        return (
+            np.vstack([self.mixture.sample(1, seed=s) for s in seeds])
+            if texts
+            else np.zeros((0, self.dimension), np.float32)
+        )
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.real.encode_queries(texts)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.real.count_tokens(texts)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return self.real.token_spans(text)
+
+
+def synthetic_corpus(path: Path, vectors: int) -> None:
+    """Articles of 12 sentences (about 4 passages and a headline each) adding up to ~``vectors`` vectors."""
+    rng = np.random.default_rng(0)
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(vectors // 5):
+            sentences = [" ".join(rng.choice(WORDS, 14)) + f" {i}-{j}." for j in range(12)]
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"s{i}",
+                        "title": f"Story {i} {rng.choice(WORDS)}",
+                        "text": " ".join(sentences),
+                        "lang": "en",
+                    }
+                )
+                + "\n"
+            )
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    values = sorted(values)
+    return statistics.median(values), values[min(len(values) - 1, int(0.99 * len(values)))]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vectors", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--fit-from", type=Path, default=Settings.from_env().index_dir)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "query.jsonl")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    real = load_embedder(None, settings.models_dir)
+    work = Path(tempfile.mkdtemp(prefix="semsearch-query-bench-"))
+    synthetic_corpus(work / "corpus.jsonl", args.vectors)
+    index_settings = settings.with_overrides(index_dir=work / "index", language_neutral=False)
+    report = build_index(
+        [work / "corpus.jsonl"], index_settings, embedder=MixtureEmbedder(real, fit_mixture(args.fit_from))
+    )
+    titles = [a.title for a in iter_articles([ROOT / "seeds"]) if getattr(a, "title", "")]
+    queries = (titles * (args.queries // len(titles) + 1))[: args.queries]
+
+    bare = []
+    for q in queries:
+        t = time.perf_counter()
+        real.encode_queries([q])
+        bare.append((time.perf_counter() - t) * 1000)
+    engine = SearchEngine(open_index(index_settings.index_dir), real)
+    library = []
+    for q in queries:
+        t = time.perf_counter()
+        engine.search(q, 10)
+        library.append((time.perf_counter() - t) * 1000)
+    http = _http_latencies(engine, queries)
+    cli = _cli_latencies(index_settings.index_dir, queries, work)
+
+    m = report.manifest
+    result = {
+        "benchmark": "query",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_sha": git_sha(),
+        "cpu": cpu_name(),
+        "vectors": m.passages + m.headlines,
+        "index_spec": m.index_spec,
+        "index_params": m.index_params,
+        "recall_heldout": m.recall["recall_heldout"],
+        "queries": len(queries),
+    }
+    print(
+        f"index: {result['vectors']} vectors, {m.index_spec} {m.index_params}, recall@10 {m.recall['recall_heldout']}"
+    )
+    print(f"{'path':<34}{'p50 ms':>9}{'p99 ms':>9}{'p50 / bare':>12}")
+    bare_p50 = percentiles(bare)[0]
+    for name, values in (
+        ("bare query encode", bare),
+        ("library search (k=10)", library),
+        ("HTTP GET /query", http),
+        ("CLI --batch (per query)", cli),
+    ):
+        p50, p99 = percentiles(values)
+        key = name.split()[0].lower()
+        result[f"{key}_p50_ms"], result[f"{key}_p99_ms"] = round(p50, 2), round(p99, 2)
+        result[f"{key}_p50_over_bare"] = round(p50 / bare_p50, 2)
+        print(f"{name:<34}{p50:>9.2f}{p99:>9.2f}{p50 / bare_p50:>12.2f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(result) + "\n")
+    return result
+
+
+def _http_latencies(engine: SearchEngine, queries: list[str]) -> list[float]:
+    import socket
+
+    import httpx
+    import uvicorn
+
+    from search.api import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    out = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        client.get("/query", params={"q": "warm up"})
+        for q in queries:
+            t = time.perf_counter()
+            client.get("/query", params={"q": q, "k": 10}).raise_for_status()
+            out.append((time.perf_counter() - t) * 1000)
+    server.should_exit = True
+    thread.join(10)
+    return out
+
+
+def _cli_latencies(index_dir: Path, queries: list[str], work: Path) -> list[float]:
+    """Per-query time inside one `semsearch query --batch` run (its took_ms), model load excluded."""
+    batch = work / "queries.txt"
+    batch.write_text("\n".join(queries), encoding="utf-8")
+    cli = Path(sys.executable).with_name("semsearch")
+    out = subprocess.run(
+        [str(cli), "query", "--batch", str(batch), "--json", "--index", str(index_dir)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return [json.loads(line)["took_ms"] for line in out.stdout.splitlines()]
+
+
+if __name__ == "__main__":
+    main()
