@@ -34,7 +34,7 @@ from index import Settings, build_index  # noqa: E402
 from index.vectors import create_vector_index, parse_spec, tune  # noqa: E402
 from index.vectors.tuning import holdout_rows, recall_at_k  # noqa: E402
 
-DEFAULT_TYPES = "Flat,HNSW32,IVF,Flat,IVF,SQ8,IVF,PQ48"
+DEFAULT_TYPES = "Flat,HNSW32,IVF,Flat,IVF,SQ8,IVF,PQ"
 
 
 def split_types(text: str) -> list[str]:

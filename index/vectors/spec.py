@@ -10,8 +10,9 @@ Rules, after FAISS's "Guidelines to choose an index" (github.com/facebookresearc
 - ``IVFk,SQ8`` above that (or when HNSW would not fit): k = 4·√N rounded to a power of two, clamped to
   [64, 65536] (FAISS: 4·√N to 16·√N lists), trained on min(N, 40·k) vectors (FAISS warns below 39·k),
   8-bit scalar codes (d + 8 bytes per vector with its id: 392 B at d=384).
-- ``IVFk,PQm``: product quantisation with m = d/8 one-byte codes (48 B at d=384), re-ranked exactly
-  from the stored vectors; the smallest footprint, for archives that do not fit otherwise.
+- ``IVFk,PQm``: product quantisation with m = d/4 one-byte codes (96 B at d=384), re-ranked exactly
+  from the stored vectors; the smallest footprint, for archives that do not fit otherwise. (d/8 codes
+  lost too much on embedding-shaped data: recall@10 ≤ 0.82 at 100k even probing every list.)
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ def parse_spec(text: str, n: int, dim: int, memory_budget: int) -> IndexSpec:
     lists = int(match["k"]) if match["k"] else ivf_lists(n)
     code = match["code"].upper()
     if code.startswith("PQ"):
-        pq_m = int(match["pqm"]) if match["pqm"] else dim // 8
+        pq_m = int(match["pqm"]) if match["pqm"] else dim // 4
         if dim % pq_m:
-            raise SemsearchError(f"PQ{pq_m} needs m to divide the dimension {dim}; try PQ{dim // 8}.")
+            raise SemsearchError(f"PQ{pq_m} needs m to divide the dimension {dim}; try PQ{dim // 4}.")
         return IndexSpec("IVF", lists=lists, coding="PQ", pq_m=pq_m)
     return IndexSpec("IVF", lists=lists, coding="Flat" if code == "FLAT" else code)
