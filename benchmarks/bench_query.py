@@ -7,6 +7,8 @@ the encoder. Appends JSON lines to benchmarks/results/query.jsonl.
 
     python benchmarks/bench_query.py
     python benchmarks/bench_query.py --vectors 20000 --queries 30
+
+The HTTP figures come from `semsearch serve` running in its own process, queried over 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -67,10 +68,10 @@ class MixtureEmbedder:
 
 
 def synthetic_corpus(path: Path, vectors: int) -> None:
-    """Articles of 12 sentences (about 4 passages and a headline each) adding up to ~``vectors`` vectors."""
+    """Articles of 12 sentences (about 3 passages and a headline each) adding up to ~``vectors`` vectors."""
     rng = np.random.default_rng(0)
     with path.open("w", encoding="utf-8") as fh:
-        for i in range(vectors // 5):
+        for i in range(int(vectors / 3.8)):  # ~2.8 passages and a headline per article
             sentences = [" ".join(rng.choice(WORDS, 14)) + f" {i}-{j}." for j in range(12)]
             fh.write(
                 json.dumps(
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
         t = time.perf_counter()
         engine.search(q, 10)
         library.append((time.perf_counter() - t) * 1000)
-    http = _http_latencies(engine, queries)
+    http = _http_latencies(index_settings.index_dir, queries)
     cli = _cli_latencies(index_settings.index_dir, queries, work)
 
     m = report.manifest
@@ -157,31 +158,40 @@ def main(argv: list[str] | None = None) -> dict:
     return result
 
 
-def _http_latencies(engine: SearchEngine, queries: list[str]) -> list[float]:
+def _http_latencies(index_dir: Path, queries: list[str]) -> list[float]:
+    """Sequential GET /query against `semsearch serve` in its own process, as a client would see it."""
     import socket
 
     import httpx
-    import uvicorn
-
-    from search.api import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    cli = Path(sys.executable).with_name("semsearch")
+    server = subprocess.Popen(
+        [str(cli), "serve", "--index", str(index_dir), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     out = []
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        client.get("/query", params={"q": "warm up"})
-        for q in queries:
-            t = time.perf_counter()
-            client.get("/query", params={"q": q, "k": 10}).raise_for_status()
-            out.append((time.perf_counter() - t) * 1000)
-    server.should_exit = True
-    thread.join(10)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    client.get("/health").raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("semsearch serve did not start") from None
+                    time.sleep(0.2)
+            client.get("/query", params={"q": "warm up"})
+            for q in queries:
+                t = time.perf_counter()
+                client.get("/query", params={"q": q, "k": 10}).raise_for_status()
+                out.append((time.perf_counter() - t) * 1000)
+    finally:
+        server.terminate()
+        server.wait(10)
     return out
 
 
