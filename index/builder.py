@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.build_plan import Plan, plan_ids
 from index.chunker import Chunker
 from index.embedding import Embedder, load_embedder
 from index.errors import NothingToIndexError, SemsearchError
@@ -34,7 +35,7 @@ from index.settings import TITLE_CONTEXT_SHARE, Settings
 from index.sources import iter_articles
 from index.store import create_store
 from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup, default_strength
-from index.vectors import HEADLINE_ID_BASE, FaissIndex, create_vector_index, parse_spec, tune, validate_target
+from index.vectors import FaissIndex, create_vector_index, parse_spec, tune, validate_target
 from index.vectors.tuning import holdout_rows
 
 # Passages handed to the model per call: large enough to keep it busy, small enough for live progress.
@@ -74,20 +75,6 @@ class BuildReport:
 ProgressCallback = Callable[[BuildProgress], None]
 
 
-@dataclass
-class _Plan:
-    """Ids for every article, headline and passage, and which vectors are reused or encoded."""
-
-    numbers: dict[str, int]
-    headline_ids: dict[str, int]
-    passages: list[Passage]
-    ids: np.ndarray  # every vector id, sorted
-    articles: np.ndarray  # article number per vector
-    langs: np.ndarray  # language per vector
-    texts: list[str]  # text embedded per vector
-    reused_from: np.ndarray  # previous vector id per vector, -1 where it must be encoded
-
-
 def build_index(
     sources: Iterable[Path],
     settings: Settings,
@@ -109,7 +96,7 @@ def build_index(
             )
         previous = _previous(settings, embedder)
         passages, texts = chunk_articles(articles, embedder, settings, notify)
-        plan = _plan(articles, passages, texts, previous)
+        plan = plan_ids(articles, passages, texts, previous)
         encode_started = time.perf_counter()
         raw = _vectors(plan, previous, embedder, settings.encode_batch, notify)
         encode_seconds = time.perf_counter() - encode_started
@@ -216,72 +203,8 @@ def _previous(settings: Settings, embedder: Embedder) -> LoadedIndex | None:
     return previous if same else None
 
 
-def _plan(articles: list[Article], passages: list[Passage], texts: list[str], previous: LoadedIndex | None) -> _Plan:
-    prev_articles = previous.store.article_keys() if previous else {}
-    prev_passages: dict[tuple[str, str], list[int]] = {}
-    by_hash: dict[str, int] = {}  # embed hash -> a previous vector id holding that exact text's vector
-    if previous:
-        for pid, article_id, embed_hash in previous.store.passage_keys():
-            prev_passages.setdefault((article_id, embed_hash), []).append(pid)
-            by_hash.setdefault(embed_hash, pid)
-        for _, old_title, old_headline in prev_articles.values():
-            if old_headline is not None:
-                by_hash.setdefault(text_hash(old_title), old_headline)
-    next_number = max((v[0] for v in prev_articles.values()), default=0) + 1
-    next_headline = max((v[2] or 0 for v in prev_articles.values()), default=0)
-    next_headline = max(next_headline + 1, HEADLINE_ID_BASE)
-    next_passage = max((pid for ids in prev_passages.values() for pid in ids), default=-1) + 1
-
-    numbers: dict[str, int] = {}
-    headline_ids: dict[str, int] = {}
-    for article in articles:
-        known = prev_articles.get(article.id)
-        title: str | None = None
-        headline_id: int | None = None
-        if known is None:
-            number, next_number = next_number, next_number + 1
-        else:
-            number, title, headline_id = known
-        numbers[article.id] = number
-        if article.title.strip():
-            if headline_id is None or title != article.title:
-                headline_id, next_headline = next_headline, next_headline + 1
-            headline_ids[article.id] = headline_id
-
-    lang_of = {a.id: a.lang or "?" for a in articles}
-    renumbered: list[Passage] = []
-    for passage in passages:
-        kept = prev_passages.get((passage.article_id, passage.embed_hash))
-        if kept:
-            pid = kept.pop(0)
-        else:
-            pid, next_passage = next_passage, next_passage + 1
-        renumbered.append(Passage(pid, *_passage_fields(passage)))
-    ids = [p.id for p in renumbered] + [headline_ids[a.id] for a in articles if a.id in headline_ids]
-    owners = [numbers[p.article_id] for p in renumbered] + [numbers[a.id] for a in articles if a.id in headline_ids]
-    langs = [lang_of[p.article_id] for p in renumbered] + [lang_of[a.id] for a in articles if a.id in headline_ids]
-    all_texts = texts + [a.title for a in articles if a.id in headline_ids]
-    hashes = [p.embed_hash for p in renumbered] + [text_hash(a.title) for a in articles if a.id in headline_ids]
-    order = np.argsort(np.array(ids, dtype=np.int64), kind="stable")
-    reused = np.array([by_hash.get(h, -1) for h in hashes], dtype=np.int64)
-    return _Plan(
-        numbers=numbers,
-        headline_ids=headline_ids,
-        passages=renumbered,
-        ids=np.array(ids, dtype=np.int64)[order],
-        articles=np.array(owners, dtype=np.int64)[order],
-        langs=np.array(langs)[order],
-        texts=[all_texts[i] for i in order],
-        reused_from=reused[order],
-    )
-
-
-def _passage_fields(p: Passage) -> tuple[str, int, int, int, str, int, str]:
-    return (p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash)
-
-
 def _vectors(
-    plan: _Plan, previous: LoadedIndex | None, embedder: Embedder, batch: int, notify: ProgressCallback
+    plan: Plan, previous: LoadedIndex | None, embedder: Embedder, batch: int, notify: ProgressCallback
 ) -> np.ndarray:
     """Raw vectors for every row: copied from the previous index where the text is unchanged, else encoded."""
     raw = np.zeros((len(plan.ids), embedder.dimension), dtype=np.float32)
@@ -371,7 +294,7 @@ def _trained_on(previous: LoadedIndex | None, mode: str, n: int) -> int:
 def _manifest(
     work: Path,
     articles: list[Article],
-    plan: _Plan,
+    plan: Plan,
     embedder: Embedder,
     settings: Settings,
     skipped: list[Skipped],

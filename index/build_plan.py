@@ -1,0 +1,95 @@
+"""Planning a build against the previous version: stable ids, and which vectors are reused or encoded.
+
+Article numbers and passage ids of unchanged content are kept; a vector is reused when the exact text
+it embeds (title context + passage, or a headline) was embedded before by the same model weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.fingerprint import text_hash
+from index.index_dir import LoadedIndex
+from index.records import Article, Passage
+from index.vectors import HEADLINE_ID_BASE
+
+
+@dataclass
+class Plan:
+    """Ids for every article, headline and passage, and which vectors are reused or encoded."""
+
+    numbers: dict[str, int]
+    headline_ids: dict[str, int]
+    passages: list[Passage]
+    ids: np.ndarray  # every vector id, sorted
+    articles: np.ndarray  # article number per vector
+    langs: np.ndarray  # language per vector
+    texts: list[str]  # text embedded per vector
+    reused_from: np.ndarray  # previous vector id per vector, -1 where it must be encoded
+
+
+def plan_ids(articles: list[Article], passages: list[Passage], texts: list[str], previous: LoadedIndex | None) -> Plan:
+    """Ids for every article, headline and passage of this build, and where each vector comes from."""
+    prev_articles = previous.store.article_keys() if previous else {}
+    prev_passages: dict[tuple[str, str], list[int]] = {}
+    by_hash: dict[str, int] = {}  # embed hash -> a previous vector id holding that exact text's vector
+    if previous:
+        for pid, article_id, embed_hash in previous.store.passage_keys():
+            prev_passages.setdefault((article_id, embed_hash), []).append(pid)
+            by_hash.setdefault(embed_hash, pid)
+        for _, old_title, old_headline in prev_articles.values():
+            if old_headline is not None:
+                by_hash.setdefault(text_hash(old_title), old_headline)
+    next_number = max((v[0] for v in prev_articles.values()), default=0) + 1
+    next_headline = max((v[2] or 0 for v in prev_articles.values()), default=0)
+    next_headline = max(next_headline + 1, HEADLINE_ID_BASE)
+    next_passage = max((pid for ids in prev_passages.values() for pid in ids), default=-1) + 1
+
+    numbers: dict[str, int] = {}
+    headline_ids: dict[str, int] = {}
+    for article in articles:
+        known = prev_articles.get(article.id)
+        title: str | None = None
+        headline_id: int | None = None
+        if known is None:
+            number, next_number = next_number, next_number + 1
+        else:
+            number, title, headline_id = known
+        numbers[article.id] = number
+        if article.title.strip():
+            if headline_id is None or title != article.title:
+                headline_id, next_headline = next_headline, next_headline + 1
+            headline_ids[article.id] = headline_id
+
+    lang_of = {a.id: a.lang or "?" for a in articles}
+    renumbered: list[Passage] = []
+    for passage in passages:
+        kept = prev_passages.get((passage.article_id, passage.embed_hash))
+        if kept:
+            pid = kept.pop(0)
+        else:
+            pid, next_passage = next_passage, next_passage + 1
+        renumbered.append(Passage(pid, *_passage_fields(passage)))
+    ids = [p.id for p in renumbered] + [headline_ids[a.id] for a in articles if a.id in headline_ids]
+    owners = [numbers[p.article_id] for p in renumbered] + [numbers[a.id] for a in articles if a.id in headline_ids]
+    langs = [lang_of[p.article_id] for p in renumbered] + [lang_of[a.id] for a in articles if a.id in headline_ids]
+    all_texts = texts + [a.title for a in articles if a.id in headline_ids]
+    hashes = [p.embed_hash for p in renumbered] + [text_hash(a.title) for a in articles if a.id in headline_ids]
+    order = np.argsort(np.array(ids, dtype=np.int64), kind="stable")
+    reused = np.array([by_hash.get(h, -1) for h in hashes], dtype=np.int64)
+    return Plan(
+        numbers=numbers,
+        headline_ids=headline_ids,
+        passages=renumbered,
+        ids=np.array(ids, dtype=np.int64)[order],
+        articles=np.array(owners, dtype=np.int64)[order],
+        langs=np.array(langs)[order],
+        texts=[all_texts[i] for i in order],
+        reused_from=reused[order],
+    )
+
+
+def _passage_fields(p: Passage) -> tuple[str, int, int, int, str, int, str]:
+    return (p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash)
