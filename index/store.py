@@ -124,6 +124,28 @@ class Store:
         )
         return dict(rows.fetchall())
 
+    def article_numbers_where(
+        self, langs: Sequence[str] | None, since: str | None, until: str | None, source: str | None
+    ) -> list[int]:
+        """Numbers of the articles matching a filter. Dates compare as ISO strings; an article without a
+        date never matches a date filter. ``source`` matches the outlet exactly or a path prefix."""
+        where, args = [], []
+        if langs:
+            where.append(f"lang IN ({','.join('?' * len(langs))})")
+            args += list(langs)
+        if since:
+            where.append("date IS NOT NULL AND substr(date, 1, 10) >= ?")
+            args.append(since)
+        if until:
+            where.append("date IS NOT NULL AND substr(date, 1, 10) <= ?")
+            args.append(until)
+        if source:
+            where.append("(source = ? OR path LIKE ? ESCAPE '\\')")
+            escaped = source.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args += [source, escaped + "%"]
+        sql = "SELECT num FROM articles" + (" WHERE " + " AND ".join(where) if where else "")
+        return [row[0] for row in self._con().execute(sql, args)]
+
     def article(self, article_id: str) -> Article | None:
         """One article by id."""
         row = self._con().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from index.errors import SemsearchError
 from index.settings import DEFAULT_K, MAX_K, MAX_QUERY_CHARS
 from search.engine import SearchEngine
+from search.filters import parse_filters
 from search.results import ErrorBody, IndexInfo, QueryRequest, QueryResult
 
 _ERRORS: dict[int | str, dict[str, object]] = {422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
@@ -37,14 +38,22 @@ def create_app(engine: SearchEngine) -> FastAPI:
     def get_query(
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="query text, any language")],
         k: Annotated[int, Query(ge=1, le=MAX_K, description="how many articles")] = DEFAULT_K,
+        lang: Annotated[str | None, Query(description="comma-separated ISO 639-1 codes, e.g. ar,fa")] = None,
+        since: Annotated[str | None, Query(description="earliest article date, YYYY-MM-DD")] = None,
+        until: Annotated[str | None, Query(description="latest article date, YYYY-MM-DD")] = None,
+        source: Annotated[str | None, Query(description="outlet name, or a path prefix")] = None,
     ) -> QueryResult:
-        """Search: the k best articles for q, each with its best passage."""
-        return engine.search(q, k)
+        """Search: the k best articles for q, each with its best passage; optional filters."""
+        filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
+        return engine.search(q, k, filters=filters)
 
     @app.post("/query", response_model=QueryResult, responses=_ERRORS)
     def post_query(request: QueryRequest) -> QueryResult:
-        """Search with a JSON body {"q": ..., "k": ...}."""
-        return engine.search(request.q, request.k)
+        """Search with a JSON body {"q": ..., "k": ..., "lang": ..., "since": ..., "until": ..., "source": ...}."""
+        filters = parse_filters(
+            request.lang, request.since, request.until, request.source, index_languages=engine.languages()
+        )
+        return engine.search(request.q, request.k, filters=filters)
 
     @app.get("/info", response_model=IndexInfo)
     def get_info() -> IndexInfo:

@@ -118,6 +118,10 @@ def build(
 def query(
     text: Annotated[str | None, typer.Argument(help="What to search for, in any language")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="How many articles to return")] = DEFAULT_K,
+    lang: Annotated[str | None, typer.Option("--lang", help="Only these languages, e.g. ar,fa")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Articles dated on or after YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Articles dated on or before YYYY-MM-DD")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Outlet name, or a path prefix")] = None,
     batch: Annotated[
         Path | None, typer.Option(help="File with one query per line, or - for stdin; JSON Lines out")
     ] = None,
@@ -127,6 +131,7 @@ def query(
 ) -> None:
     """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
     from search.engine import SearchEngine, validate_k, validate_query
+    from search.filters import parse_filters
     from search.render import format_result
 
     if (text is None) == (batch is None):
@@ -136,7 +141,8 @@ def query(
     engine = SearchEngine.open(_settings(index, model))
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    results = engine.search_many(queries, k)
+    filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
+    results = engine.search_many(queries, k, filters=filters)
     for result in results:
         if as_json:
             _print_json(result.model_dump())

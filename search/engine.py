@@ -15,6 +15,7 @@ from index.index_dir import current_version
 from index.manifest import Manifest
 from index.settings import DEFAULT_K, MAX_BATCH_QUERIES, MAX_K, MAX_QUERY_CHARS, PASSAGES_PER_ARTICLE_FETCH
 from index.vectors import HEADLINE_ID_BASE
+from search.filters import QueryFilters
 from search.results import Hit, IndexInfo, QueryResult
 
 
@@ -44,16 +45,27 @@ class SearchEngine:
             )
         return cls(index, load_embedder(settings.model or recorded, settings.models_dir))
 
-    def search(self, query: str, k: int = DEFAULT_K, article_ids: Sequence[str] | None = None) -> QueryResult:
-        """The ``k`` best articles for ``query``, optionally only among ``article_ids``."""
-        return self.search_many([query], k, article_ids)[0]
+    def search(
+        self,
+        query: str,
+        k: int = DEFAULT_K,
+        article_ids: Sequence[str] | None = None,
+        filters: QueryFilters | None = None,
+    ) -> QueryResult:
+        """The ``k`` best articles for ``query``, optionally only among ``article_ids`` and ``filters``."""
+        return self.search_many([query], k, article_ids, filters)[0]
 
     def search_many(
-        self, queries: Sequence[str], k: int = DEFAULT_K, article_ids: Sequence[str] | None = None
+        self,
+        queries: Sequence[str],
+        k: int = DEFAULT_K,
+        article_ids: Sequence[str] | None = None,
+        filters: QueryFilters | None = None,
     ) -> list[QueryResult]:
         """Answer several queries with one model call; results in the same order.
 
-        With ``article_ids``, the results are the true top-k among those articles' passages.
+        With ``article_ids`` or ``filters``, the results are the true top-k among the matching articles;
+        when nothing matches, the results are empty and ``note`` says why.
         """
         started = time.perf_counter()
         cleaned = [validate_query(q) for q in queries]
@@ -61,6 +73,11 @@ class SearchEngine:
         if len(cleaned) > MAX_BATCH_QUERIES:
             raise InvalidQueryError(f"{len(cleaned)} queries in one batch; send at most {MAX_BATCH_QUERIES}.")
         allowed = None if article_ids is None else self._allowed_vectors(article_ids)
+        note = None
+        if filters is not None and filters.active:
+            allowed = self._filtered(filters, allowed)
+            if len(allowed) == 0:
+                note = f"No article in this index matches the filters ({filters.describe()})."
         vectors = self.embedder.encode_queries(cleaned)
         per_query_ms = (time.perf_counter() - started) * 1000 / max(1, len(cleaned))
         results = []
@@ -69,9 +86,27 @@ class SearchEngine:
             hits = self._top_articles(vector, k, allowed)
             took = per_query_ms + (time.perf_counter() - t0) * 1000
             results.append(
-                QueryResult(query=query, k=k, results=hits, took_ms=round(took, 2), index_version=self.index.version)
+                QueryResult(
+                    query=query, k=k, results=hits, took_ms=round(took, 2), index_version=self.index.version, note=note
+                )
             )
         return results
+
+    def _filtered(self, filters: QueryFilters, allowed: np.ndarray | None) -> np.ndarray:
+        """Vector ids of the articles passing ``filters`` (within ``allowed`` when given)."""
+        numbers = self.index.store.article_numbers_where(
+            filters.lang,
+            filters.since.isoformat() if filters.since else None,
+            filters.until.isoformat() if filters.until else None,
+            filters.source,
+        )
+        rows = self.index.rows
+        ids = rows.ids[np.isin(rows.articles, np.array(numbers, dtype=np.int64))]
+        return ids if allowed is None else np.intersect1d(ids, allowed)
+
+    def languages(self) -> list[str]:
+        """Language codes present in the index."""
+        return list(self.index.manifest.languages)
 
     def _allowed_vectors(self, article_ids: Sequence[str]) -> np.ndarray:
         """Vector ids of the given articles; unknown ids are an error that names them."""

@@ -40,7 +40,7 @@ def trim(text: str, limit: int) -> str:
 def format_result(result: QueryResult, *, color: bool = False) -> str:
     """The hits of one query as numbered blocks: score, language, title, source, passage."""
     if not result.results:
-        return f"No results for {result.query!r}."
+        return result.note or f"No results for {result.query!r}."
     bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
     dim = (lambda s: f"\033[2m{s}\033[0m") if color else (lambda s: s)
     lines = []

@@ -38,6 +38,7 @@ class QueryResult(BaseModel):
     results: list[Hit]
     took_ms: float
     index_version: str
+    note: str | None = Field(default=None, description="why the results are empty, when a filter matched nothing")
 
 
 class QueryRequest(BaseModel):
@@ -45,6 +46,10 @@ class QueryRequest(BaseModel):
 
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the query text, any language")
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="how many articles to return")
+    lang: str | None = Field(default=None, description="comma-separated ISO 639-1 codes, e.g. ar,fa")
+    since: str | None = Field(default=None, description="earliest article date, YYYY-MM-DD")
+    until: str | None = Field(default=None, description="latest article date, YYYY-MM-DD")
+    source: str | None = Field(default=None, description="outlet name, or a path prefix of the source files")
 
 
 class IndexInfo(BaseModel):

@@ -114,3 +114,19 @@ def test_index_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("SEMSEARCH_INDEX", str(tmp_path / "from-env"))
     code, _, err = run("info")
     assert code == 3 and str(tmp_path / "from-env") in err
+
+
+@pytest.mark.slow
+def test_query_filters(seeds_index: Settings) -> None:
+    index = str(seeds_index.index_dir)
+    code, out, _ = run("query", "Russia Iran treaty", "--lang", "ru,fa", "--json", "--index", index)
+    langs = {h["lang"] for h in json.loads(out)["results"]}
+    assert code == 0 and langs <= {"ru", "fa"} and len(json.loads(out)["results"]) == 10
+    code, out, _ = run("query", "Russia Iran treaty", "--source", "demo/wikinews", "--json", "--index", index)
+    assert code == 0 and all(h["article_id"].startswith("demo/wikinews") for h in json.loads(out)["results"])
+    code, out, _ = run("query", "Russia Iran treaty", "--lang", "ko", "--index", index)
+    assert code == 0 and "No article in this index matches" in out
+    code, _, err = run("query", "Russia Iran treaty", "--lang", "xx", "--index", index)
+    assert code == 2 and "Unknown language code" in err
+    code, _, err = run("query", "Russia Iran treaty", "--since", "last week", "--index", index)
+    assert code == 2 and "YYYY-MM-DD" in err
