@@ -161,6 +161,34 @@ def _read_batch(batch: Path) -> list[str]:
     return queries
 
 
+@app.command("eval")
+def evaluate_cmd(
+    judgements: Annotated[Path, typer.Argument(help="JSON Lines: id, text, relevant (article ids), lang, exclude")],
+    index: IndexOpt = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score retrieval on judged queries (Recall@1/10, MRR@10, nDCG@10). Example: semsearch eval benchmarks/dev_eval/seeds.jsonl"""
+    from search.engine import SearchEngine
+    from search.evaluation import evaluate, load_judgements
+
+    loaded = load_judgements(judgements)
+    engine = SearchEngine.open(_settings(index, model))
+    report = evaluate(engine, loaded)
+    for article in report.unknown_articles:
+        typer.echo(f"warning: judgements name an article not in the index: {article}", err=True)
+    for query in report.skipped_queries:
+        typer.echo(f"warning: query {query} has no relevant article in the index; skipped", err=True)
+    if as_json:
+        _print_json(report.model_dump())
+        return
+    typer.echo(f"{'language':<10}{'queries':>8}{'R@1':>8}{'R@10':>8}{'MRR@10':>8}{'nDCG@10':>9}")
+    for lang, m in [*report.by_language.items(), ("all", report.overall)]:
+        typer.echo(
+            f"{lang:<10}{m.queries:>8}{m.recall_at_1:>8.3f}{m.recall_at_10:>8.3f}{m.mrr_at_10:>8.3f}{m.ndcg_at_10:>9.3f}"
+        )
+
+
 @app.command()
 def serve(
     index: IndexOpt = None,

@@ -1,0 +1,115 @@
+"""Retrieval evaluation: queries with relevance judgements in, Recall@1/10, MRR@10 and nDCG@10 out.
+
+Judgements are JSON Lines: ``{"id": "q1", "text": "...", "relevant": ["article-id", ...],
+"lang": "en", "exclude": ["article-id"]}``. ``exclude`` lists articles to drop from the ranking
+before scoring (e.g. the query's own source article). Recall@k is capped: relevant articles in the
+top k divided by min(k, number relevant), so Recall@1 is 1 when the first hit is relevant.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from index.errors import SemsearchError
+from search.engine import SearchEngine
+from search.filters import QueryFilters
+
+EVAL_K = 10
+
+
+class Judgement(BaseModel):
+    """One evaluation query and the articles that answer it."""
+
+    id: str
+    text: str
+    relevant: list[str]
+    lang: str | None = None
+    exclude: list[str] = []
+
+
+class Metrics(BaseModel):
+    """Mean metrics over a set of queries."""
+
+    queries: int
+    recall_at_1: float
+    recall_at_10: float
+    mrr_at_10: float
+    ndcg_at_10: float
+
+
+class EvalReport(BaseModel):
+    """Metrics overall and per query language, and what in the judgements could not be used."""
+
+    queries: int
+    overall: Metrics
+    by_language: dict[str, Metrics]
+    unknown_articles: list[str]
+    skipped_queries: list[str]
+
+
+def load_judgements(path: Path) -> list[Judgement]:
+    """Read a judgements file; a malformed line is an error naming it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SemsearchError(f"Cannot read the judgements file {path}: {exc}.") from exc
+    judgements = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            judgements.append(Judgement.model_validate(json.loads(line)))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise SemsearchError(
+                f"{path}:{number} is not a judgement ({type(exc).__name__}); expected "
+                '{"id": ..., "text": ..., "relevant": [article ids]}.'
+            ) from exc
+    if not judgements:
+        raise SemsearchError(f"{path} holds no judgements.")
+    return judgements
+
+
+def evaluate(engine: SearchEngine, judgements: list[Judgement], filters: QueryFilters | None = None) -> EvalReport:
+    """Run every query and score its ranking; unknown article ids are reported, not fatal."""
+    known = set(engine.index.store.article_numbers([a for j in judgements for a in j.relevant + j.exclude]))
+    unknown = sorted({a for j in judgements for a in j.relevant if a not in known})
+    usable = [j for j in judgements if any(a in known for a in j.relevant)]
+    skipped = [j.id for j in judgements if j not in usable]
+    depth = EVAL_K + max((len(j.exclude) for j in usable), default=0)
+    results = engine.search_many([j.text for j in usable], k=depth, filters=filters) if usable else []
+    scores: dict[str, list[tuple[float, float, float, float]]] = {}
+    for judgement, result in zip(usable, results):
+        ranking = [h.article_id for h in result.results if h.article_id not in set(judgement.exclude)][:EVAL_K]
+        relevant = {a for a in judgement.relevant if a in known}
+        row = _score(ranking, relevant)
+        scores.setdefault(judgement.lang or "?", []).append(row)
+        scores.setdefault("*", []).append(row)
+    overall = _mean(scores.get("*", []))
+    by_language = {lang: _mean(rows) for lang, rows in sorted(scores.items()) if lang != "*"}
+    return EvalReport(
+        queries=len(usable), overall=overall, by_language=by_language, unknown_articles=unknown, skipped_queries=skipped
+    )
+
+
+def _score(ranking: list[str], relevant: set[str]) -> tuple[float, float, float, float]:
+    hits = [article in relevant for article in ranking]
+    recall1 = float(bool(hits[:1] and hits[0]))
+    recall10 = sum(hits[:EVAL_K]) / min(EVAL_K, len(relevant))
+    mrr = next((1.0 / (i + 1) for i, hit in enumerate(hits[:EVAL_K]) if hit), 0.0)
+    dcg = sum(1.0 / math.log2(i + 2) for i, hit in enumerate(hits[:EVAL_K]) if hit)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(EVAL_K, len(relevant))))
+    return recall1, recall10, mrr, dcg / ideal
+
+
+def _mean(rows: list[tuple[float, float, float, float]]) -> Metrics:
+    n = len(rows)
+    if n == 0:
+        return Metrics(queries=0, recall_at_1=0.0, recall_at_10=0.0, mrr_at_10=0.0, ndcg_at_10=0.0)
+    columns = [round(sum(r[i] for r in rows) / n, 4) for i in range(4)]
+    return Metrics(
+        queries=n, recall_at_1=columns[0], recall_at_10=columns[1], mrr_at_10=columns[2], ndcg_at_10=columns[3]
+    )
