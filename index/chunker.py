@@ -12,9 +12,10 @@ CountTokens = Callable[[Sequence[str]], list[int]]
 TokenSpans = Callable[[str], list[tuple[int, int]]]
 
 _CLOSERS = re.escape("\"'”’»)]」』）】")
-# Latin/Cyrillic/Arabic-script terminators need whitespace after them; CJK ones do not.
-_SPACED_END = re.compile(rf"[.!?…؟۔]+(?:[ \u00a0\u202f]?»|[{_CLOSERS}])*(?=\s)")
-_CJK_END = re.compile(rf"[。！？]+[{_CLOSERS}]*")
+# Terminators of space-separated scripts need whitespace after them; CJK ones do not.
+# Latin . ! ? …, Arabic ؟, Urdu ۔, Devanagari danda । ॥, Armenian ։, Ethiopic ።, Burmese ။, Tibetan །
+_SPACED_END = re.compile(rf"[.!?…؟۔।॥։።။།]+(?:[ \u00a0\u202f]?»|[{_CLOSERS}])*(?=\s)")
+_CJK_END = re.compile(rf"[。！？｡]+[{_CLOSERS}]*")
 _NEWLINE = re.compile(r"\n+")
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st jr sr vs etc inc ltd co corp gen lt col sgt capt rep sen gov no fig jan feb "

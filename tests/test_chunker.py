@@ -31,6 +31,9 @@ def sentences(text: str) -> list[str]:
         ("俄罗斯和伊朗签署了条约。这是第二句！真的吗？", ["俄罗斯和伊朗签署了条约。", "这是第二句！", "真的吗？"]),
         ("Il a dit « c'est fini. » Puis il est parti.", ["Il a dit « c'est fini. »", "Puis il est parti."]),
         ("Line one without stop\nLine two", ["Line one without stop", "Line two"]),
+        ("भारत ने संधि पर हस्ताक्षर किए। यह दूसरा वाक्य है। अंत", ["भारत ने संधि पर हस्ताक्षर किए।", "यह दूसरा वाक्य है।", "अंत"]),
+        ("東京で地震があった。被害は小さい。", ["東京で地震があった。", "被害は小さい。"]),
+        ("לאחר הרעידה. ההצלה נמשכת!", ["לאחר הרעידה.", "ההצלה נמשכת!"]),
     ],
 )
 def test_sentence_boundaries_in_every_script(text: str, expected: list[str]) -> None:
