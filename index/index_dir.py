@@ -30,6 +30,7 @@ CURRENT = "current"
 LOCK_FILE = ".build.lock"
 _VERSION_PREFIX = "v-"
 _TMP_PREFIX = ".tmp-"
+MMAP_MIN_BYTES = 1 << 30
 
 
 @dataclass
@@ -56,15 +57,18 @@ def current_version(index_dir: Path) -> Path:
     return pointer.resolve()
 
 
-def open_index(index_dir: Path, *, mmap: bool = False) -> LoadedIndex:
+def open_index(index_dir: Path, *, mmap: bool | None = None) -> LoadedIndex:
     """Open the current version of an index, checking manifest and file checksums.
 
-    ``mmap`` maps IVF inverted lists from disk instead of reading them (for indexes larger than memory).
+    ``mmap`` maps IVF inverted lists from disk instead of reading them into memory; by default it is on
+    for IVF indexes over MMAP_MIN_BYTES (other types need their data in memory to search it).
     """
     folder = current_version(index_dir)
     manifest = Manifest.read(folder)
     manifest.verify_files(folder)
     spec = parse_spec(manifest.index_spec, 0, manifest.model.dimension, 0)
+    if mmap is None:
+        mmap = spec.kind == "IVF" and (folder / VECTORS_FILE).stat().st_size > MMAP_MIN_BYTES
     vectors = load_vector_index(folder / VECTORS_FILE, spec, manifest.model.dimension, mmap=mmap)
     rows = VectorRows.load(folder)
     means = LanguageMeans.load(folder / MEANS_FILE)

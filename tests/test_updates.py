@@ -105,3 +105,16 @@ def test_other_model_weights_rebuild_everything(tiny_index: Settings, corpus: Pa
     report = build_index([corpus], tiny_index, embedder=other)
     assert report.manifest.build["mode"] == "full" and report.manifest.build["vectors_reused"] == 0
     assert other.encoded == len(open_index(tiny_index.index_dir).rows)
+
+
+def test_large_ivf_indexes_are_memory_mapped(tmp_path: Path, monkeypatch) -> None:
+    import index.index_dir as index_dir
+
+    folder = write_corpus(tmp_path / "c", corpus_of(12))
+    settings = Settings(home=tmp_path, index_dir=tmp_path / "idx", passage_tokens=24, index_spec="IVF8,Flat")
+    build_index([folder], settings, embedder=HashEmbedder())
+    monkeypatch.setattr(index_dir, "MMAP_MIN_BYTES", 0)
+    mapped = open_index(settings.index_dir)
+    engine = SearchEngine(mapped, HashEmbedder())
+    assert engine.search("Story 3 headline", k=1).results[0].article_id == "a003.txt"
+    assert open_index(settings.index_dir, mmap=False).vectors.spec.kind == "IVF"
