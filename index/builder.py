@@ -104,10 +104,11 @@ def build_index(
         work = new_work_folder(settings.index_dir)
         try:
             notify(BuildProgress("index", 0, 1))
-            index, means, masked, mode, holdout = _index(rows, previous, settings)
-            centred = _centred(rows, means)
+            index, means, masked, mode, holdout, centred = _index(rows, previous, settings)
+            if centred is None and not index.spec.exact:  # exact search needs no tuning, so no vectors
+                centred = _centred(rows, means)
             tuning = tune(index, centred, rows.ids, settings.recall_target, holdout=holdout)
-            if len(holdout):  # the tuning queries were kept out of the new index until now
+            if len(holdout) and centred is not None:  # the tuning queries were kept out of the index until now
                 index.add(rows.ids[holdout], centred[holdout])
             del centred
             notify(BuildProgress("index", 1, 1))
@@ -237,28 +238,33 @@ def _centred(rows: VectorRows, means: LanguageMeans) -> np.ndarray:
 
 def _index(
     rows: VectorRows, previous: LoadedIndex | None, settings: Settings
-) -> tuple[FaissIndex, LanguageMeans, np.ndarray, str, np.ndarray]:
-    """Update the previous vector index in place when the rules allow, else build one from scratch."""
+) -> tuple[FaissIndex, LanguageMeans, np.ndarray, str, np.ndarray, np.ndarray | None]:
+    """Update the previous vector index in place when the rules allow, else build one from scratch.
+
+    Returns the index, its language means, masked ids, the mode, the held-out rows and, for a build
+    from scratch, the centred vectors it was built from (so they are computed once per build).
+    """
     dim = rows.raw.shape[1]
     spec = parse_spec(settings.index_spec, len(rows), dim, memory_budget())
     if previous is not None and str(previous.vectors.spec) == str(spec):
         updated = _update(rows, previous)
         if updated is not None:
-            return (*updated, np.zeros(0, np.int64))
+            return (*updated, np.zeros(0, np.int64), None)
     strength = default_strength(settings.language_neutral)
     means = LanguageMeans.fit(rows.raw, list(rows.langs), strength) if strength else LanguageMeans.off(dim)
     index = create_vector_index(spec, dim)
+    centred = _centred(rows, means)
     if spec.kind == "IVF":
-        index.train(_centred(rows, means))
+        index.train(centred)
     # rows kept out until tuning has used them as unseen queries (none for exact search)
     holdout = np.zeros(0, np.int64) if spec.exact else holdout_rows(len(rows))
     keep = np.ones(len(rows), bool)
     keep[holdout] = False
     for i in range(0, len(rows), _ADD_CHUNK):
         part = np.flatnonzero(keep[i : i + _ADD_CHUNK]) + i
-        index.add(rows.ids[part], means.apply(rows.raw[part], rows.langs[part]))
+        index.add(rows.ids[part], centred[part])
     index.lookup = centred_lookup(rows, means)
-    return index, means, np.zeros(0, np.int64), "full", holdout
+    return index, means, np.zeros(0, np.int64), "full", holdout, centred
 
 
 def _update(rows: VectorRows, previous: LoadedIndex) -> tuple[FaissIndex, LanguageMeans, np.ndarray, str] | None:

@@ -29,10 +29,15 @@ STRENGTH = 0.25
 _ALL = "*"
 
 
-def language_means(vectors: np.ndarray, langs: Sequence[str | None]) -> dict[str, np.ndarray]:
-    """Shrunk mean vector of each language, plus the corpus mean under the key "*"."""
+def language_means(
+    vectors: np.ndarray, langs: Sequence[str | None], towards: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Shrunk mean vector of each language, plus the corpus mean under the key "*".
+
+    Means shrink towards ``towards`` when given (an existing corpus mean), else towards these vectors' mean.
+    """
     labels = np.array([lang or "?" for lang in langs])
-    overall = vectors.mean(axis=0)
+    overall = vectors.mean(axis=0) if towards is None else towards
     means = {_ALL: overall.astype(np.float32)}
     for lang in sorted(set(labels.tolist())):
         rows = vectors[labels == lang]

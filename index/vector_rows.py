@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.centring import MEAN_SHRINKAGE, STRENGTH, centre, language_means
+from index.centring import STRENGTH, centre, language_means
 from index.errors import IndexMismatchError
 
 EMBEDDINGS_FILE = "embeddings.npy"
@@ -37,15 +37,12 @@ class LanguageMeans:
 
     def extend(self, raw: np.ndarray, langs: list[str]) -> LanguageMeans:
         """Keep the existing means fixed; fit means only for languages not seen before."""
-        labels = np.array(langs)
-        corpus = self.means[_CORPUS]
-        extra = {}
-        for lang in sorted(set(langs) - set(self.means)):
-            rows = np.asarray(raw[labels == lang], dtype=np.float32)
-            extra[lang] = ((rows.sum(axis=0) + MEAN_SHRINKAGE * corpus) / (len(rows) + MEAN_SHRINKAGE)).astype(
-                np.float32
-            )
-        return LanguageMeans({**self.means, **extra}, self.strength) if extra else self
+        new = [i for i, lang in enumerate(langs) if lang not in self.means]
+        if not new:
+            return self
+        fitted = language_means(np.asarray(raw[new], dtype=np.float32), [langs[i] for i in new], self.means[_CORPUS])
+        extra = {lang: mean for lang, mean in fitted.items() if lang != _CORPUS}
+        return LanguageMeans({**self.means, **extra}, self.strength)
 
     def apply(self, raw: np.ndarray, langs: list[str] | np.ndarray) -> np.ndarray:
         """Centred, unit-length vectors."""

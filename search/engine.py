@@ -100,9 +100,13 @@ class SearchEngine:
             filters.until.isoformat() if filters.until else None,
             filters.source,
         )
-        rows = self.index.rows
-        ids = rows.ids[np.isin(rows.articles, np.array(numbers, dtype=np.int64))]
+        ids = self._vectors_of(numbers)
         return ids if allowed is None else np.intersect1d(ids, allowed)
+
+    def _vectors_of(self, article_numbers: Sequence[int]) -> np.ndarray:
+        """Every vector id (passages and headline) of the given articles."""
+        rows = self.index.rows
+        return rows.ids[np.isin(rows.articles, np.asarray(list(article_numbers), dtype=np.int64))]
 
     def languages(self) -> list[str]:
         """Language codes present in the index."""
@@ -117,8 +121,7 @@ class SearchEngine:
             raise InvalidQueryError(
                 f"Unknown article id(s) in the filter: {shown}; see `semsearch info` for the index."
             )
-        rows = self.index.rows
-        return rows.ids[np.isin(rows.articles, np.fromiter(numbers.values(), dtype=np.int64))]
+        return self._vectors_of(list(numbers.values()))
 
     def _top_articles(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
         rows = self.index.rows

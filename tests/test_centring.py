@@ -37,3 +37,17 @@ def test_small_languages_are_shrunk_towards_the_corpus_mean() -> None:
     assert np.linalg.norm(means["ar"] - means["*"]) < np.linalg.norm(vectors[-1] - means["*"]) / 10
     # an unknown language falls back to the corpus mean
     assert np.allclose(centre(vectors[-1:], ["xx"], means), centre(vectors[-1:], ["*"], means))
+
+
+def test_extending_means_keeps_old_ones_and_shrinks_new_ones_towards_the_frozen_corpus_mean() -> None:
+    from index.centring import MEAN_SHRINKAGE
+    from index.vector_rows import LanguageMeans
+
+    old = LanguageMeans.fit(np.ones((10, 4), np.float32), ["en"] * 10, 0.25)
+    new_rows = np.array([[0, 0, 0, 2]] * 3 + [[5, 5, 5, 5]], dtype=np.float32)
+    grown = old.extend(new_rows, ["ar", "ar", "ar", "en"])
+    assert set(grown.means) == {"*", "en", "ar"}
+    assert np.array_equal(grown.means["en"], old.means["en"]) and np.array_equal(grown.means["*"], old.means["*"])
+    expected = (new_rows[:3].sum(axis=0) + MEAN_SHRINKAGE * old.means["*"]) / (3 + MEAN_SHRINKAGE)
+    assert np.allclose(grown.means["ar"], expected)
+    assert old.extend(new_rows[3:], ["en"]) is old

@@ -57,8 +57,13 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
 
 def _leave_one_out(index: FaissIndex, queries: np.ndarray, query_ids: np.ndarray, k: int) -> np.ndarray:
     _, ids = index._search(queries, k + 1, None)
-    out = np.full((len(queries), k), -1, np.int64)
-    for row, (found, own) in enumerate(zip(ids, query_ids)):
+    return _without_own(ids, query_ids, k)
+
+
+def _without_own(found_ids: np.ndarray, query_ids: np.ndarray, k: int) -> np.ndarray:
+    """Each row's first k ids other than the query's own (-1 ids never match a real one)."""
+    out = np.full((len(found_ids), k), -1, np.int64)
+    for row, (found, own) in enumerate(zip(found_ids, query_ids)):
         rest = found[found != own][:k]
         out[row, : len(rest)] = rest
     return out
@@ -83,11 +88,7 @@ def exact_neighbours(
         order = np.argsort(-merged_scores, axis=1)[:, : k + 1]
         best_scores = np.take_along_axis(merged_scores, order, axis=1)
         best_ids = np.take_along_axis(merged_ids, order, axis=1)
-    out = np.full((len(queries), k), -1, np.int64)
-    for row, (found, own) in enumerate(zip(best_ids, query_ids)):
-        rest = found[found != own][:k]
-        out[row, : len(rest)] = rest
-    return out
+    return _without_own(best_ids, query_ids, k)
 
 
 def holdout_rows(n: int, seed: int = 7) -> np.ndarray:
@@ -100,7 +101,7 @@ def holdout_rows(n: int, seed: int = 7) -> np.ndarray:
 
 def tune(
     index: FaissIndex,
-    vectors: np.ndarray,
+    vectors: np.ndarray | None,
     ids: np.ndarray,
     target: float,
     *,
@@ -111,12 +112,15 @@ def tune(
 
     ``holdout``: rows of ``vectors`` that are not in the index yet; they are the queries, truly
     unseen. Without it, a sample of indexed vectors is used leave-one-out (optimistic for HNSW, whose
-    graph links a stored query straight to its neighbours).
+    graph links a stored query straight to its neighbours). ``vectors`` may be None for exact indexes,
+    which need no tuning.
     """
     target = validate_target(target)
     n = len(ids)
     if index.spec.exact or n <= RECALL_AT + 1:
         return Tuning(None, None, target, 1.0, 1.0, 0)
+    if vectors is None:
+        raise ValueError("an approximate index needs its vectors to be tuned")
     parameter, candidates = _candidates(index)
     if holdout is not None and len(holdout):
         rows = holdout
