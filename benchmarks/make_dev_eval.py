@@ -2,7 +2,9 @@
 
 For every NTREX article, its English, Arabic and Russian headline and first sentence are queries;
 the article's versions in the other languages are relevant; its own version is excluded from the
-ranking. Two sets:
+ranking. A third query per article and language is what a user remembers of a story: the three
+rarest words (names, numbers) of a body sentence that holds a number or a name ("keywords"); for it
+every version is relevant, its own included, so it also measures same-language search. Two sets:
 
     python benchmarks/make_dev_eval.py            # benchmarks/dev_eval/seeds.jsonl (ids as in an index of seeds/)
     python benchmarks/make_dev_eval.py --ntrex    # benchmarks/results/ntrex_dev.jsonl (ids as in bench_build --ntrex)
@@ -25,6 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from index.chunker import split_sentences  # noqa: E402
 from index.sources import split_title  # noqa: E402
+from index.terms import term_spans  # noqa: E402
 
 QUERY_LANGS = ("en", "ar", "ru")
 
@@ -32,6 +35,38 @@ QUERY_LANGS = ("en", "ar", "ru")
 def first_sentence(text: str) -> str:
     spans = split_sentences(text)
     return text[spans[0][0] : spans[0][1]] if spans else ""
+
+
+def keyword_query(text: str, document_frequency: dict[str, int]) -> str:
+    """What a user remembers of a story: from the first body sentence after the lead that holds a number or
+    a capitalised word inside it, its names and numbers first, then its rarest words; three, in text order.
+    "" when no sentence qualifies."""
+    for start, end in split_sentences(text)[1:]:
+        sentence = text[start:end]
+        words = [(s, e, found) for s, e, found in term_spans(sentence)
+                 if len(sentence[s:e]) >= 4 or any(c.isdigit() for c in sentence[s:e])]  # fmt: skip
+        named = {s for i, (s, e, _) in enumerate(words)
+                 if any(c.isdigit() for c in sentence[s:e]) or (i > 0 and sentence[s].isupper())}  # fmt: skip
+        if not named or len(words) < 3:
+            continue
+        rarest = sorted(words, key=lambda w: (w[0] not in named, min(document_frequency.get(t, 0) for t in w[2]), w[0]))
+        return " ".join(sentence[s:e] for s, e, _ in sorted(rarest[:3]))
+    return ""
+
+
+def _frequencies(texts: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for text in texts:
+        for term in {t for _, _, found in term_spans(text) for t in found}:
+            counts[term] = counts.get(term, 0) + 1
+    return counts
+
+
+def _keyword_rows(group: str, lang: str, body: str, versions: list[str], df: dict[str, int]) -> list[dict]:
+    text = keyword_query(body, df)
+    if not text:
+        return []
+    return [{"id": f"{group}-{lang}-keywords", "text": text, "lang": lang, "relevant": versions, "exclude": []}]
 
 
 def seeds_judgements() -> list[dict]:
@@ -42,16 +77,19 @@ def seeds_judgements() -> list[dict]:
     groups: dict[str, dict[str, str]] = {}
     for row in rows:
         groups.setdefault(row["parallel_group"], {})[row["lang"]] = f"demo/{row['file']}"
+    texts = {p.relative_to(ROOT / "seeds").as_posix(): p.read_text(encoding="utf-8") for p in demo.glob("*.txt")}
     out = []
     for group, versions in sorted(groups.items()):
         for lang in QUERY_LANGS:
             own = versions[lang]
-            title, body = split_title((ROOT / "seeds" / own).read_text(encoding="utf-8"))
+            title, body = split_title(texts[own])
             others = sorted(v for lg, v in versions.items() if lg != lang)
             for kind, text in (("title", title), ("sentence", first_sentence(body))):
                 out.append(
                     {"id": f"{group}-{lang}-{kind}", "text": text, "lang": lang, "relevant": others, "exclude": [own]}
                 )
+            same_language = [t for path, t in texts.items() if path.endswith(f"_{lang}.txt")]
+            out += _keyword_rows(group, lang, body, sorted(versions.values()), _frequencies(same_language))
     return out
 
 
@@ -63,6 +101,7 @@ def ntrex_judgements() -> list[dict]:
     for article in ntrex.articles():
         doc, lang = article["id"].rsplit("/", 1)
         by_doc.setdefault(doc, {})[lang] = article
+    frequencies = {lang: _frequencies([v[lang]["text"] for v in by_doc.values() if lang in v]) for lang in QUERY_LANGS}
     out = []
     for doc, versions in sorted(by_doc.items()):
         for lang in QUERY_LANGS:
@@ -79,6 +118,7 @@ def ntrex_judgements() -> list[dict]:
                             "exclude": [own["id"]],
                         }
                     )
+            out += _keyword_rows(doc, lang, own["text"], sorted(v["id"] for v in versions.values()), frequencies[lang])
     return out
 
 

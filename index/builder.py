@@ -29,13 +29,15 @@ from index.errors import NothingToIndexError, SemsearchError
 from index.fingerprint import text_hash
 from index.index_dir import LoadedIndex, build_lock, new_work_folder, open_index, publish
 from index.language import LanguageDetector
+from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
 from index.records import Article, Passage, Skipped
 from index.settings import TITLE_CONTEXT_SHARE, Settings
 from index.sources import iter_articles
 from index.store import create_store
+from index.stories import find_stories
 from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup, default_strength
-from index.vectors import FaissIndex, create_vector_index, parse_spec, tune, validate_target
+from index.vectors import HEADLINE_ID_BASE, FaissIndex, create_vector_index, parse_spec, tune, validate_target
 from index.vectors.tuning import holdout_rows
 
 # Passages handed to the model per call: large enough to keep it busy, small enough for live progress.
@@ -117,13 +119,19 @@ def build_index(
             rows.save(work)
             means.save(work / MEANS_FILE)
             np.save(work / MASKED_FILE, masked)
-            create_store(work / STORE_FILE, articles, plan.passages, plan.numbers, plan.headline_ids)
+            LexicalIndex.build(plan.texts).save(work / LEXICAL_DIR)
+            notify(BuildProgress("stories", 0, 1))
+            stories = find_stories_of(rows, articles, plan.numbers)
+            notify(BuildProgress("stories", 1, 1))
+            create_store(work / STORE_FILE, articles, plan.passages, plan.numbers, plan.headline_ids, stories)
             stats = {
                 "mode": mode,
                 "vectors_encoded": int((plan.reused_from < 0).sum()),
                 "vectors_reused": int((plan.reused_from >= 0).sum()),
                 "masked": len(masked),
                 "trained_on": _trained_on(previous, mode, len(rows)),
+                "stories": len(set(stories.values())),
+                "articles_in_stories": len(stories),
             }
             manifest = _manifest(
                 work, articles, plan, embedder, settings, skipped, sources, started, index, tuning, means, stats
@@ -220,6 +228,13 @@ def _vectors(
         raw[part] = embedder.encode_passages([plan.texts[i] for i in part], batch)
         notify(BuildProgress("embed", start + len(part), len(todo)))
     return raw
+
+
+def find_stories_of(rows: VectorRows, articles: list[Article], numbers: dict[str, int]) -> dict[int, int]:
+    """Story number per article number, for the articles that have other versions (from passage vectors)."""
+    body = rows.ids < HEADLINE_ID_BASE
+    langs = {numbers[a.id]: a.lang or "?" for a in articles}
+    return find_stories(np.asarray(rows.raw[body]), rows.articles[body], list(rows.langs[body]), langs)
 
 
 def memory_budget() -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
+from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import STORE_FILE, VECTORS_FILE, Manifest
 from index.store import Store
 from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup
@@ -42,6 +43,7 @@ class LoadedIndex:
     manifest: Manifest
     vectors: FaissIndex
     store: Store
+    lexical: LexicalIndex
     rows: VectorRows
     means: LanguageMeans
     masked: np.ndarray
@@ -85,7 +87,12 @@ def open_index(index_dir: Path, *, mmap: bool | None = None) -> LoadedIndex:
         raise IndexMismatchError(
             f"The store in {folder} is unreadable ({exc}); rebuild with `semsearch build`."
         ) from exc
-    return LoadedIndex(folder, folder.name, manifest, vectors, store, rows, means, masked)
+    lexical = LexicalIndex.load(folder / LEXICAL_DIR, mmap=True)
+    if lexical.rows != len(rows):
+        raise IndexMismatchError(
+            f"{folder} has {lexical.rows} lexical rows for {len(rows)} vectors; rebuild the index."
+        )
+    return LoadedIndex(folder, folder.name, manifest, vectors, store, lexical, rows, means, masked)
 
 
 @contextmanager
@@ -126,9 +133,12 @@ def new_work_folder(index_dir: Path) -> Path:
 
 def publish(index_dir: Path, work: Path) -> Path:
     """Rename a finished build into a version folder and point ``current`` at it atomically."""
-    for path in work.iterdir():  # make the bytes durable before they become visible
-        with path.open("rb") as fh:
-            os.fsync(fh.fileno())
+    for path in work.rglob("*"):  # make the bytes durable before they become visible
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+        else:
+            _fsync_dir(path)
     # microsecond UTC stamps sort in build order and are never reused, even after old ones are deleted
     version = index_dir / f"{_VERSION_PREFIX}{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
     while version.exists():

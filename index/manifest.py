@@ -10,7 +10,7 @@ from typing import Any
 
 from index.errors import IndexMismatchError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.faiss"
 STORE_FILE = "store.sqlite"
@@ -109,5 +109,5 @@ def file_sha256(path: Path) -> str:
 
 def describe_files(folder: Path) -> dict[str, dict[str, Any]]:
     """Size and checksum of every file in a build folder (before the manifest is written)."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST_FILE)
-    return {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in files}
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST_FILE)
+    return {p.relative_to(folder).as_posix(): {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in files}

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Final
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DEFAULT_INDEX_SPEC = "auto"  # chosen by corpus size, see index/vectors/spec.py
@@ -21,6 +22,17 @@ DEFAULT_OVERLAP_SENTENCES = 1
 DEFAULT_LANGUAGE_NEUTRAL = True
 DEFAULT_ENCODE_BATCH = 32
 DEFAULT_K = 10
+# Retrieval mode and result grouping of queries (see search/engine.py).
+DEFAULT_MODE: Final = "hybrid"
+DEFAULT_GROUP: Final = "stories"
+# Reciprocal rank fusion constant (Cormack et al., 2009): a hit at rank r adds 1 / (RRF_K + r).
+RRF_K = 60
+# Candidates taken from each ranking before fusion and grouping (at least k, more when grouping stories).
+FUSION_DEPTH = 50
+# A lexical hit counts only when it holds this share of the query's IDF-weighted terms.
+LEXICAL_MIN_COVERAGE = float(os.environ.get("XCOV", "0.5"))
+# Grouping by stories takes this many candidates per requested result (a story has up to one per language).
+STORY_FANOUT = 4
 MAX_K = 100
 MAX_QUERY_CHARS = 2_000
 MAX_BATCH_QUERIES = 10_000

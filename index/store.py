@@ -13,8 +13,9 @@ from index.records import Article, Passage
 _SCHEMA = """
 CREATE TABLE articles (
     num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL, lang TEXT, source TEXT,
-    url TEXT, date TEXT, path TEXT NOT NULL, content_hash TEXT NOT NULL, headline_id INTEGER
+    url TEXT, date TEXT, path TEXT NOT NULL, content_hash TEXT NOT NULL, headline_id INTEGER, story INTEGER
 );
+CREATE INDEX articles_story ON articles(story);
 CREATE TABLE passages (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id), seq INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL,
@@ -40,17 +41,20 @@ def create_store(
     passages: Iterable[Passage],
     numbers: dict[str, int],
     headline_ids: dict[str, int],
+    stories: dict[int, int] | None = None,
 ) -> None:
-    """Write a new store file in one transaction; ``numbers`` and ``headline_ids`` are keyed by article id."""
+    """Write a new store file in one transaction; ``numbers`` and ``headline_ids`` are keyed by article id,
+    ``stories`` (story number of articles with other versions) by article number."""
+    stories = stories or {}
     con = sqlite3.connect(path)
     try:
         con.executescript(_SCHEMA)
         with con:
             con.executemany(
-                f"INSERT INTO articles (num, {_ARTICLE_COLUMNS}, headline_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO articles (num, {_ARTICLE_COLUMNS}, headline_id, story) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     (numbers[a.id], a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash,
-                     headline_ids.get(a.id))
+                     headline_ids.get(a.id), stories.get(numbers[a.id]))
                     for a in articles
                 ),
             )  # fmt: skip
@@ -145,6 +149,27 @@ class Store:
             args += [source, escaped + "%"]
         sql = "SELECT num FROM articles" + (" WHERE " + " AND ".join(where) if where else "")
         return [row[0] for row in self._con().execute(sql, args)]
+
+    def stories(self, numbers: Sequence[int]) -> dict[int, int]:
+        """Story number of each given article that has other versions, keyed by article number."""
+        found: dict[int, int] = {}
+        for start in range(0, len(numbers), 900):
+            part = [int(n) for n in numbers[start : start + 900]]
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT num, story FROM articles WHERE num IN ({marks}) AND story IS NOT NULL"
+            found.update(self._con().execute(sql, part).fetchall())
+        return found
+
+    def story_versions(self, stories: Sequence[int]) -> dict[int, list[tuple[int, Article]]]:
+        """Every (article number, article) of the given stories, keyed by story number."""
+        found: dict[int, list[tuple[int, Article]]] = {}
+        if not stories:
+            return found
+        marks = ",".join("?" * len(stories))
+        sql = f"SELECT story, num, {_ARTICLE_COLUMNS} FROM articles WHERE story IN ({marks}) ORDER BY story, lang, num"
+        for row in self._con().execute(sql, [int(s) for s in stories]):
+            found.setdefault(row[0], []).append((row[1], Article(*row[2:])))
+        return found
 
     def article(self, article_id: str) -> Article | None:
         """One article by id."""

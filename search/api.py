@@ -10,10 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from index.errors import SemsearchError
-from index.settings import DEFAULT_K, MAX_K, MAX_QUERY_CHARS
+from index.settings import DEFAULT_GROUP, DEFAULT_K, DEFAULT_MODE, MAX_K, MAX_QUERY_CHARS
 from search.engine import SearchEngine
 from search.filters import parse_filters
-from search.results import ErrorBody, IndexInfo, QueryRequest, QueryResult
+from search.results import ErrorBody, Grouping, IndexInfo, Mode, QueryRequest, QueryResult
 
 _ERRORS: dict[int | str, dict[str, object]] = {422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
 
@@ -42,18 +42,23 @@ def create_app(engine: SearchEngine) -> FastAPI:
         since: Annotated[str | None, Query(description="earliest article date, YYYY-MM-DD")] = None,
         until: Annotated[str | None, Query(description="latest article date, YYYY-MM-DD")] = None,
         source: Annotated[str | None, Query(description="outlet name, or a path prefix")] = None,
+        mode: Annotated[Mode, Query(description="dense, lexical or hybrid")] = DEFAULT_MODE,
+        group: Annotated[Grouping, Query(description="stories (one result per story) or articles")] = DEFAULT_GROUP,
+        snippets: Annotated[bool, Query(description="best sentence(s) of each hit, with highlights")] = True,
     ) -> QueryResult:
-        """Search: the k best articles for q, each with its best passage; optional filters."""
+        """Search: the k best articles (or stories) for q, each with its best passage and snippet; optional filters."""
         filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
-        return engine.search(q, k, filters=filters)
+        return engine.search(q, k, filters=filters, mode=mode, group=group, snippets=snippets)
 
     @app.post("/query", response_model=QueryResult, responses=_ERRORS)
     def post_query(request: QueryRequest) -> QueryResult:
-        """Search with a JSON body {"q": ..., "k": ..., "lang": ..., "since": ..., "until": ..., "source": ...}."""
+        """Search with a JSON body {"q": ..., "k": ..., "lang": ..., "since", "until", "source", "mode", "group"}."""
         filters = parse_filters(
             request.lang, request.since, request.until, request.source, index_languages=engine.languages()
         )
-        return engine.search(request.q, request.k, filters=filters)
+        return engine.search(
+            request.q, request.k, filters=filters, mode=request.mode, group=request.group, snippets=request.snippets
+        )
 
     @app.get("/info", response_model=IndexInfo)
     def get_info() -> IndexInfo:

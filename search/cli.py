@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from typer.core import TyperGroup
 
 from index.errors import SemsearchError
-from index.settings import DEFAULT_HOST, DEFAULT_K, DEFAULT_PORT, Settings
+from index.settings import DEFAULT_GROUP, DEFAULT_HOST, DEFAULT_K, DEFAULT_MODE, DEFAULT_PORT, Settings
 
 
 class _Group(TyperGroup):
@@ -122,6 +122,13 @@ def query(
     since: Annotated[str | None, typer.Option("--since", help="Articles dated on or after YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Articles dated on or before YYYY-MM-DD")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Outlet name, or a path prefix")] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="dense (the model), lexical (BM25) or hybrid (both, fused)")
+    ] = DEFAULT_MODE,
+    group: Annotated[
+        str, typer.Option("--group", help="stories: one result per story with its versions; articles: none")
+    ] = DEFAULT_GROUP,
+    snippets: Annotated[bool, typer.Option("--snippets/--no-snippets", help="Best sentence(s) of each hit")] = True,
     batch: Annotated[
         Path | None, typer.Option(help="File with one query per line, or - for stdin; JSON Lines out")
     ] = None,
@@ -130,19 +137,23 @@ def query(
     as_json: JsonOpt = False,
 ) -> None:
     """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
-    from search.engine import SearchEngine, validate_k, validate_query
+    from search.engine import SearchEngine, validate_k, validate_mode, validate_query
     from search.filters import parse_filters
     from search.render import format_result
+    from search.results import Grouping, Mode
 
     if (text is None) == (batch is None):
         raise SemsearchError("Give either a query or --batch FILE (one query per line, - for stdin).")
     validate_k(k)
+    validate_mode(mode, group)
     queries = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
     engine = SearchEngine.open(_settings(index, model))
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
-    results = engine.search_many(queries, k, filters=filters)
+    # validate_mode has checked both against MODES and GROUPINGS
+    results = engine.search_many(queries, k, filters=filters, mode=cast(Mode, mode), group=cast(Grouping, group),
+                                 snippets=snippets)  # fmt: skip
     for result in results:
         if as_json:
             _print_json(result.model_dump())
@@ -164,17 +175,20 @@ def _read_batch(batch: Path) -> list[str]:
 @app.command("eval")
 def evaluate_cmd(
     judgements: Annotated[Path, typer.Argument(help="JSON Lines: id, text, relevant (article ids), lang, exclude")],
+    mode: Annotated[str, typer.Option("--mode", help="dense, lexical or hybrid")] = DEFAULT_MODE,
     index: IndexOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score retrieval on judged queries (Recall@1/10, MRR@10, nDCG@10). Example: semsearch eval benchmarks/dev_eval/seeds.jsonl"""
-    from search.engine import SearchEngine
+    from search.engine import SearchEngine, validate_mode
     from search.evaluation import evaluate, load_judgements
+    from search.results import Mode
 
+    validate_mode(mode, DEFAULT_GROUP)
     loaded = load_judgements(judgements)
     engine = SearchEngine.open(_settings(index, model))
-    report = evaluate(engine, loaded)
+    report = evaluate(engine, loaded, mode=cast(Mode, mode))
     for article in report.unknown_articles:
         typer.echo(f"warning: judgements name an article not in the index: {article}", err=True)
     for query in report.skipped_queries:
@@ -182,8 +196,9 @@ def evaluate_cmd(
     if as_json:
         _print_json(report.model_dump())
         return
-    typer.echo(f"{'language':<10}{'queries':>8}{'R@1':>8}{'R@10':>8}{'MRR@10':>8}{'nDCG@10':>9}")
-    for lang, m in [*report.by_language.items(), ("all", report.overall)]:
+    typer.echo(f"mode {report.mode}")
+    typer.echo(f"{'queries':<10}{'n':>8}{'R@1':>8}{'R@10':>8}{'MRR@10':>8}{'nDCG@10':>9}")
+    for lang, m in [*report.by_language.items(), ("all", report.overall), *report.by_pair.items()]:
         typer.echo(
             f"{lang:<10}{m.queries:>8}{m.recall_at_1:>8.3f}{m.recall_at_10:>8.3f}{m.mrr_at_10:>8.3f}{m.ndcg_at_10:>9.3f}"
         )

@@ -13,10 +13,24 @@ from index import Embedder, LoadedIndex, Settings, load_embedder, open_index
 from index.errors import IndexMismatchError, InvalidQueryError
 from index.index_dir import current_version
 from index.manifest import Manifest
-from index.settings import DEFAULT_K, MAX_BATCH_QUERIES, MAX_K, MAX_QUERY_CHARS, PASSAGES_PER_ARTICLE_FETCH
+from index.settings import (
+    DEFAULT_GROUP,
+    DEFAULT_K,
+    DEFAULT_MODE,
+    FUSION_DEPTH,
+    LEXICAL_MIN_COVERAGE,
+    MAX_BATCH_QUERIES,
+    MAX_K,
+    MAX_QUERY_CHARS,
+    PASSAGES_PER_ARTICLE_FETCH,
+    STORY_FANOUT,
+)
+from index.store import PassageWithArticle
 from index.vectors import HEADLINE_ID_BASE
 from search.filters import QueryFilters
-from search.results import Hit, IndexInfo, QueryResult
+from search.fusion import Candidate, Ranked, best_per_article, reciprocal_rank_fusion, single
+from search.results import GROUPINGS, MODES, Grouping, Hit, IndexInfo, Mode, QueryResult, Snippet, Version
+from search.snippets import ShownPassage, make_snippets
 
 
 class SearchEngine:
@@ -51,9 +65,13 @@ class SearchEngine:
         k: int = DEFAULT_K,
         article_ids: Sequence[str] | None = None,
         filters: QueryFilters | None = None,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        group: Grouping = DEFAULT_GROUP,
+        snippets: bool = True,
     ) -> QueryResult:
-        """The ``k`` best articles for ``query``, optionally only among ``article_ids`` and ``filters``."""
-        return self.search_many([query], k, article_ids, filters)[0]
+        """The ``k`` best articles (or stories) for ``query``, optionally only among ``article_ids`` and ``filters``."""
+        return self.search_many([query], k, article_ids, filters, mode=mode, group=group, snippets=snippets)[0]
 
     def search_many(
         self,
@@ -61,15 +79,22 @@ class SearchEngine:
         k: int = DEFAULT_K,
         article_ids: Sequence[str] | None = None,
         filters: QueryFilters | None = None,
+        *,
+        mode: Mode = DEFAULT_MODE,
+        group: Grouping = DEFAULT_GROUP,
+        snippets: bool = True,
     ) -> list[QueryResult]:
         """Answer several queries with one model call; results in the same order.
 
+        ``mode``: dense (the model), lexical (BM25) or hybrid (both, fused by reciprocal rank).
+        ``group="stories"`` returns one result per story, listing its other versions.
         With ``article_ids`` or ``filters``, the results are the true top-k among the matching articles;
         when nothing matches, the results are empty and ``note`` says why.
         """
         started = time.perf_counter()
         cleaned = [validate_query(q) for q in queries]
         validate_k(k)
+        validate_mode(mode, group)
         if len(cleaned) > MAX_BATCH_QUERIES:
             raise InvalidQueryError(f"{len(cleaned)} queries in one batch; send at most {MAX_BATCH_QUERIES}.")
         allowed = None if article_ids is None else self._allowed_vectors(article_ids)
@@ -78,18 +103,21 @@ class SearchEngine:
             allowed = self._filtered(filters, allowed)
             if len(allowed) == 0:
                 note = f"No article in this index matches the filters ({filters.describe()})."
-        vectors = self.embedder.encode_queries(cleaned)
+        vectors = self.embedder.encode_queries(cleaned) if mode != "lexical" else [None] * len(cleaned)
         per_query_ms = (time.perf_counter() - started) * 1000 / max(1, len(cleaned))
+        depth = max(FUSION_DEPTH, k * (STORY_FANOUT if group == "stories" else 1))
         results = []
         for query, vector in zip(cleaned, vectors):
             t0 = time.perf_counter()
-            hits = self._top_articles(vector, k, allowed)
+            candidates = self._candidates(query, vector, mode, depth, allowed)
+            hits = self._hits(query, vector, candidates, k, group, snippets)
             took = per_query_ms + (time.perf_counter() - t0) * 1000
             results.append(
                 QueryResult(
-                    query=query, k=k, results=hits, took_ms=round(took, 2), index_version=self.index.version, note=note
+                    query=query, k=k, mode=mode, group=group, results=hits, took_ms=round(took, 2),
+                    index_version=self.index.version, note=note,
                 )
-            )
+            )  # fmt: skip
         return results
 
     def _filtered(self, filters: QueryFilters, allowed: np.ndarray | None) -> np.ndarray:
@@ -123,10 +151,24 @@ class SearchEngine:
             )
         return self._vectors_of(list(numbers.values()))
 
-    def _top_articles(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+    def _candidates(
+        self, query: str, vector: np.ndarray | None, mode: Mode, depth: int, allowed: np.ndarray | None
+    ) -> list[Candidate]:
+        """Articles ranked by the mode, at most ``depth`` from each retriever."""
+        dense = self._dense(vector, depth, allowed) if vector is not None else []
+        if mode == "dense":
+            return single(dense, dense=True)
+        lexical = self._lexical(query, depth, allowed)
+        if mode == "lexical":
+            return single(lexical, dense=False)
+        return reciprocal_rank_fusion(dense, lexical)
+
+    def _dense(self, vector: np.ndarray, depth: int, allowed: np.ndarray | None) -> list[Ranked]:
+        """The ``depth`` best articles by their best vector (exact top articles: the search widens until
+        enough distinct articles are found)."""
         rows = self.index.rows
         total = len(rows) if allowed is None else len(allowed)
-        fetch = min(total, k * PASSAGES_PER_ARTICLE_FETCH)
+        fetch = min(total, depth * PASSAGES_PER_ARTICLE_FETCH)
         if fetch == 0:
             return []
         while True:
@@ -134,40 +176,108 @@ class SearchEngine:
             keep = ids[0] >= 0
             scores_row, ids_row = scores[0][keep], ids[0][keep]
             numbers = rows.articles[rows.positions(ids_row)]
-            # the first occurrence of an article in score order is its score (headline or passage)
-            _, first = np.unique(numbers, return_index=True)
-            # enough distinct articles, or nothing more to fetch: the top-k is exact
-            if len(first) >= k or fetch >= total:
-                break
+            if len(np.unique(numbers)) >= depth or fetch >= total:
+                return best_per_article(scores_row, ids_row, numbers, depth)
             fetch = min(total, fetch * 4)
-        chosen = sorted(first.tolist())[:k]
-        is_headline = ids_row >= HEADLINE_ID_BASE
-        shown = self._passages_to_show([int(numbers[i]) for i in chosen], numbers, ids_row, is_headline)
-        found = self.index.store.passages(list(shown.values()))
+
+    def _lexical(self, query: str, depth: int, allowed: np.ndarray | None) -> list[Ranked]:
+        """The ``depth`` best articles by BM25 of their best row; only articles sharing a term with the query."""
+        rows = self.index.rows
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(len(rows), dtype=bool)
+            mask[rows.positions(allowed)] = True
+        fetch = depth * PASSAGES_PER_ARTICLE_FETCH
+        while True:
+            scores, positions = self.index.lexical.search(query, fetch, mask, LEXICAL_MIN_COVERAGE)
+            numbers = rows.articles[positions]
+            if len(np.unique(numbers)) >= depth or len(positions) < fetch:
+                return best_per_article(scores, rows.ids[positions], numbers, depth)
+            fetch *= 4
+
+    def _hits(
+        self,
+        query: str,
+        vector: np.ndarray | None,
+        candidates: list[Candidate],
+        k: int,
+        group: Grouping,
+        snippets: bool,
+    ) -> list[Hit]:
+        """The top ``k`` candidates (one per story when grouping) as hits with passage, snippet and versions."""
+        store = self.index.store
+        stories = store.stories([c.article for c in candidates])
+        chosen: list[Candidate] = []
+        seen: set[int] = set()
+        for c in candidates:
+            story = stories.get(c.article)
+            if group == "stories" and story is not None:
+                if story in seen:
+                    continue
+                seen.add(story)
+            chosen.append(c)
+            if len(chosen) == k:
+                break
+        shown = self._passages_to_show(chosen)
+        found = store.passages(list(shown.values()))
+        rows = [found[shown[c.article]] for c in chosen]
+        made = self._snippets(query, vector, rows) if snippets else [None] * len(rows)
+        versions = self._versions(chosen, candidates, stories) if group == "stories" else {}
         hits = []
-        for rank, i in enumerate(chosen, start=1):
-            row = found[shown[int(numbers[i])]]
+        for rank, (c, row, snippet) in enumerate(zip(chosen, rows, made), start=1):
             a, p = row.article, row.passage
             hits.append(
                 Hit(
-                    rank=rank, score=round(float(scores_row[i]), 6), article_id=a.id, title=a.title, lang=a.lang,
-                    source=a.source or a.path, url=a.url, date=a.date, passage=p.text, passage_id=p.id,
-                    passage_start=p.start, passage_end=p.end,
+                    rank=rank, score=round(c.score, 6),
+                    dense_score=None if c.dense is None else round(c.dense.score, 6),
+                    lexical_score=None if c.lexical is None else round(c.lexical.score, 6),
+                    article_id=a.id, title=a.title, lang=a.lang, source=a.source or a.path, url=a.url, date=a.date,
+                    passage=p.text, passage_id=p.id, passage_start=p.start, passage_end=p.end, snippet=snippet,
+                    story=stories.get(c.article), versions=versions.get(c.article, []),
                 )
             )  # fmt: skip
         return hits
 
-    def _passages_to_show(
-        self, articles: list[int], numbers: np.ndarray, ids: np.ndarray, is_headline: np.ndarray
-    ) -> dict[int, int]:
-        """Each article's best fetched body passage; its first passage when only its headline matched."""
+    def _passages_to_show(self, chosen: list[Candidate]) -> dict[int, int]:
+        """Each article's best body passage (dense first, then lexical); its first passage when only its
+        headline matched."""
         shown: dict[int, int] = {}
-        for number, pid, headline in zip(numbers.tolist(), ids.tolist(), is_headline.tolist()):
-            if not headline and number not in shown:
-                shown[number] = pid
-        missing = [n for n in articles if n not in shown]
+        for c in chosen:
+            for ranked in (c.dense, c.lexical):
+                if ranked is not None and ranked.row < HEADLINE_ID_BASE:
+                    shown[c.article] = ranked.row
+                    break
+        missing = [c.article for c in chosen if c.article not in shown]
         shown.update(self.index.store.first_passages(missing))
         return shown
+
+    def _snippets(self, query: str, vector: np.ndarray | None, rows: list[PassageWithArticle]) -> list[Snippet | None]:
+        passages = [ShownPassage(r.passage.text, r.passage.start) for r in rows]
+        query_terms = set(self.index.lexical.query_terms(query))
+        return list(make_snippets(passages, query_terms, vector, self.embedder if vector is not None else None))
+
+    def _versions(
+        self, chosen: list[Candidate], candidates: list[Candidate], stories: dict[int, int]
+    ) -> dict[int, list[Version]]:
+        """The other versions of each chosen article's story, candidates first (by rank), then by language."""
+        members = self.index.store.story_versions(sorted({stories[c.article] for c in chosen if c.article in stories}))
+        rank = {c.article: i for i, c in enumerate(candidates)}
+        score = {c.article: c.score for c in candidates}
+        out: dict[int, list[Version]] = {}
+        for c in chosen:
+            story = stories.get(c.article)
+            if story is None:
+                continue
+            others = [(n, a) for n, a in members.get(story, []) if n != c.article]
+            others.sort(key=lambda na: (rank.get(na[0], len(rank)), na[1].lang or "", na[0]))
+            out[c.article] = [
+                Version(
+                    article_id=a.id, title=a.title, lang=a.lang, source=a.source or a.path, url=a.url, date=a.date,
+                    score=None if n not in score else round(score[n], 6),
+                )
+                for n, a in others
+            ]  # fmt: skip
+        return out
 
     def info(self) -> IndexInfo:
         """The manifest of the loaded index."""
@@ -190,6 +300,14 @@ def validate_query(query: str) -> str:
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidQueryError(f"The query has {len(query)} characters; shorten it to at most {MAX_QUERY_CHARS}.")
     return query
+
+
+def validate_mode(mode: str, group: str) -> None:
+    """Refuse an unknown retrieval mode or grouping."""
+    if mode not in MODES:
+        raise InvalidQueryError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)}.")
+    if group not in GROUPINGS:
+        raise InvalidQueryError(f"Unknown grouping {group!r}; use one of {', '.join(GROUPINGS)}.")
 
 
 def validate_k(k: int) -> None:

@@ -12,11 +12,13 @@ import json
 import math
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from index.errors import SemsearchError
+from index.settings import DEFAULT_MODE, MAX_K
 from search.engine import SearchEngine
 from search.filters import QueryFilters
+from search.results import Mode
 
 EVAL_K = 10
 
@@ -42,11 +44,15 @@ class Metrics(BaseModel):
 
 
 class EvalReport(BaseModel):
-    """Metrics overall and per query language, and what in the judgements could not be used."""
+    """Metrics overall, per query language and per language pair, and what could not be used."""
 
+    mode: str
     queries: int
     overall: Metrics
     by_language: dict[str, Metrics]
+    by_pair: dict[str, Metrics] = Field(
+        description='"en>ar": en queries searched among the Arabic articles only, scored on their Arabic relevant ones'
+    )
     unknown_articles: list[str]
     skipped_queries: list[str]
 
@@ -73,26 +79,71 @@ def load_judgements(path: Path) -> list[Judgement]:
     return judgements
 
 
-def evaluate(engine: SearchEngine, judgements: list[Judgement], filters: QueryFilters | None = None) -> EvalReport:
-    """Run every query and score its ranking; unknown article ids are reported, not fatal."""
-    known = set(engine.index.store.article_numbers([a for j in judgements for a in j.relevant + j.exclude]))
+def evaluate(
+    engine: SearchEngine, judgements: list[Judgement], filters: QueryFilters | None = None, mode: Mode = DEFAULT_MODE
+) -> EvalReport:
+    """Run every query and score its article ranking (no story grouping); unknown ids are reported, not fatal."""
+    known = engine.index.store.article_numbers([a for j in judgements for a in j.relevant + j.exclude])
     unknown = sorted({a for j in judgements for a in j.relevant if a not in known})
     usable = [j for j in judgements if any(a in known for a in j.relevant)]
     skipped = [j.id for j in judgements if j not in usable]
     depth = EVAL_K + max((len(j.exclude) for j in usable), default=0)
-    results = engine.search_many([j.text for j in usable], k=depth, filters=filters) if usable else []
+    results = (
+        engine.search_many([j.text for j in usable], k=min(depth, MAX_K), filters=filters, mode=mode,
+                           group="articles", snippets=False)
+        if usable else []
+    )  # fmt: skip
     scores: dict[str, list[tuple[float, float, float, float]]] = {}
     for judgement, result in zip(usable, results):
-        ranking = [h.article_id for h in result.results if h.article_id not in set(judgement.exclude)][:EVAL_K]
-        relevant = {a for a in judgement.relevant if a in known}
-        row = _score(ranking, relevant)
+        excluded = set(judgement.exclude)
+        ranking = [h.article_id for h in result.results if h.article_id not in excluded]
+        row = _score(ranking[:EVAL_K], {a for a in judgement.relevant if a in known})
         scores.setdefault(judgement.lang or "?", []).append(row)
         scores.setdefault("*", []).append(row)
+    pairs = _pair_scores(engine, usable, known, filters, mode)
     overall = _mean(scores.get("*", []))
     by_language = {lang: _mean(rows) for lang, rows in sorted(scores.items()) if lang != "*"}
+    by_pair = {pair: _mean(rows) for pair, rows in sorted(pairs.items())}
     return EvalReport(
-        queries=len(usable), overall=overall, by_language=by_language, unknown_articles=unknown, skipped_queries=skipped
-    )
+        mode=mode, queries=len(usable), overall=overall, by_language=by_language, by_pair=by_pair,
+        unknown_articles=unknown, skipped_queries=skipped,
+    )  # fmt: skip
+
+
+def _pair_scores(
+    engine: SearchEngine, usable: list[Judgement], known: dict[str, int], filters: QueryFilters | None, mode: Mode
+) -> dict[str, list[tuple[float, float, float, float]]]:
+    """Per (query language, article language): each query searched among that language's articles only
+    (a language filter), scored on its relevant articles in that language, as in cross-language IR."""
+    lang_of = _languages(engine, [a for j in usable for a in j.relevant if a in known])
+    by_target: dict[str, list[Judgement]] = {}
+    for judgement in usable:
+        for target in sorted({lang_of[a] for a in judgement.relevant if a in known}):
+            by_target.setdefault(target, []).append(judgement)
+    pairs: dict[str, list[tuple[float, float, float, float]]] = {}
+    for target, judgements in sorted(by_target.items()):
+        base = filters.model_dump() if filters is not None else {}
+        if base.get("lang") and target not in base["lang"]:
+            continue
+        only = QueryFilters(**{**base, "lang": [target]})
+        depth = min(MAX_K, EVAL_K + max(len(j.exclude) for j in judgements))
+        results = engine.search_many(
+            [j.text for j in judgements], k=depth, filters=only, mode=mode, group="articles", snippets=False
+        )
+        for judgement, result in zip(judgements, results):
+            excluded = set(judgement.exclude)
+            ranking = [h.article_id for h in result.results if h.article_id not in excluded][:EVAL_K]
+            wanted = {a for a in judgement.relevant if a in known and lang_of[a] == target}
+            pairs.setdefault(f"{judgement.lang or '?'}>{target}", []).append(_score(ranking, wanted))
+    return pairs
+
+
+def _languages(engine: SearchEngine, article_ids: list[str]) -> dict[str, str]:
+    out = {}
+    for article_id in set(article_ids):
+        article = engine.index.store.article(article_id)
+        out[article_id] = (article.lang if article else None) or "?"
+    return out
 
 
 def _score(ranking: list[str], relevant: set[str]) -> tuple[float, float, float, float]:

@@ -8,7 +8,10 @@ from typing import Any
 
 from index import BuildProgress
 
-_LABELS = {"read": "reading articles", "chunk": "chunking", "embed": "embedding passages", "write": "writing index"}
+_LABELS = {
+    "read": "reading articles", "chunk": "chunking", "embed": "embedding passages", "index": "indexing vectors",
+    "stories": "finding stories across languages", "write": "writing index",
+}  # fmt: skip
 
 
 class BuildProgressBar:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 
-from search.results import QueryResult
+from search.results import Hit, QueryResult
 
 _RLI, _LRI, _PDI = "\u2067", "\u2066", "\u2069"
 PASSAGE_CHARS = 280
 TITLE_CHARS = 100
+VERSION_TITLE_CHARS = 40
+_MARK_ON, _MARK_OFF = "\033[1;33m", "\033[0m"
 
 
 def is_rtl(text: str) -> bool:
@@ -49,6 +51,25 @@ def format_result(result: QueryResult, *, color: bool = False) -> str:
         lines.append(f"{hit.rank:>2}. {hit.score:.3f}  [{hit.lang or '?'}]  {bold(isolate(trim(title, TITLE_CHARS)))}")
         meta = "  ".join(x for x in (hit.source, hit.date, hit.url) if x)
         lines.append(f"    {dim(meta)}")
-        lines.append(f"    {isolate(trim(hit.passage, PASSAGE_CHARS))}")
+        lines.append(f"    {isolate(_excerpt(hit, color))}")
+        if hit.versions:
+            shown = "  ".join(f"[{v.lang or '?'}] {isolate(trim(v.title, VERSION_TITLE_CHARS))}" for v in hit.versions)
+            lines.append(f"    {dim('also in: ' + shown)}")
         lines.append("")
     return "\n".join(lines).rstrip("\n")
+
+
+def _excerpt(hit: Hit, color: bool) -> str:
+    """The snippet with the query's words highlighted (when colour is on), else the passage's start."""
+    if hit.snippet is None:
+        return trim(hit.passage, PASSAGE_CHARS)
+    text, base = hit.snippet.text, hit.snippet.start
+    if not color:
+        return trim(text, PASSAGE_CHARS)
+    out, position = [], 0
+    for span in hit.snippet.highlights:
+        start, end = span.start - base, span.end - base
+        out += [text[position:start], _MARK_ON, text[start:end], _MARK_OFF]
+        position = end
+    out.append(text[position:])
+    return " ".join("".join(out).split())

@@ -2,20 +2,63 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from index.settings import DEFAULT_K, MAX_K, MAX_QUERY_CHARS
+from index.settings import DEFAULT_GROUP, DEFAULT_K, DEFAULT_MODE, MAX_K, MAX_QUERY_CHARS
+
+Mode = Literal["dense", "lexical", "hybrid"]
+Grouping = Literal["stories", "articles"]
+MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid")
+GROUPINGS: tuple[Grouping, ...] = ("stories", "articles")
+
+
+class Span(BaseModel):
+    """Character offsets ``[start, end)`` into the article's text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int
+    end: int
+
+
+class Snippet(BaseModel):
+    """The sentence(s) of the shown passage that answer the query best, and the query's words in them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    start: int = Field(description="character offset of the snippet in the article text")
+    end: int
+    highlights: list[Span] = Field(description="query words found in the snippet, as article-text offsets")
+
+
+class Version(BaseModel):
+    """Another article telling the same story (a translation or a close retelling)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    title: str
+    lang: str | None
+    source: str | None
+    url: str | None
+    date: str | None
+    score: float | None = Field(description="its own score for this query, when it was among the candidates")
 
 
 class Hit(BaseModel):
-    """One article in the results, with the passage that matched best."""
+    """One article (or story) in the results, with the passage that matched best."""
 
     model_config = ConfigDict(frozen=True)
 
     rank: int = Field(description="1-based position in the results")
-    score: float = Field(description="cosine similarity of the best passage to the query")
+    score: float = Field(
+        description="the ranking score of the mode: cosine (dense), BM25 (lexical) or reciprocal-rank fusion (hybrid)"
+    )
+    dense_score: float | None = Field(description="cosine similarity of the best passage, if it was a dense candidate")
+    lexical_score: float | None = Field(description="BM25 score of the best passage, if it matched the query's words")
     article_id: str
     title: str
     lang: str | None
@@ -26,6 +69,9 @@ class Hit(BaseModel):
     passage_id: int
     passage_start: int = Field(description="character offset of the passage in the article text")
     passage_end: int
+    snippet: Snippet | None = Field(description="best sentence(s) of the passage; None when snippets are off")
+    story: int | None = Field(description="story number shared by this article's other versions, if any")
+    versions: list[Version] = Field(description="the story's other versions (grouped by stories), best first")
 
 
 class QueryResult(BaseModel):
@@ -35,6 +81,8 @@ class QueryResult(BaseModel):
 
     query: str
     k: int
+    mode: Mode
+    group: Grouping
     results: list[Hit]
     took_ms: float
     index_version: str
@@ -45,7 +93,10 @@ class QueryRequest(BaseModel):
     """Body of ``POST /query``."""
 
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the query text, any language")
-    k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="how many articles to return")
+    k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="how many articles (or stories) to return")
+    mode: Mode = Field(default=DEFAULT_MODE, description="dense, lexical or hybrid (both, fused by reciprocal rank)")
+    group: Grouping = Field(default=DEFAULT_GROUP, description="stories: one result per story; articles: no grouping")
+    snippets: bool = Field(default=True, description="pick and highlight the best sentence(s) of each hit")
     lang: str | None = Field(default=None, description="comma-separated ISO 639-1 codes, e.g. ar,fa")
     since: str | None = Field(default=None, description="earliest article date, YYYY-MM-DD")
     until: str | None = Field(default=None, description="latest article date, YYYY-MM-DD")

@@ -25,8 +25,9 @@ def test_build_writes_manifest_vectors_and_store(tiny_index: Settings) -> None:
     assert m.model.name == "test/hash-embedder" and m.model.dimension == 64
     assert m.chunker.passage_tokens == tiny_index.passage_tokens and m.language_centring > 0
     assert m.languages == {"en": 2, "ar": 1, "zh": 1, "ru": 1, "fr": 1, "fa": 1}
-    assert set(m.files) == {"vectors.faiss", "vectors.params.json", "store.sqlite", "language_means.npz",
-                            "embeddings.npy", "rows.npz", "masked_ids.npy"}  # fmt: skip
+    assert {"vectors.faiss", "vectors.params.json", "store.sqlite", "language_means.npz", "embeddings.npy",
+            "rows.npz", "masked_ids.npy", "lexical/rows.json"} <= set(m.files)  # fmt: skip
+    assert loaded.lexical.rows == len(loaded.rows)
     assert m.index_spec == "Flat" and m.build["mode"] == "full" and m.recall["recall_heldout"] == 1.0
     for row in loaded.store.passages(list(range(m.passages))).values():
         assert row.article.text[row.passage.start : row.passage.end] == row.passage.text

@@ -57,14 +57,18 @@ def test_article_ranking_equals_brute_force_over_all_vectors(tmp_path: Path) -> 
         for article, score in zip(rows.articles.tolist(), scores.tolist()):
             best[article] = max(best.get(article, -9.0), score)
         expected = sorted(best.values(), reverse=True)[:10]
-        got = [h.score for h in engine.search(query, k=10).results]
+        got = [h.score for h in engine.search(query, k=10, mode="dense", group="articles").results]
         assert np.allclose(got, expected, atol=1e-5)
 
 
 def test_filter_returns_the_true_top_k_among_allowed_articles(engine: SearchEngine) -> None:
     allowed = ["zh_rain.txt", "fa-1", "en_football.txt"]
-    result = engine.search("earthquake rescue", k=2, article_ids=allowed)
-    everything = [h for h in engine.search("earthquake rescue", k=7).results if h.article_id in allowed]
+    result = engine.search("earthquake rescue", k=2, article_ids=allowed, mode="dense", group="articles")
+    everything = [
+        h
+        for h in engine.search("earthquake rescue", k=7, mode="dense", group="articles").results
+        if h.article_id in allowed
+    ]
     assert [h.article_id for h in result.results] == [h.article_id for h in everything[:2]]
     assert len(engine.search("earthquake", k=10, article_ids=["fa-1"]).results) == 1
 

@@ -1,0 +1,135 @@
+"""Language bias: how often a query finds the other-language versions of its answer in a mixed pool.
+
+The pool is built from NTREX-128 documents that are *not* in the demo corpus (held out from every
+choice made on the seeds): each document's first paragraph (body segments 1-3) and second paragraph
+(segments 4-6), in 12 languages, so every paragraph is there 12 times. The queries are the documents'
+headlines in each language; the answer is the first paragraph.
+
+- cross-language: share of (query, other-language version of its answer) pairs in the top 10.
+- same-language MRR@10: rank of the answer in the query's own language, the answer's other-language
+  versions left out of the ranking (they are neither right nor wrong for this figure).
+
+Variants are scored on the same vectors: the bare model, and semsearch's language-neutral scoring
+(``index.centring``) at several strengths. Appends JSON lines to benchmarks/results/language_neutral.jsonl.
+
+    python benchmarks/bench_language_neutral.py [--docs 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import ntrex  # noqa: E402
+from bench_build import git_sha  # noqa: E402
+
+from index import Settings, load_embedder  # noqa: E402
+from index.centring import STRENGTH, centre, language_means  # noqa: E402
+
+LANGS = ("ar", "de", "en", "es", "fa", "fr", "he", "hi", "ja", "ru", "tr", "zh")
+TOP = 10
+
+
+def pool(folder: Path, docs: int) -> tuple[list[str], list[str], list[str], list[str], list[str], list[str]]:
+    """(passage texts, passage langs, passage keys, query texts, query langs, query keys); key = document id,
+    and "#2" for the distractor paragraph."""
+    demo = ROOT / "seeds" / "demo" / "manifest.tsv"
+    with demo.open(encoding="utf-8") as fh:
+        held_out = {row["doc_id"] for row in csv.DictReader(fh, delimiter="\t")}
+    ids = (folder / "DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
+    segments: dict[str, dict[str, list[str]]] = {}
+    for lang in LANGS:
+        lines = (folder / ntrex.FILES[lang]).read_text(encoding="utf-8").splitlines()
+        for doc, line in zip(ids, lines):
+            segments.setdefault(doc.strip(), {}).setdefault(lang, []).append(line.strip())
+    chosen = [d for d in segments if d not in held_out and len(segments[d]["en"]) >= 7][:docs]
+    texts, langs, keys, queries, query_langs, query_keys = [], [], [], [], [], []
+    for doc in chosen:
+        for lang in LANGS:
+            seg = segments[doc][lang]
+            joiner = "" if lang in ("zh", "ja") else " "
+            for key, part in ((doc, seg[1:4]), (doc + "#2", seg[4:7])):
+                texts.append(joiner.join(part))
+                langs.append(lang)
+                keys.append(key)
+            queries.append(seg[0])
+            query_langs.append(lang)
+            query_keys.append(doc)
+    return texts, langs, keys, queries, query_langs, query_keys
+
+
+def score(
+    scores: np.ndarray, langs: list[str], keys: list[str], query_langs: list[str], query_keys: list[str]
+) -> dict[str, float]:
+    """Cross-language top-10 share and same-language MRR@10 for a (queries x passages) score matrix."""
+    keys_a, langs_a = np.array(keys), np.array(langs)
+    cross_hits = cross_total = 0
+    reciprocal = []
+    for i, (qlang, qkey) in enumerate(zip(query_langs, query_keys)):
+        order = np.argsort(-scores[i], kind="stable")
+        top = set(order[:TOP].tolist())
+        answer = np.flatnonzero(keys_a == qkey)
+        for j in answer:
+            if langs_a[j] != qlang:
+                cross_total += 1
+                cross_hits += int(j in top)
+        # same language: the answer's other-language versions leave the ranking
+        ranking = [j for j in order if not (keys_a[j] == qkey and langs_a[j] != qlang)][:TOP]
+        rank = next((r for r, j in enumerate(ranking, 1) if keys_a[j] == qkey), None)
+        reciprocal.append(1.0 / rank if rank else 0.0)
+    return {"cross_top10": cross_hits / max(1, cross_total), "same_mrr10": float(np.mean(reciprocal))}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=60, help="held-out NTREX documents in the pool")
+    parser.add_argument("--ntrex-dir", type=Path, default=ntrex.DEFAULT_DIR)
+    parser.add_argument("--cache", type=Path, default=None, help="npz file to keep the vectors in between runs")
+    args = parser.parse_args(argv)
+    texts, langs, keys, queries, query_langs, query_keys = pool(args.ntrex_dir, args.docs)
+    if args.cache and args.cache.exists():
+        with np.load(args.cache) as data:
+            passages, query_vectors = data["passages"], data["queries"]
+    else:
+        embedder = load_embedder(None, Settings.from_env().models_dir)
+        passages = embedder.encode_passages(texts, 32)
+        query_vectors = embedder.encode_queries(queries)
+        if args.cache:
+            np.savez(args.cache, passages=passages, queries=query_vectors)
+    means = language_means(passages, langs)
+    variants = {"bare model": passages}
+    for strength in sorted({STRENGTH, 0.5, 1.0}):
+        label = f"centred {strength:g}" + (" (default)" if strength == STRENGTH else "")
+        variants[label] = centre(passages, langs, means, strength)
+    rows = []
+    print(f"pool: {len(texts)} paragraphs ({args.docs} documents x 2 x {len(LANGS)} languages), {len(queries)} queries")
+    print(f"{'variant':<24}{'cross-language top-10':>24}{'x bare':>8}{'same-language MRR@10':>24}")
+    base = None
+    for label, vectors in variants.items():
+        figures = score(query_vectors @ vectors.T, langs, keys, query_langs, query_keys)
+        base = base or figures
+        ratio = figures["cross_top10"] / max(base["cross_top10"], 1e-9)
+        print(f"{label:<24}{figures['cross_top10']:>24.3f}{ratio:>8.2f}{figures['same_mrr10']:>24.3f}")
+        rows.append({"variant": label, **figures, "ratio": ratio})
+    out = ROOT / "benchmarks" / "results" / "language_neutral.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps({"time": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_sha(),
+                                 "machine": platform.node(), "docs": args.docs, **row}) + "\n")  # fmt: skip
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Snippets: best sentence(s) of a passage, offsets into the article, the query's words highlighted."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index.terms import terms
+from search.snippets import ShownPassage, make_snippets
+from tests.conftest import HashEmbedder
+
+ARTICLE = "Headline\n\nMarkets were calm. The quake in Palu measured 7.5 on Friday. Rescue teams arrived later."
+
+
+def _passage() -> ShownPassage:
+    start = ARTICLE.index("Markets")
+    return ShownPassage(ARTICLE[start:], start)
+
+
+def test_lexical_snippet_picks_the_sentence_with_the_query_words() -> None:
+    [snippet] = make_snippets([_passage()], set(terms("palu 7.5")), None, None)
+    assert snippet.text.startswith("The quake in Palu measured 7.5")
+    assert ARTICLE[snippet.start : snippet.end] == snippet.text
+    assert [ARTICLE[h.start : h.end] for h in snippet.highlights] == ["Palu", "7.5"]
+
+
+def test_embedding_snippet_follows_the_query_vector() -> None:
+    embedder = HashEmbedder()
+    target = "Rescue teams arrived later."
+    query_vector = embedder.encode_passages([target], 1)[0]  # a query that "means" the last sentence
+    [snippet] = make_snippets([_passage()], set(), query_vector, embedder)
+    assert snippet.text.endswith(target) and ARTICLE[snippet.start : snippet.end] == snippet.text
+    assert snippet.highlights == []
+
+
+def test_no_passages_no_work() -> None:
+    assert make_snippets([], set(), np.zeros(4, np.float32), HashEmbedder()) == []
