@@ -41,7 +41,9 @@ LANGS = ("ar", "de", "en", "es", "fa", "fr", "he", "hi", "ja", "ru", "tr", "zh")
 TOP = 10
 
 
-def pool(folder: Path, docs: int) -> tuple[list[str], list[str], list[str], list[str], list[str], list[str]]:
+def pool(
+    folder: Path, docs: int, paragraphs: int = 2
+) -> tuple[list[str], list[str], list[str], list[str], list[str], list[str]]:
     """(passage texts, passage langs, passage keys, query texts, query langs, query keys); key = document id,
     and "#2" for the distractor paragraph."""
     demo = ROOT / "seeds" / "demo" / "manifest.tsv"
@@ -59,7 +61,7 @@ def pool(folder: Path, docs: int) -> tuple[list[str], list[str], list[str], list
         for lang in LANGS:
             seg = segments[doc][lang]
             joiner = "" if lang in ("zh", "ja") else " "
-            for key, part in ((doc, seg[1:4]), (doc + "#2", seg[4:7])):
+            for key, part in ((doc, seg[1:4]), (doc + "#2", seg[4:7]))[:paragraphs]:
                 texts.append(joiner.join(part))
                 langs.append(lang)
                 keys.append(key)
@@ -75,6 +77,7 @@ def score(
     """Cross-language top-10 share and same-language MRR@10 for a (queries x passages) score matrix."""
     keys_a, langs_a = np.array(keys), np.array(langs)
     cross_hits = cross_total = 0
+    pair_hits: dict[str, list[int]] = {}
     reciprocal = []
     for i, (qlang, qkey) in enumerate(zip(query_langs, query_keys)):
         order = np.argsort(-scores[i], kind="stable")
@@ -84,20 +87,25 @@ def score(
             if langs_a[j] != qlang:
                 cross_total += 1
                 cross_hits += int(j in top)
+                pair_hits.setdefault(f"{qlang}>{langs_a[j]}", []).append(int(j in top))
         # same language: the answer's other-language versions leave the ranking
         ranking = [j for j in order if not (keys_a[j] == qkey and langs_a[j] != qlang)][:TOP]
         rank = next((r for r, j in enumerate(ranking, 1) if keys_a[j] == qkey), None)
         reciprocal.append(1.0 / rank if rank else 0.0)
-    return {"cross_top10": cross_hits / max(1, cross_total), "same_mrr10": float(np.mean(reciprocal))}
+    pairs = {pair: float(np.mean(hits)) for pair, hits in sorted(pair_hits.items())}
+    return {"cross_top10": cross_hits / max(1, cross_total), "same_mrr10": float(np.mean(reciprocal)), "pairs": pairs}
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=60, help="held-out NTREX documents in the pool")
+    parser.add_argument("--docs", type=int, default=200, help="held-out NTREX documents in the pool (at most)")
+    parser.add_argument("--paragraphs", type=int, choices=(1, 2), default=1,
+                        help="1: each document's first paragraph; 2: also its second, as a close distractor")  # fmt: skip
     parser.add_argument("--ntrex-dir", type=Path, default=ntrex.DEFAULT_DIR)
     parser.add_argument("--cache", type=Path, default=None, help="npz file to keep the vectors in between runs")
     args = parser.parse_args(argv)
-    texts, langs, keys, queries, query_langs, query_keys = pool(args.ntrex_dir, args.docs)
+    texts, langs, keys, queries, query_langs, query_keys = pool(args.ntrex_dir, args.docs, args.paragraphs)
+    documents = len(set(query_keys))
     if args.cache and args.cache.exists():
         with np.load(args.cache) as data:
             passages, query_vectors = data["passages"], data["queries"]
@@ -113,7 +121,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         label = f"centred {strength:g}" + (" (default)" if strength == STRENGTH else "")
         variants[label] = centre(passages, langs, means, strength)
     rows = []
-    print(f"pool: {len(texts)} paragraphs ({args.docs} documents x 2 x {len(LANGS)} languages), {len(queries)} queries")
+    print(f"pool: {len(texts)} paragraphs ({documents} documents x {args.paragraphs} x {len(LANGS)} languages), "
+          f"{len(queries)} queries")  # fmt: skip
     print(f"{'variant':<24}{'cross-language top-10':>24}{'x bare':>8}{'same-language MRR@10':>24}")
     base = None
     for label, vectors in variants.items():
@@ -127,7 +136,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     with out.open("a", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps({"time": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_sha(),
-                                 "machine": platform.node(), "docs": args.docs, **row}) + "\n")  # fmt: skip
+                                 "machine": platform.node(), "docs": documents, "paragraphs": args.paragraphs, **row}) + "\n")  # fmt: skip
+    worst = [*sorted(base["pairs"], key=lambda p: base["pairs"][p])[:5], "ar>en", "en>ar"] if base else []
+    print("most biased pairs (query>version), share in the top 10: " + ", ".join(worst))
+    for row in rows:
+        shown = "  ".join(f"{row['pairs'][p]:.2f}" for p in worst)
+        print(f"  {row['variant']:<22}{shown}")
     return rows
 
 

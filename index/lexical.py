@@ -71,6 +71,16 @@ class LexicalIndex:
         """The query's terms that occur in the corpus (others cannot score)."""
         return [t for t in dict.fromkeys(terms(query)) if t in self._vocab]
 
+    def term_weights(self, query: str) -> dict[str, float]:
+        """The query's distinct terms with their IDF (terms the corpus never saw weigh the most)."""
+        n = float(self._bm25.scores["num_docs"])
+        indptr = self._bm25.scores["indptr"]
+        weights = {}
+        for term in dict.fromkeys(terms(query)):
+            t = self._vocab.get(term)
+            weights[term] = _idf(0.0 if t is None else float(indptr[t + 1] - indptr[t]), n)
+        return weights
+
     def search(
         self, query: str, k: int, allowed: np.ndarray | None = None, min_coverage: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray]:

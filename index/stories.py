@@ -35,7 +35,11 @@ STORY_CENTRING = 0.25
 
 
 def find_stories(
-    raw: np.ndarray, articles: np.ndarray, langs: Sequence[str], article_langs: dict[int, str]
+    raw: np.ndarray,
+    articles: np.ndarray,
+    langs: Sequence[str],
+    article_langs: dict[int, str],
+    threshold: float = ALIGN_THRESHOLD,
 ) -> dict[int, int]:
     """Story number (the smallest article number in it) of every article with at least one other version.
 
@@ -49,7 +53,7 @@ def find_stories(
     numbers, starts = np.unique(articles[order], return_index=True)
     groups = np.split(order, starts[1:])
     passages = {int(n): vectors[g] for n, g in zip(numbers, groups)}
-    edges = _aligned_pairs(passages, article_langs)
+    edges = _aligned_pairs(passages, article_langs, threshold)
     return _grow(edges, article_langs)
 
 
@@ -59,7 +63,9 @@ def alignment(a: np.ndarray, b: np.ndarray) -> float:
     return float(0.5 * (sims.max(axis=1).mean() + sims.max(axis=0).mean()))
 
 
-def _aligned_pairs(passages: dict[int, np.ndarray], article_langs: dict[int, str]) -> list[tuple[float, int, int]]:
+def _aligned_pairs(
+    passages: dict[int, np.ndarray], article_langs: dict[int, str], threshold: float
+) -> list[tuple[float, int, int]]:
     """Candidate pairs (by article vectors) whose passages align above the thresholds, best first."""
     import faiss
 
@@ -78,7 +84,7 @@ def _aligned_pairs(passages: dict[int, np.ndarray], article_langs: dict[int, str
             b = int(numbers[j])
             same_language = article_langs.get(a) == article_langs.get(b)
             score = alignment(passages[a], passages[b])
-            if score >= (NEAR_DUPLICATE_THRESHOLD if same_language else ALIGN_THRESHOLD):
+            if score >= (NEAR_DUPLICATE_THRESHOLD if same_language else threshold):
                 edges.append((score, a, b))
     edges.sort(key=lambda e: (-e[0], e[1], e[2]))
     return edges
@@ -109,4 +115,8 @@ def _grow(edges: list[tuple[float, int, int]], article_langs: dict[int, str]) ->
         keep, drop = min(ra, rb), max(ra, rb)
         parent[drop] = keep
         languages[keep] = la | lb
-    return {x: root(x) for x in list(parent)}
+    story = {x: root(x) for x in list(parent)}
+    sizes: dict[int, int] = {}
+    for r in story.values():
+        sizes[r] = sizes.get(r, 0) + 1
+    return {x: r for x, r in story.items() if sizes[r] > 1}  # an article whose every edge was refused is alone

@@ -47,11 +47,30 @@ def terms(text: str) -> list[str]:
 
 
 def term_spans(text: str) -> Iterator[tuple[int, int, tuple[str, ...]]]:
-    """Each word of ``text`` as (start, end, its terms): offsets into ``text`` itself, for highlighting."""
+    """Each word of ``text`` as (start, end, its terms): offsets into ``text`` itself, for highlighting.
+
+    In scripts written without spaces each bigram gets its own span, so a match marks only its characters.
+    """
     for match in _WORD.finditer(text):
-        found = _word_terms(match.group())
-        if found:
+        word = match.group()
+        if _SPACELESS.search(word):
+            yield from _spaceless_spans(word, match.start())
+        elif found := _word_terms(word):
             yield match.start(), match.end(), found
+
+
+def _spaceless_spans(word: str, offset: int) -> Iterator[tuple[int, int, tuple[str, ...]]]:
+    position = 0
+    pieces: list[tuple[int, int]] = []
+    for run in _SPACELESS.finditer(word):
+        pieces.append((position, run.start()))
+        chars = run.end() - run.start()
+        pieces += [(run.start() + i, run.start() + i + 2) for i in range(chars - 1)] or [(run.start(), run.end())]
+        position = run.end()
+    pieces.append((position, len(word)))
+    for start, end in pieces:
+        if end > start and (found := _word_terms(word[start:end])):
+            yield offset + start, offset + end, found
 
 
 @lru_cache(maxsize=_MAX_CACHED)

@@ -236,7 +236,8 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     m = described.manifest
     typer.echo(f"index      {described.index_dir} ({described.version})")
     typer.echo(f"built      {m['created_at']} by semsearch {m['semsearch_version']} in {m['build_seconds']} s")
-    typer.echo(f"articles   {m['articles']}  passages {m['passages']}  skipped {m['skipped']}")
+    typer.echo(f"articles   {m['articles']}  passages {m['passages']}  skipped {m['skipped']}  stories "
+               f"{m['build'].get('stories', 0)} (holding {m['build'].get('articles_in_stories', 0)} articles)")  # fmt: skip
     typer.echo(f"languages  {', '.join(f'{k} {v}' for k, v in m['languages'].items())}")
     model = m["model"]
     typer.echo(f"model      {model['name']} ({model['dimension']} dims, {model['fingerprint']})")

@@ -30,7 +30,7 @@ from index.vectors import HEADLINE_ID_BASE
 from search.filters import QueryFilters
 from search.fusion import Candidate, Ranked, best_per_article, reciprocal_rank_fusion, single
 from search.results import GROUPINGS, MODES, Grouping, Hit, IndexInfo, Mode, QueryResult, Snippet, Version
-from search.snippets import ShownPassage, make_snippets
+from search.snippets import SentenceCache, ShownPassage, make_snippets
 
 
 class SearchEngine:
@@ -41,6 +41,7 @@ class SearchEngine:
         self.index = index
         self.embedder = embedder
         self.warnings: list[str] = []
+        self._sentences = SentenceCache()
         if embedder.fingerprint != index.manifest.model.fingerprint:
             self.warnings.append(
                 f"The model's weights differ from the ones that built this index ({embedder.source}); "
@@ -252,9 +253,9 @@ class SearchEngine:
         return shown
 
     def _snippets(self, query: str, vector: np.ndarray | None, rows: list[PassageWithArticle]) -> list[Snippet | None]:
-        passages = [ShownPassage(r.passage.text, r.passage.start) for r in rows]
-        query_terms = set(self.index.lexical.query_terms(query))
-        return list(make_snippets(passages, query_terms, vector, self.embedder if vector is not None else None))
+        passages = [ShownPassage(r.passage.id, r.passage.text, r.passage.start) for r in rows]
+        weights = self.index.lexical.term_weights(query)
+        return list(make_snippets(passages, weights, vector, self.embedder, self._sentences))
 
     def _versions(
         self, chosen: list[Candidate], candidates: list[Candidate], stories: dict[int, int]

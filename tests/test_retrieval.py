@@ -9,7 +9,10 @@ import pytest
 from index import Settings, open_index
 from index.embedding import Embedder
 from search import SearchEngine
+from search.evaluation import evaluate, load_judgements
 from tests.conftest import SEED_ARTICLE, SEEDS
+
+ROOT = SEEDS.parent
 
 pytestmark = pytest.mark.slow
 TRANSLATIONS = ("ar", "fa", "ru", "fr", "zh")
@@ -32,7 +35,7 @@ def test_english_headlines_find_their_translations(engine: SearchEngine) -> None
     with (SEEDS / "demo" / "manifest.tsv").open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["dataset"] == "NTREX-128" and r["lang"] == "en"]
     assert len(rows) == 15
-    results = engine.search_many([r["title"] for r in rows], k=10)
+    results = engine.search_many([r["title"] for r in rows], k=10, mode="dense", group="articles")
     found = 0
     per_lang = dict.fromkeys(TRANSLATIONS, 0)
     for row, result in zip(rows, results):
@@ -51,7 +54,7 @@ def test_every_seed_title_finds_its_article(engine: SearchEngine, seeds_index: S
     store = open_index(seeds_index.index_dir).store
     con = store._con()
     articles = con.execute("SELECT id, title FROM articles WHERE title != ''").fetchall()
-    results = engine.search_many([title for _, title in articles], k=3)
+    results = engine.search_many([title for _, title in articles], k=3, group="articles", snippets=False)
     top1 = sum(r.results[0].article_id == aid for (aid, _), r in zip(articles, results))
     top3 = sum(aid in {h.article_id for h in r.results} for (aid, _), r in zip(articles, results))
     print(f"title -> own article: top-1 {top1}/{len(articles)}, top-3 {top3}/{len(articles)}")
@@ -63,3 +66,49 @@ def test_every_seed_title_finds_its_article(engine: SearchEngine, seeds_index: S
     print(misses)
     assert top3 == len(articles)
     assert top1 >= 0.95 * len(articles)
+
+
+def test_stories_match_the_demo_corpus_parallel_groups(engine: SearchEngine) -> None:
+    """Pairwise precision/recall of the build's stories against manifest.tsv's parallel groups."""
+    with (SEEDS / "demo" / "manifest.tsv").open(encoding="utf-8") as fh:
+        group_of = {f"demo/{r['file']}": r["parallel_group"] for r in csv.DictReader(fh, delimiter="\t")}
+    con = engine.index.store._con()
+    rows = con.execute("SELECT id, story FROM articles").fetchall()
+    gold = {aid: group_of.get(aid) or aid for aid, _ in rows}
+    story = {aid: s if s is not None else aid for aid, s in rows}
+    pairs = [(a, b) for i, (a, _) in enumerate(rows) for b, _ in rows[i + 1 :]]
+    tp = sum(story[a] == story[b] and gold[a] == gold[b] for a, b in pairs)
+    fp = sum(story[a] == story[b] and gold[a] != gold[b] for a, b in pairs)
+    fn = sum(story[a] != story[b] and gold[a] == gold[b] for a, b in pairs)
+    precision, recall = tp / max(1, tp + fp), tp / max(1, tp + fn)
+    print(f"stories: precision {precision:.3f} recall {recall:.3f}")
+    assert precision >= 0.95 and recall >= 0.9
+
+
+def test_grouped_results_list_the_versions_of_a_story(engine: SearchEngine) -> None:
+    with (SEEDS / "demo" / "manifest.tsv").open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["dataset"] == "NTREX-128" and r["lang"] == "en"]
+    results = engine.search_many([r["title"] for r in rows], k=3)
+    for row, result in zip(rows, results):
+        top = result.results[0]
+        versions = {top.article_id} | {v.article_id for v in top.versions}
+        assert versions == {f"demo/{row['parallel_group']}_{lang}.txt" for lang in (*TRANSLATIONS, "en")}
+        assert len({h.story for h in result.results if h.story is not None}) == len(
+            [h for h in result.results if h.story is not None]
+        )  # one result per story
+
+
+def test_hybrid_is_never_worse_than_dense_per_language_pair(engine: SearchEngine) -> None:
+    """The shipped dev evaluation: per (query language, article language), hybrid >= dense; and hybrid is
+    clearly better on same-language keyword queries (names and numbers)."""
+    judgements = load_judgements(ROOT / "benchmarks" / "dev_eval" / "seeds.jsonl")
+    dense, hybrid = (evaluate(engine, judgements, mode=mode) for mode in ("dense", "hybrid"))
+    for pair, metrics in dense.by_pair.items():
+        assert hybrid.by_pair[pair].mrr_at_10 >= metrics.mrr_at_10 - 1e-9, pair
+        assert hybrid.by_pair[pair].recall_at_10 >= metrics.recall_at_10 - 1e-9, pair
+    keywords = [j for j in judgements if j.id.endswith("-keywords")]
+    dense_kw, hybrid_kw = (evaluate(engine, keywords, mode=mode) for mode in ("dense", "hybrid"))
+    for lang in ("en", "ar", "ru"):
+        same = f"{lang}>{lang}"
+        print(same, dense_kw.by_pair[same].mrr_at_10, hybrid_kw.by_pair[same].mrr_at_10)
+        assert hybrid_kw.by_pair[same].mrr_at_10 >= dense_kw.by_pair[same].mrr_at_10 + 0.1
