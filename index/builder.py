@@ -24,14 +24,16 @@ import numpy as np
 
 from index.build_plan import Plan, plan_ids
 from index.chunker import Chunker
+from index.duplicates import find_duplicates
 from index.embedding import Embedder, load_embedder
 from index.errors import NothingToIndexError, SemsearchError
 from index.fingerprint import text_hash
+from index.formats import ReadOptions
 from index.index_dir import LoadedIndex, build_lock, new_work_folder, open_index, publish
 from index.language import LanguageDetector
 from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
-from index.records import Article, Passage, Skipped
+from index.records import Article, Passage, Repaired, Republished, Skipped
 from index.settings import TITLE_CONTEXT_SHARE, Settings
 from index.sources import iter_articles
 from index.store import create_store
@@ -65,6 +67,8 @@ class BuildReport:
     version: str
     manifest: Manifest
     skipped: list[Skipped]
+    repaired: list[Repaired]
+    republished: list[Republished]
     seconds: float
     encode_seconds: float
 
@@ -90,7 +94,8 @@ def build_index(
     sources = list(sources)
     validate_target(settings.recall_target)
     with build_lock(settings.index_dir):
-        articles, skipped = _read(sources, notify)
+        articles, skipped, repaired = _read(sources, notify, settings.read_options)
+        articles, republished = find_duplicates(articles)
         embedder = embedder or load_embedder(settings.model, settings.models_dir)
         if settings.passage_tokens > embedder.max_tokens:
             raise SemsearchError(
@@ -123,7 +128,9 @@ def build_index(
             notify(BuildProgress("stories", 0, 1))
             stories = find_stories_of(rows, articles, plan.numbers)
             notify(BuildProgress("stories", 1, 1))
-            create_store(work / STORE_FILE, articles, plan.passages, plan.numbers, plan.headline_ids, stories)
+            create_store(
+                work / STORE_FILE, articles, plan.passages, plan.numbers, plan.headline_ids, stories, republished
+            )
             stats = {
                 "mode": mode,
                 "vectors_encoded": int((plan.reused_from < 0).sum()),
@@ -131,6 +138,8 @@ def build_index(
                 "masked": len(masked),
                 "trained_on": _trained_on(previous, mode, len(rows)),
                 "stories": len(set(stories.values())),
+                "republished": len(republished),
+                "repaired": len(repaired),
                 "articles_in_stories": len(stories),
             }
             manifest = _manifest(
@@ -142,17 +151,23 @@ def build_index(
             shutil.rmtree(work, ignore_errors=True)
             raise
     return BuildReport(
-        settings.index_dir, version.name, manifest, skipped, time.perf_counter() - started, encode_seconds
-    )
+        settings.index_dir, version.name, manifest, skipped, repaired, republished,
+        time.perf_counter() - started, encode_seconds,
+    )  # fmt: skip
 
 
-def _read(sources: list[Path], notify: ProgressCallback) -> tuple[list[Article], list[Skipped]]:
+def _read(
+    sources: list[Path], notify: ProgressCallback, options: ReadOptions
+) -> tuple[list[Article], list[Skipped], list[Repaired]]:
     articles: list[Article] = []
     skipped: list[Skipped] = []
+    repaired: list[Repaired] = []
     detector = LanguageDetector()
-    for item in iter_articles(sources, detector):
+    for item in iter_articles(sources, detector, options):
         if isinstance(item, Skipped):
             skipped.append(item)
+        elif isinstance(item, Repaired):
+            repaired.append(item)
         else:
             articles.append(item)
             notify(BuildProgress("read", len(articles), None))
@@ -160,9 +175,10 @@ def _read(sources: list[Path], notify: ProgressCallback) -> tuple[list[Article],
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5]) or "no files found"
         raise NothingToIndexError(
             f"No readable article in {', '.join(map(str, sources))} ({reasons}). "
-            "Point `semsearch build` at .txt, .md, .jsonl or .json files."
+            "Point `semsearch build` at text, Markdown, HTML, RSS/Atom, JSON Lines, JSON or CSV files "
+            "(or .gz/.zip of them)."
         )
-    return articles, skipped
+    return articles, skipped, repaired
 
 
 def chunk_articles(

@@ -18,6 +18,7 @@ class Article:
     date: str | None
     path: str
     content_hash: str
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,24 @@ class Skipped:
 
     path: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Repaired:
+    """An input that was read, but not as it was: what was done to it (a charset guessed, a date dropped)."""
+
+    path: str
+    what: str
+
+
+@dataclass(frozen=True)
+class Republished:
+    """Another copy of an article's text kept out of the index (the same story from another source)."""
+
+    article_id: str  # the article that was indexed
+    id: str  # the copy
+    title: str
+    source: str | None
+    url: str | None
+    date: str | None
+    path: str

@@ -6,7 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from index.formats import ReadOptions
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DEFAULT_INDEX_SPEC = "auto"  # chosen by corpus size, see index/vectors/spec.py
@@ -66,6 +69,15 @@ class Settings:
     overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES
     encode_batch: int = DEFAULT_ENCODE_BATCH
     language_neutral: bool = DEFAULT_LANGUAGE_NEUTRAL
+    # input column/key for each of our fields (``--field text=body``); empty: the fields' own names
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def read_options(self) -> ReadOptions:
+        """How sources are read."""
+        from index.formats import ReadOptions
+
+        return ReadOptions(fields=dict(self.fields))
 
     @property
     def models_dir(self) -> Path:

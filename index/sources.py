@@ -1,44 +1,57 @@
-"""Read articles from files and folders: ``.txt``, ``.md``, ``.jsonl`` and ``.json``."""
+"""Read articles from files and folders in every supported format (see ``index.formats``).
+
+Folders are read recursively in name order; hidden files and the patterns of a folder's
+``.semsearchignore`` are left out. Plain-text files of one folder are read twice: first to find the
+lines they all repeat (a source's boilerplate), then to read them without those lines.
+"""
 
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Iterable, Iterator
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from index.cleaning import RepeatedLines, normalise, strip_chrome
+from index.dates import parse_date
 from index.fingerprint import text_hash
+from index.formats import TEXT_SUFFIXES, ReadOptions, decode, read
+from index.formats.text import read_text, split_title
 from index.language import LanguageDetector
-from index.records import Article, Skipped
+from index.records import Article, Repaired, Skipped
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl", ".json")
+__all__ = ["IGNORE_FILE", "iter_articles", "split_title"]
+
 IGNORE_FILE = ".semsearchignore"
-# A first line this short is a title even without a blank line after it.
-SHORT_TITLE_CHARS = 120
-_FIELDS = ("id", "title", "text", "url", "date", "lang", "source")
 
 
-def iter_articles(paths: Iterable[Path], detector: LanguageDetector | None = None) -> Iterator[Article | Skipped]:
-    """Yield every article under ``paths`` (files or folders, recursively), or a Skipped saying why not."""
+def iter_articles(
+    paths: Iterable[Path], detector: LanguageDetector | None = None, options: ReadOptions | None = None
+) -> Iterator[Article | Skipped | Repaired]:
+    """Every article under ``paths`` (files or folders, recursively); a Skipped for what could not be
+    read and a Repaired for what was read differently from how it was written, each naming the input."""
     detector = detector or LanguageDetector()
+    options = options or ReadOptions()
     seen: set[str] = set()
     for root in paths:
         if not root.exists():
             yield Skipped(str(root), "no such file or folder")
             continue
         base = root if root.is_dir() else root.parent
-        for file in _walk(root):
-            rel = file.relative_to(base).as_posix()
-            for item in _read_file(file, rel):
-                if isinstance(item, Skipped):
-                    yield item
-                    continue
-                if item["id"] in seen:
-                    yield Skipped(item["path"], f"duplicate article id {item['id']!r}")
-                    continue
-                seen.add(item["id"])
-                yield _finish(item, detector)
+        for _folder, files in groupby(_walk(root), key=lambda f: f.parent):
+            group = list(files)
+            boilerplate = _boilerplate([f for f in group if f.suffix.lower() in TEXT_SUFFIXES])
+            for file in group:
+                rel = file.relative_to(base).as_posix()
+                for item in _read_file(file, rel, options, boilerplate):
+                    if isinstance(item, (Skipped, Repaired)):
+                        yield item
+                    elif item["id"] in seen:
+                        yield Skipped(item["path"], f"duplicate article id {item['id']!r}")
+                    else:
+                        seen.add(item["id"])
+                        yield from _finish(item, detector)
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -50,108 +63,73 @@ def _walk(root: Path) -> Iterator[Path]:
     if ignore.is_file():
         lines = ignore.read_text(encoding="utf-8").splitlines()
         patterns = [p.strip() for p in lines if p.strip() and not p.startswith("#")]
-    for file in sorted(root.rglob("*")):
+    files = []
+    for file in root.rglob("*"):
         rel = file.relative_to(root)
         if any(part.startswith(".") for part in rel.parts) or not file.is_file():
             continue
         if any(fnmatch.fnmatch(rel.as_posix(), p) or fnmatch.fnmatch(file.name, p) for p in patterns):
             continue
-        yield file
+        files.append(file)
+    # files of one folder together, so a folder's boilerplate is learnt from its own files
+    yield from sorted(files, key=lambda f: (f.parent.as_posix(), f.name))
 
 
-def _read_file(file: Path, rel: str) -> Iterator[dict[str, Any] | Skipped]:
-    suffix = file.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        yield Skipped(rel, f"unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED_SUFFIXES)}")
-        return
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        yield Skipped(rel, f"unreadable: {exc.strerror or exc}")
-        return
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        yield Skipped(rel, "not UTF-8 text")
-        return
-    if not content.strip():
-        yield Skipped(rel, "empty file")
-        return
-    if suffix in (".txt", ".md"):
-        title, text = split_title(content, markdown=suffix == ".md")
-        if not text.strip():
-            yield Skipped(rel, "no text after the title")
-            return
-        yield {"id": rel, "title": title, "text": text, "path": rel}
-    elif suffix == ".jsonl":
-        for lineno, line in enumerate(content.splitlines(), start=1):
-            if line.strip():
-                yield _record_from_json(line, rel, f"{rel}#{lineno}")
-    else:
-        yield from _records_from_json_document(content, rel)
-
-
-def _records_from_json_document(content: str, rel: str) -> Iterator[dict[str, Any] | Skipped]:
-    try:
-        doc = json.loads(content)
-    except json.JSONDecodeError as exc:
-        yield Skipped(rel, f"invalid JSON: {exc.msg} at line {exc.lineno}")
-        return
-    items = doc.get("articles", doc) if isinstance(doc, dict) else doc
-    items = items if isinstance(items, list) else [items]
-    for n, obj in enumerate(items, start=1):
-        yield _record_from_json(obj, rel, f"{rel}#{n}" if len(items) > 1 else rel)
-
-
-def _record_from_json(obj: Any, rel: str, where: str) -> dict[str, Any] | Skipped:
-    if isinstance(obj, str):
+def _boilerplate(files: list[Path]) -> frozenset[str]:
+    """Lines repeated across the text files of one folder."""
+    counter = RepeatedLines()
+    for file in files:
         try:
-            obj = json.loads(obj)
-        except json.JSONDecodeError as exc:
-            return Skipped(where, f"invalid JSON: {exc.msg}")
-    if not isinstance(obj, dict):
-        return Skipped(where, "expected a JSON object with at least a 'text' field")
-    record = {k: obj.get(k) for k in _FIELDS}
-    bad = [k for k, v in record.items() if v is not None and not isinstance(v, (str, int))]
-    if bad:
-        return Skipped(where, f"field(s) {', '.join(bad)} must be strings")
-    text = str(record["text"] or "")
+            decoded = decode(file.read_bytes(), file.name)
+        except OSError:
+            continue
+        if isinstance(decoded, tuple):
+            counter.add(normalise(decoded[0]))
+    return counter.boilerplate()
+
+
+def _read_file(
+    file: Path, rel: str, options: ReadOptions, boilerplate: frozenset[str]
+) -> Iterator[dict[str, Any] | Skipped | Repaired]:
+    if file.suffix.lower() in TEXT_SUFFIXES:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            yield Skipped(rel, f"unreadable: {exc.strerror or exc}")
+            return
+        if len(raw) > options.max_document_bytes:
+            yield Skipped(rel, f"larger than {options.max_document_bytes >> 20} MB for one article")
+            return
+        decoded = decode(raw, rel)
+        if not isinstance(decoded, tuple):
+            yield decoded
+            return
+        if decoded[1]:
+            yield decoded[1]
+        yield read_text(decoded[0], rel, markdown=file.suffix.lower() == ".md", boilerplate=boilerplate)
+        return
+    yield from read(file.name, lambda: file.open("rb"), rel, options)
+
+
+def _finish(record: dict[str, Any], detector: LanguageDetector) -> Iterator[Article | Skipped | Repaired]:
+    title = normalise(str(record.get("title") or "")).replace("\n", " ")
+    text = strip_chrome(normalise(record["text"])).text
     if not text.strip():
-        return Skipped(where, "no 'text'")
-    record = {k: (str(v).strip() if v is not None else None) for k, v in record.items()}
-    record["text"] = text
-    record["id"] = record["id"] or where
-    record["path"] = where
-    return record
-
-
-def split_title(content: str, *, markdown: bool = False) -> tuple[str, str]:
-    """Split a text file into (title, body); the title is empty when the first line is not one."""
-    lines = content.splitlines(keepends=True)
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        return "", ""
-    head = lines[first].strip()
-    is_heading = markdown and head.startswith("#")
-    followed_by_blank = first + 1 < len(lines) and not lines[first + 1].strip()
-    if is_heading or followed_by_blank or (len(head) <= SHORT_TITLE_CHARS and first + 1 < len(lines)):
-        title = head.lstrip("#").strip() if is_heading else head
-        return title, "".join(lines[first + 1 :]).strip("\n")
-    return "", content.strip("\n")
-
-
-def _finish(record: dict[str, Any], detector: LanguageDetector) -> Article:
-    title = record.get("title") or ""
-    text = record["text"].strip("\n")
+        yield Skipped(record["path"], "nothing but site chrome (menus, share buttons) in the text")
+        return
+    date, problem = parse_date(record.get("date"))
+    if problem:
+        yield Repaired(record["path"], problem)
     lang = (record.get("lang") or "").lower() or detector.detect(f"{title}\n{text}")
-    return Article(
-        id=record["id"],
+    yield Article(
+        id=str(record["id"]),
         title=title,
         text=text,
         lang=lang,
-        source=record.get("source"),
-        url=record.get("url"),
-        date=record.get("date"),
+        source=record.get("source") or None,
+        url=record.get("url") or None,
+        date=date,
         path=record["path"],
         content_hash=text_hash(title, text),
+        author=record.get("author") or None,
     )

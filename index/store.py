@@ -8,13 +8,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.records import Article, Passage
+from index.records import Article, Passage, Republished
 
 _SCHEMA = """
 CREATE TABLE articles (
     num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL, lang TEXT, source TEXT,
-    url TEXT, date TEXT, path TEXT NOT NULL, content_hash TEXT NOT NULL, headline_id INTEGER, story INTEGER
+    url TEXT, date TEXT, path TEXT NOT NULL, content_hash TEXT NOT NULL, author TEXT, headline_id INTEGER,
+    story INTEGER
 );
+CREATE TABLE republished (
+    article_id TEXT NOT NULL REFERENCES articles(id), id TEXT NOT NULL, title TEXT NOT NULL, source TEXT, url TEXT,
+    date TEXT, path TEXT NOT NULL
+);
+CREATE INDEX republished_article ON republished(article_id);
 CREATE INDEX articles_story ON articles(story);
 CREATE TABLE passages (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id), seq INTEGER NOT NULL,
@@ -23,7 +29,7 @@ CREATE TABLE passages (
 );
 CREATE INDEX passages_article ON passages(article_id, seq);
 """
-_ARTICLE_COLUMNS = "id, title, text, lang, source, url, date, path, content_hash"
+_ARTICLE_COLUMNS = "id, title, text, lang, source, url, date, path, content_hash, author"
 _PASSAGE_COLUMNS = 'id, article_id, seq, start, "end", text, n_tokens, embed_hash'
 
 
@@ -42,6 +48,7 @@ def create_store(
     numbers: dict[str, int],
     headline_ids: dict[str, int],
     stories: dict[int, int] | None = None,
+    republished: Iterable[Republished] = (),
 ) -> None:
     """Write a new store file in one transaction; ``numbers`` and ``headline_ids`` are keyed by article id,
     ``stories`` (story number of articles with other versions) by article number."""
@@ -51,13 +58,17 @@ def create_store(
         con.executescript(_SCHEMA)
         with con:
             con.executemany(
-                f"INSERT INTO articles (num, {_ARTICLE_COLUMNS}, headline_id, story) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO articles (num, {_ARTICLE_COLUMNS}, headline_id, story) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     (numbers[a.id], a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash,
-                     headline_ids.get(a.id), stories.get(numbers[a.id]))
+                     a.author, headline_ids.get(a.id), stories.get(numbers[a.id]))
                     for a in articles
                 ),
             )  # fmt: skip
+            con.executemany(
+                "INSERT INTO republished (article_id, id, title, source, url, date, path) VALUES (?,?,?,?,?,?,?)",
+                ((r.article_id, r.id, r.title, r.source, r.url, r.date, r.path) for r in republished),
+            )
             con.executemany(
                 f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
                 ((p.id, p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash) for p in passages),
@@ -169,6 +180,20 @@ class Store:
         sql = f"SELECT story, num, {_ARTICLE_COLUMNS} FROM articles WHERE story IN ({marks}) ORDER BY story, lang, num"
         for row in self._con().execute(sql, [int(s) for s in stories]):
             found.setdefault(row[0], []).append((row[1], Article(*row[2:])))
+        return found
+
+    def republished(self, article_ids: Sequence[str]) -> dict[str, list[Republished]]:
+        """The other copies of each given article that were kept out of the index, keyed by article id."""
+        found: dict[str, list[Republished]] = {}
+        ids = list(dict.fromkeys(article_ids))
+        for start in range(0, len(ids), 900):
+            part = ids[start : start + 900]
+            marks = ",".join("?" * len(part))
+            sql = (
+                f"SELECT article_id, id, title, source, url, date, path FROM republished WHERE article_id IN ({marks})"
+            )
+            for row in self._con().execute(sql + " ORDER BY article_id, date, id", part):
+                found.setdefault(row[0], []).append(Republished(*row))
         return found
 
     def article(self, article_id: str) -> Article | None:

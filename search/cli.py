@@ -10,7 +10,7 @@ from typing import Annotated, Any, cast
 import typer
 from typer.core import TyperGroup
 
-from index.errors import SemsearchError
+from index.errors import InvalidQueryError, SemsearchError
 from index.settings import DEFAULT_GROUP, DEFAULT_HOST, DEFAULT_K, DEFAULT_MODE, DEFAULT_PORT, Settings
 
 
@@ -50,7 +50,12 @@ def _print_json(data: Any) -> None:
 
 @app.command()
 def build(
-    sources: Annotated[list[Path], typer.Argument(help="Files or folders of articles (.txt .md .jsonl .json)")],
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files or folders: .txt .md .html .rss .atom .xml .jsonl .json .csv .tsv, or .gz/.zip of them"
+        ),
+    ],
     index: IndexOpt = None,
     model: ModelOpt = None,
     passage_tokens: Annotated[
@@ -64,6 +69,10 @@ def build(
     ] = None,
     language_neutral: Annotated[
         bool | None, typer.Option("--language-neutral/--no-language-neutral", help="Centre vectors per language")
+    ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option("--field", help="FIELD=COLUMN: where a CSV/JSON export keeps a field, e.g. text=body (repeat)"),
     ] = None,
     as_json: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
@@ -79,11 +88,14 @@ def build(
         language_neutral=language_neutral,
         index_spec=index_type,
         recall_target=recall,
+        fields=parse_fields(field or []),
     )
     with BuildProgressBar(enabled=not quiet and not as_json) as bar:
         report = build_index(sources, settings, progress=bar.update)
     for skipped in report.skipped:
         typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+    for repaired in report.repaired:
+        typer.echo(f"repaired {repaired.path}: {repaired.what}", err=True)
     m = report.manifest
     if as_json:
         _print_json(
@@ -93,6 +105,8 @@ def build(
                 "articles": m.articles,
                 "passages": m.passages,
                 "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
+                "repaired": [{"path": r.path, "what": r.what} for r in report.repaired],
+                "republished": [{"id": r.id, "copy_of": r.article_id, "path": r.path} for r in report.republished],
                 "seconds": round(report.seconds, 3),
                 "encode_seconds": round(report.encode_seconds, 3),
                 "passages_per_second": round(report.passages_per_second, 2),
@@ -109,7 +123,8 @@ def build(
         f"Indexed {m.articles} articles as {m.passages} passages in {report.seconds:.1f} s "
         f"({report.passages_per_second:.1f} passages/s; {m.build['mode']} build, "
         f"{m.build['vectors_encoded']} vectors encoded, {m.build['vectors_reused']} reused); "
-        f"skipped {len(report.skipped)}. "
+        f"skipped {len(report.skipped)}, repaired {len(report.repaired)}, {len(report.republished)} copies of "
+        "other articles kept out. "
         f"Index: {report.index_dir} ({report.version})"
     )
 
@@ -159,6 +174,21 @@ def query(
             _print_json(result.model_dump())
         else:
             typer.echo(format_result(result, color=sys.stdout.isatty()))
+
+
+def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
+    """``["text=body", "title=headline"]`` as field/column pairs; an unknown field or a bad pair is refused."""
+    from index.formats import FIELDS
+
+    out = []
+    for pair in pairs:
+        name, sep, column = pair.partition("=")
+        if not sep or not column.strip() or name.strip() not in FIELDS:
+            raise InvalidQueryError(
+                f"--field {pair!r}: write FIELD=COLUMN with FIELD one of {', '.join(FIELDS)} (e.g. text=body)."
+            )
+        out.append((name.strip(), column.strip()))
+    return tuple(out)
 
 
 def _read_batch(batch: Path) -> list[str]:

@@ -224,6 +224,7 @@ class SearchEngine:
         rows = [found[shown[c.article]] for c in chosen]
         made = self._snippets(query, vector, rows) if snippets else [None] * len(rows)
         versions = self._versions(chosen, candidates, stories) if group == "stories" else {}
+        copies = store.republished([r.article.id for r in rows])
         hits = []
         for rank, (c, row, snippet) in enumerate(zip(chosen, rows, made), start=1):
             a, p = row.article, row.passage
@@ -235,6 +236,11 @@ class SearchEngine:
                     article_id=a.id, title=a.title, lang=a.lang, source=a.source or a.path, url=a.url, date=a.date,
                     passage=p.text, passage_id=p.id, passage_start=p.start, passage_end=p.end, snippet=snippet,
                     story=stories.get(c.article), versions=versions.get(c.article, []),
+                    republished=[
+                        Version(article_id=r.id, title=r.title, lang=a.lang, source=r.source or r.path, url=r.url,
+                                date=r.date, score=None)
+                        for r in copies.get(a.id, [])
+                    ],
                 )
             )  # fmt: skip
         return hits

@@ -72,6 +72,9 @@ class Hit(BaseModel):
     snippet: Snippet | None = Field(description="best sentence(s) of the passage; None when snippets are off")
     story: int | None = Field(description="story number shared by this article's other versions, if any")
     versions: list[Version] = Field(description="the story's other versions (grouped by stories), best first")
+    republished: list[Version] = Field(
+        default_factory=list, description="copies of this article's text from other sources, kept out of the index"
+    )
 
 
 class QueryResult(BaseModel):

@@ -17,10 +17,14 @@ from search.cli import app
 from tests.conftest import HashEmbedder
 
 STORY = "Rescuers in Palu searched collapsed hotels after the 7.5 quake. Aid arrived by sea on Sunday."
+# the same words in another order: a perfect "translation" for the bag-of-words plumbing embedder, yet no
+# run of five words in common, so not a copy
+SHUFFLED = " ".join(" ".join(reversed(s.split())) for s in STORY.split(". "))
 RECORDS = [
     {"id": "quake-en", "title": "Quake hits Palu", "text": STORY, "lang": "en"},
-    # the same text under another language: a perfect "translation" for the plumbing embedder
-    {"id": "quake-fr", "title": "Quake hits Palu", "text": STORY, "lang": "fr"},
+    {"id": "quake-fr", "title": "Quake hits Palu", "text": SHUFFLED, "lang": "fr"},
+    # a republished copy with a byline: indexed once, listed on the original
+    {"id": "quake-copy", "title": "Palu quake", "text": "By Staff Reporter. " + STORY, "lang": "en", "source": "wire"},
     {"id": "markets", "title": "Markets", "text": "Stocks rose in Tokyo as the yen weakened on Friday.", "lang": "en"},
     {"id": "vote", "title": "Vote", "text": "Macedonians voted on the name of their country.", "lang": "en"},
 ]
@@ -61,6 +65,15 @@ def test_stories_group_versions_into_one_result(engine: SearchEngine) -> None:
     flat = engine.search("Palu quake rescue", k=3, group="articles")
     assert {"quake-en", "quake-fr"} <= {h.article_id for h in flat.results}
     assert all(h.versions == [] for h in flat.results)
+
+
+def test_a_republished_copy_is_indexed_once_and_listed(engine: SearchEngine) -> None:
+    ids = [h.article_id for h in engine.search("Rescuers Palu hotels", k=5, group="articles").results]
+    assert "quake-copy" not in ids and "quake-en" in ids
+    hit = next(
+        h for h in engine.search("Rescuers Palu hotels", k=5, group="articles").results if h.article_id == "quake-en"
+    )
+    assert [(c.article_id, c.source) for c in hit.republished] == [("quake-copy", "wire")]
 
 
 def test_snippets_carry_offsets_into_the_article(engine: SearchEngine) -> None:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from index.records import Article, Skipped
+from index.records import Article, Repaired, Skipped
 from index.sources import iter_articles, split_title
 from tests.conftest import SEED_ARTICLE, SEEDS, write_corpus
 
 
-def read(paths: list[Path]) -> tuple[dict[str, Article], list[Skipped]]:
+def read(paths: list[Path], repaired: list[Repaired] | None = None) -> tuple[dict[str, Article], list[Skipped]]:
     articles: dict[str, Article] = {}
     skipped: list[Skipped] = []
     for item in iter_articles(paths):
         if isinstance(item, Skipped):
             skipped.append(item)
+        elif isinstance(item, Repaired):
+            (repaired if repaired is not None else []).append(item)
         else:
             articles[item.id] = item
     return articles, skipped
@@ -60,19 +62,25 @@ def test_ids_and_hashes_are_stable(corpus: Path) -> None:
 def test_bad_files_are_skipped_by_name(tmp_path: Path) -> None:
     folder = write_corpus(tmp_path / "c", {"good.txt": "Good\n\nSome text here.", "empty.txt": "   \n",
                                            "title_only.txt": "Just a title\n\n", "data.csv": "a,b"})  # fmt: skip
-    (folder / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me".encode("latin-1"))
+    french = "Le café crème coûte désormais trois euros à Paris, où les cafés ferment plus tôt qu'avant l'été."
+    (folder / "latin1.txt").write_bytes(french.encode("latin-1"))
     (folder / "bad.jsonl").write_text('{"id": "ok", "text": "fine text"}\nnot json\n{"id": "x"}\n[1]\n')
     (folder / "bad.json").write_text("{broken")
     (folder / ".hidden.txt").write_text("Hidden\n\nnot indexed")
-    articles, skipped = read([folder, tmp_path / "missing"])
-    assert set(articles) == {"good.txt", "ok"}
+    (folder / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (folder / "blob.txt").write_bytes(b"\x00\x01\x02binary\x00" * 100)
+    repaired: list[Repaired] = []
+    articles, skipped = read([folder, tmp_path / "missing"], repaired)
+    assert set(articles) == {"good.txt", "ok", "latin1.txt"}
+    assert articles["latin1.txt"].text == french  # decoded with a detected charset, and reported
+    assert [r.path for r in repaired] == ["latin1.txt"] and "not UTF-8" in repaired[0].what
     reasons = {s.path: s.reason for s in skipped}
     assert reasons["empty.txt"] == "empty file"
-    assert reasons["latin1.txt"] == "not UTF-8 text"
     assert "no text" in reasons["title_only.txt"]
-    assert "unsupported" in reasons["data.csv"]
+    assert "no column 'text'" in reasons["data.csv"] and "'a', 'b'" in reasons["data.csv"]
+    assert "unsupported" in reasons["image.png"] and "binary" in reasons["blob.txt"]
     assert "invalid JSON" in reasons["bad.jsonl#2"]
-    assert "no 'text'" in reasons["bad.jsonl#3"]
+    assert "no text" in reasons["bad.jsonl#3"]
     assert "JSON object" in reasons["bad.jsonl#4"]
     assert "invalid JSON" in reasons["bad.json"]
     assert reasons[str(tmp_path / "missing")] == "no such file or folder"

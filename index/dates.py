@@ -1,0 +1,42 @@
+"""Article dates as ISO 8601: with the source's UTC offset when it gives one, never invented."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+# Dates earlier than this or later than this are taken for parsing accidents (a "date" of 0001-01-01).
+_EARLIEST, _LATEST = 1800, 2200
+_TIME = re.compile(r"\d[:T]\d")
+
+
+def parse_date(value: object) -> tuple[str | None, str | None]:
+    """(ISO 8601 date or date-time, None) or (None, why not). Empty input is (None, None).
+
+    "2024-01-17T09:30:00+03:00" keeps its offset; "Fri, 17 Jan 2025 09:30:00 GMT" becomes
+    "2025-01-17T09:30:00+00:00"; a date-time without a zone stays without one; "17 January 2025"
+    becomes "2025-01-17".
+    """
+    if value is None:
+        return None, None
+    if isinstance(value, datetime):
+        return _iso(value), None
+    if isinstance(value, date):
+        return value.isoformat(), None
+    text = str(value).strip()
+    if not text:
+        return None, None
+    from dateutil import parser
+
+    try:
+        parsed = parser.parse(text, default=datetime(1, 1, 1))
+    except (ValueError, OverflowError, TypeError):
+        return None, f"date {text[:40]!r} not understood; kept as missing"
+    if not _EARLIEST <= parsed.year <= _LATEST:
+        return None, f"date {text[:40]!r} has no plausible year; kept as missing"
+    has_time = _TIME.search(text) is not None
+    return (_iso(parsed) if has_time else parsed.date().isoformat()), None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")

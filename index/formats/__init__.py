@@ -1,0 +1,145 @@
+"""Input formats: one reader per kind of file, all yielding article records (plain dicts) or notices.
+
+A record has ``text`` and any of ``id``, ``title``, ``url``, ``date``, ``lang``, ``source``,
+``author``, plus ``path`` (where it came from). ``index.sources`` walks folders, calls ``read`` and
+turns records into ``Article``s. Readers never load more than one document at a time into memory
+except for single-document formats (text, HTML, JSON), whose size is capped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import IO, Any
+
+from index.records import Repaired, Skipped
+
+Record = dict[str, Any]
+Item = Record | Skipped | Repaired
+Opener = Callable[[], AbstractContextManager[IO[bytes]]]
+
+TEXT_SUFFIXES = (".txt", ".md")
+RECORD_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+FEED_SUFFIXES = (".rss", ".atom", ".xml")
+ARCHIVE_SUFFIXES = (".gz", ".zip")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + RECORD_SUFFIXES + HTML_SUFFIXES + FEED_SUFFIXES + ARCHIVE_SUFFIXES
+FIELDS = ("id", "title", "text", "url", "date", "lang", "source", "author")
+# Single-document files larger than this are refused (JSONL and CSV stream, so have no limit).
+MAX_DOCUMENT_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read records: ``fields`` maps our field names to the columns/keys of the input."""
+
+    fields: Mapping[str, str] = field(default_factory=dict)
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
+
+    def key(self, name: str) -> str:
+        """The input column or key holding our field ``name``."""
+        return self.fields.get(name, name)
+
+
+def read(name: str, opener: Opener, rel: str, options: ReadOptions) -> Iterator[Item]:
+    """Records from one file (or archive member) named ``name``; ``rel`` is how it is reported."""
+    suffix = PurePosixPath(name.lower()).suffix
+    if suffix == ".gz":
+        inner = name[: -len(".gz")]
+        yield from read(inner, lambda: _gunzip(opener), rel, options)
+        return
+    if suffix == ".zip":
+        yield from _zip_members(opener, rel, options)
+        return
+    if suffix not in SUPPORTED_SUFFIXES:
+        yield Skipped(rel, f"unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED_SUFFIXES)}")
+        return
+    try:
+        if suffix in (".jsonl", ".ndjson", ".csv", ".tsv"):
+            from index.formats.records import read_csv, read_jsonl
+
+            with opener() as stream:
+                reader = read_jsonl if suffix in (".jsonl", ".ndjson") else read_csv
+                yield from reader(stream, rel, options, delimiter="\t" if suffix == ".tsv" else ",")
+            return
+        with opener() as stream:
+            raw = stream.read(options.max_document_bytes + 1)
+    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as exc:
+        yield Skipped(rel, f"unreadable: {getattr(exc, 'strerror', None) or exc}")
+        return
+    if len(raw) > options.max_document_bytes:
+        yield Skipped(rel, f"larger than {options.max_document_bytes >> 20} MB for one document; "
+                           "split it, or export it as JSONL or CSV, which are streamed")  # fmt: skip
+        return
+    if suffix in HTML_SUFFIXES:
+        from index.formats.html import read_html
+
+        yield from read_html(raw, rel)
+        return
+    if suffix in FEED_SUFFIXES:
+        from index.formats.feeds import read_feed
+
+        yield from read_feed(raw, rel, allow_other_xml=suffix == ".xml")
+        return
+    decoded = decode(raw, rel)
+    if not isinstance(decoded, tuple):
+        yield decoded
+        return
+    content, note = decoded
+    if note:
+        yield note
+    if suffix == ".json":
+        from index.formats.records import read_json
+
+        yield from read_json(content, rel, options)
+    else:
+        from index.formats.text import read_text
+
+        yield read_text(content, rel, markdown=suffix == ".md")
+
+
+@contextmanager
+def _gunzip(opener: Opener) -> Iterator[IO[bytes]]:
+    with opener() as raw, gzip.GzipFile(fileobj=raw) as stream:
+        yield stream  # type: ignore[misc]
+
+
+def _zip_members(opener: Opener, rel: str, options: ReadOptions) -> Iterator[Item]:
+    try:
+        with opener() as stream:
+            data = stream if stream.seekable() else io.BytesIO(stream.read())
+            with zipfile.ZipFile(data) as archive:
+                for info in archive.infolist():
+                    if info.is_dir() or any(p.startswith((".", "__MACOSX")) for p in info.filename.split("/")):
+                        continue
+                    member = info.filename
+                    yield from read(member, lambda m=member: archive.open(m), f"{rel}!{member}", options)  # type: ignore[misc]
+    except (OSError, zipfile.BadZipFile) as exc:
+        yield Skipped(rel, f"unreadable zip archive: {exc}")
+
+
+def decode(raw: bytes, rel: str) -> tuple[str, Repaired | None] | Skipped:
+    """Text from bytes: UTF-8 (BOM or not), else the charset a detector is confident of; binary refused."""
+    if not raw.strip():
+        return Skipped(rel, "empty file")
+    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return Skipped(rel, "binary file, not text")
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[: 1 << 20]).best()
+    if best is None or best.encoding is None:
+        return Skipped(rel, "not UTF-8 and no other character set fits; convert it to UTF-8")
+    try:
+        text = raw.decode(best.encoding)
+    except (UnicodeDecodeError, LookupError):
+        return Skipped(rel, f"not UTF-8, and not valid {best.encoding} either; convert it to UTF-8")
+    return text, Repaired(rel, f"not UTF-8; decoded as {best.encoding}")

@@ -1,0 +1,51 @@
+"""RSS and Atom feeds on disk (feedparser): every entry an article with its link, date and content."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from index.cleaning import normalise
+from index.formats import Item
+from index.records import Repaired, Skipped
+
+
+def read_feed(raw: bytes, rel: str, *, allow_other_xml: bool = False) -> Iterator[Item]:
+    """Articles from a feed's entries (full content when the feed has it, else the summary)."""
+    import feedparser
+
+    feed = feedparser.parse(raw)
+    if not feed.entries:
+        kind = "an XML file that is not an RSS or Atom feed" if allow_other_xml else "a feed with no entries"
+        yield Skipped(rel, kind if not feed.bozo else f"{kind} ({feed.get('bozo_exception', 'malformed')})")
+        return
+    site = normalise(feed.feed.get("title", "")) or None
+    for n, entry in enumerate(feed.entries, start=1):
+        where = f"{rel}#{n}"
+        contents = [c.get("value", "") for c in entry.get("content", [])] or [entry.get("summary", "")]
+        text = html_to_text("\n".join(c for c in contents if c))
+        if not text.strip():
+            yield Skipped(where, "entry without content or summary")
+            continue
+        date = entry.get("published") or entry.get("updated") or entry.get("created")
+        if date is None and (entry.get("published_parsed") is None) and entry.get("date"):
+            yield Repaired(where, f"date {entry.get('date')!r} not understood; kept as missing")
+        yield {
+            "id": entry.get("id") or entry.get("link") or where, "title": normalise(entry.get("title", "")),
+            "text": text, "url": entry.get("link"), "date": date, "source": site,
+            "author": entry.get("author"), "path": where,
+        }  # fmt: skip
+
+
+def html_to_text(fragment: str) -> str:
+    """The text of an HTML fragment, one paragraph per block element."""
+    if "<" not in fragment:
+        return normalise(fragment)
+    import lxml.html
+
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (ValueError, lxml.etree.ParserError):
+        return normalise(fragment)
+    for element in root.iter("p", "br", "div", "li", "h1", "h2", "h3", "h4", "blockquote"):
+        element.tail = ("\n\n" + element.tail) if element.tail else "\n\n"
+    return normalise(root.text_content())
