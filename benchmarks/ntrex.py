@@ -20,8 +20,9 @@ FILES = {
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus-ntrex"
 
 
-def articles(folder: Path = DEFAULT_DIR) -> list[dict[str, str]]:
-    """Every NTREX document in every language as {"id", "title", "text"}."""
+def articles(folder: Path = DEFAULT_DIR, paragraphs: bool = False) -> list[dict[str, str]]:
+    """Every NTREX document in every language as {"id", "title", "text"}; with ``paragraphs`` each
+    segment is its own paragraph (blank lines between), as the HTML pages below have them."""
     docs = (folder / "DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
     out = []
     for lang, name in FILES.items():
@@ -31,7 +32,7 @@ def articles(folder: Path = DEFAULT_DIR) -> list[dict[str, str]]:
         grouped: dict[str, list[str]] = {}
         for doc, line in zip(docs, lines):
             grouped.setdefault(doc.strip(), []).append(line.strip())
-        joiner = "" if lang in ("zh", "ja") else " "
+        joiner = "\n\n" if paragraphs else "" if lang in ("zh", "ja") else " "
         for doc, segments in grouped.items():
             out.append({"id": f"{doc}/{lang}", "title": segments[0], "text": joiner.join(segments[1:])})
     return out
@@ -43,4 +44,40 @@ def write_jsonl(path: Path, folder: Path = DEFAULT_DIR) -> int:
     with path.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return len(rows)
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="{lang}" dir="{dir}"><head><meta charset="utf-8"><title>{title} | NTREX News</title>
+<meta property="og:site_name" content="NTREX News"><meta property="og:title" content="{title}">
+<meta property="article:published_time" content="2019-01-{day:02d}T10:00:00+00:00"></head>
+<body><div class="cookie-banner">We use cookies. <button>Accept all cookies</button></div>
+<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/business">Business</a></nav>
+<article><h1>{title}</h1>
+{paragraphs}
+</article>
+<aside class="related"><h2>Related stories</h2><ul>{related}</ul></aside>
+<footer><p>Sign up for our newsletter</p><p>© 2019 NTREX News. All rights reserved.</p></footer>
+</body></html>
+"""
+
+
+def write_html(target: Path, folder: Path = DEFAULT_DIR, limit: int | None = None) -> int:
+    """One web page per article (``<document>/<lang>.html``) with navigation, a cookie banner, related
+    stories and a footer around it; returns the number of pages."""
+    import html
+
+    rows = articles(folder, paragraphs=True)[:limit]
+    titles = [r["title"] for r in rows]
+    for n, row in enumerate(rows):
+        doc, lang = row["id"].rsplit("/", 1)
+        path = target / doc / f"{lang}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = "\n".join(f"<p>{html.escape(p)}</p>" for p in row["text"].split("\n\n") if p)
+        related = "".join(f'<li><a href="/{i}">{html.escape(titles[(n + i) % len(titles)])}</a></li>' for i in (7, 19))
+        path.write_text(
+            _PAGE.format(lang=lang, dir="rtl" if lang in ("ar", "fa", "he") else "ltr", title=html.escape(row["title"]),
+                         day=1 + n % 28, paragraphs=body, related=related),
+            encoding="utf-8",
+        )  # fmt: skip
     return len(rows)

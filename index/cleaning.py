@@ -13,14 +13,16 @@ breaks are unified; spaces are collapsed within lines.
 1. *Known chrome*: short lines matching a list of navigation, sharing and consent phrases in the
    corpus's languages ("Exit mobile version", "Site icon …", "Skip to content", "Share on Facebook",
    "Advertisement", "اقرأ أيضا", "Поделиться" …). Only lines of at most CHROME_MAX_WORDS words: a
-   sentence that merely mentions Facebook stays.
+   sentence that merely mentions Facebook stays. Also "Read also: <headline>" pointers ("Lire aussi :",
+   "اقرأ أيضا:", "Читайте также:" …), which name another article.
 2. *Repeated lines*: a line that recurs in at least REPEATED_MIN_ARTICLES articles of one source
    folder, and in at least REPEATED_MIN_SHARE of them, is boilerplate (a footer, a tagline). Applied by
    ``RepeatedLines`` across the files of a folder.
-3. *Embedded headlines*: in a body whose paragraphs end as sentences do (at least PROSE_SHARE of them
-   end in . ! ? … ؟ 。 or a closing quote), a paragraph of HEADLINE_MIN_WORDS to HEADLINE_MAX_CHARS that
-   does not end like a sentence is a related-story headline dropped into the text, and is removed.
-   Short section headings (fewer words) are kept.
+3. *Embedded headlines* (plain text only: in a web page the markup tells them apart): in a body whose
+   paragraphs end as sentences do (at least PROSE_SHARE of them end in . ! ? … ؟ 。, before any closing
+   quote), a paragraph of HEADLINE_MIN_WORDS to HEADLINE_MAX_CHARS that does not end like a sentence and
+   has no comma or sentence stop inside is a related-story headline dropped into the text, and is
+   removed. Short section headings (fewer words) are kept.
 
 On the seed article these remove "Site icon السعودية برس", "Exit mobile version" and the three
 related-story headlines, and keep every body paragraph (tests/test_cleaning.py counts the characters).
@@ -61,13 +63,23 @@ _CHROME = re.compile(
     r")$",
     re.IGNORECASE,
 )
+# "Read also: <another story's headline>" lines: a pointer to another article, not part of this one.
+RELATED_MAX_WORDS = 30
+_RELATED = re.compile(
+    r"^(?:read (?:more|also)|see also|related|more on this(?: story)?|lire aussi|à lire aussi|voir aussi|"
+    r"leer también|lea también|lesen sie auch|mehr zum thema|اقرأ أيضا|اقرأ أيضاً|إقرأ أيضا|اقرأ المزيد|"
+    r"بیشتر بخوانید|همچنین بخوانید|читайте также|также читайте|смотрите также|相关阅读|延伸阅读|相关新闻)"
+    r"\s*[:：\-–—]\s*\S.*$",
+    re.IGNORECASE,
+)
 REPEATED_MIN_ARTICLES = 3
 REPEATED_MIN_SHARE = 0.5
 PROSE_SHARE = 0.6
 HEADLINE_MIN_WORDS = 6
 HEADLINE_MAX_CHARS = 200
-_SENTENCE_END = tuple(".!?…؟。！？\"”»’'")
-_CLOSING = "\"”»’')]"
+_SENTENCE_END = tuple(".!?…؟。！？:;")
+# Closing quotes and brackets after a sentence's stop, in every quoting style ("…." «….» „….“ 「…。」).
+_CLOSING = "\"'”“’‘»«›‹)]}」』）】"
 
 
 def normalise(text: str) -> str:
@@ -78,9 +90,11 @@ def normalise(text: str) -> str:
 
 
 def is_chrome(line: str) -> bool:
-    """True for a short line of navigation, sharing or consent text."""
+    """True for a short line of navigation, sharing or consent text, or a "Read also: …" pointer."""
     words = line.split()
-    return 0 < len(words) <= CHROME_MAX_WORDS and bool(_CHROME.match(line.strip()))
+    if 0 < len(words) <= CHROME_MAX_WORDS and _CHROME.match(line.strip()):
+        return True
+    return len(words) <= RELATED_MAX_WORDS and bool(_RELATED.match(line.strip()))
 
 
 @dataclass(frozen=True)
@@ -116,7 +130,7 @@ def clean_scraped(text: str, repeated: frozenset[str] = frozenset()) -> Cleaned:
         else:
             kept.append(line)
     paragraphs = [line.strip() for line in kept if line.strip()]
-    prose = sum(p.endswith(_SENTENCE_END) for p in paragraphs)
+    prose = sum(_ends_sentence(p) for p in paragraphs)
     if paragraphs and prose >= PROSE_SHARE * len(paragraphs):
         out = []
         for line in kept:
@@ -129,14 +143,18 @@ def clean_scraped(text: str, repeated: frozenset[str] = frozenset()) -> Cleaned:
     return Cleaned(cleaned, tuple(removed))
 
 
+def _ends_sentence(line: str) -> bool:
+    return line.rstrip(_CLOSING + " \u00a0\u202f").endswith(_SENTENCE_END)
+
+
 def _looks_like_headline(line: str) -> bool:
-    if not line or line.endswith(_SENTENCE_END) or len(line) > HEADLINE_MAX_CHARS:
+    if not line or _ends_sentence(line) or len(line) > HEADLINE_MAX_CHARS:
         return False
     if len(line.split()) < HEADLINE_MIN_WORDS:
         return False  # a short section heading, kept
-    # one sentence only: no sentence stop inside it either
+    # one clause: a headline has no sentence stop and no comma inside (a body sentence missing its stop has)
     inner = line.rstrip(_CLOSING)
-    return not any(mark in inner[:-1] for mark in (". ", "! ", "? ", "؟ ", "。"))
+    return not any(mark in inner[:-1] for mark in (". ", "! ", "? ", "؟ ", "。", ", ", "، ", "，"))
 
 
 class RepeatedLines:

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from index.cleaning import clean_scraped, normalise
+from index.cleaning import normalise, strip_chrome
 from index.formats import Item, decode
 from index.records import Skipped
 
+# rare letters (trafilatura also strips private-use characters), mapped back after extraction
+_ZWNJ, _ZWJ = "\ua66e", "\ua66d"
+# Less text than this (words, or characters for scripts without spaces) is a page without an article.
+MIN_ARTICLE_WORDS = 15
+MIN_ARTICLE_CHARS = 60
 # Trafilatura's date search: the original publication date, with time and zone when the page has them.
 _DATE_PARAMS = {"original_date": True, "extensive_search": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
 
@@ -34,6 +39,9 @@ def read_html(raw: bytes, rel: str) -> Iterator[Item]:
     html, note = decoded
     if note:
         yield note
+    # trafilatura drops zero-width (non-)joiners, which Persian and Indic spelling needs: carry them through
+    # as private-use characters
+    html = html.replace("\u200c", _ZWNJ).replace("\u200d", _ZWJ)
     config = use_config()
     config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")  # its timeout uses signals: main thread only
     try:
@@ -44,16 +52,23 @@ def read_html(raw: bytes, rel: str) -> Iterator[Item]:
     except (ValueError, TypeError) as exc:  # malformed markup lxml cannot parse
         yield Skipped(rel, f"not a readable web page: {exc}")
         return
-    text = normalise(getattr(doc, "text", None) or "") if doc is not None else ""
-    title = normalise(getattr(doc, "title", None) or "")
+    text = _restore(normalise(getattr(doc, "text", None) or "")) if doc is not None else ""
+    title = _restore(normalise(getattr(doc, "title", None) or "")) if doc is not None else ""
     if title and text.startswith(title):  # the page's <h1> repeats the title
         text = text[len(title) :].lstrip("\n")
-    body = clean_scraped(text.replace("\n", "\n\n")).text if text else ""
-    if not body.strip():
-        yield Skipped(rel, "no article text found in the page")
+    body = strip_chrome(text.replace("\n", "\n\n")).text.strip("\n") if text else ""
+    if len(body.split()) < MIN_ARTICLE_WORDS and len(body) < MIN_ARTICLE_CHARS:
+        yield Skipped(rel, "no article text found in the page (a section front, a form or an empty page?)")
         return
+    date = getattr(doc, "date", None)
+    if date and date.endswith("T00:00:00"):  # the page gave a day only: no time of day is invented
+        date = date[: -len("T00:00:00")]
     yield {
         "id": rel, "title": title, "text": body, "path": rel, "url": getattr(doc, "url", None),
-        "date": getattr(doc, "date", None), "source": getattr(doc, "sitename", None),
+        "date": date, "source": getattr(doc, "sitename", None),
         "author": getattr(doc, "author", None),
     }  # fmt: skip
+
+
+def _restore(text: str) -> str:
+    return text.replace(_ZWNJ, "\u200c").replace(_ZWJ, "\u200d")
