@@ -1,26 +1,68 @@
-"""Language identification with lingua (accurate on short texts and on every script we index)."""
+"""Language identification with lingua (accurate on short texts and on every script we index).
+
+Texts are identified in batches on all cores (lingua's Rust core releases the GIL). A text whose
+letters are almost all in a script that one language alone writes (kana → Japanese, Hangul → Korean,
+Hebrew, Greek, Thai, Armenian, Georgian) is identified by its script without asking the model.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from index.settings import LANGUAGE_SAMPLE_CHARS
 
+# Scripts written by one language (of those lingua knows): (first, last code point) -> ISO 639-1.
+_SCRIPT_RANGES = (
+    (0x3040, 0x30FF, "ja"),  # hiragana, katakana
+    (0xAC00, 0xD7AF, "ko"),  # hangul syllables
+    (0x1100, 0x11FF, "ko"),
+    (0x0590, 0x05FF, "he"),
+    (0x0370, 0x03FF, "el"),
+    (0x0E00, 0x0E7F, "th"),
+    (0x0530, 0x058F, "hy"),
+    (0x10A0, 0x10FF, "ka"),
+)
+# Share of a sample's letters that must be in one such script (Japanese mixes kana with kanji: lower).
+_SCRIPT_SHARE = {"ja": 0.2}
+_DEFAULT_SHARE = 0.8
+
 
 class LanguageDetector:
-    """Detects an ISO 639-1 code; the lingua models load lazily on first use."""
+    """Detects ISO 639-1 codes; the lingua models load lazily on first use."""
 
     def __init__(self) -> None:
         self._detector: Any = None
 
     def detect(self, text: str) -> str | None:
         """ISO 639-1 code of ``text`` (lowercase), or None when it has no letters to go on."""
-        sample = text[:LANGUAGE_SAMPLE_CHARS]
-        if not any(ch.isalpha() for ch in sample):
-            return None
+        return self.detect_many([text])[0]
+
+    def detect_many(self, texts: Sequence[str]) -> list[str | None]:
+        """Codes for many texts at once (in parallel), in order."""
+        samples = [t[:LANGUAGE_SAMPLE_CHARS] for t in texts]
+        out: list[str | None] = [_by_script(s) for s in samples]
+        todo = [i for i, s in enumerate(samples) if out[i] is None and any(ch.isalpha() for ch in s)]
+        if todo:
+            found = self._model().detect_languages_in_parallel_of([samples[i] for i in todo])
+            for i, language in zip(todo, found):
+                out[i] = None if language is None else language.iso_code_639_1.name.lower()
+        return out
+
+    def _model(self) -> Any:
         if self._detector is None:
             from lingua import LanguageDetectorBuilder
 
             self._detector = LanguageDetectorBuilder.from_all_languages().build()
-        language = self._detector.detect_language_of(sample)
-        return None if language is None else language.iso_code_639_1.name.lower()
+        return self._detector
+
+
+def _by_script(sample: str) -> str | None:
+    letters = [ord(ch) for ch in sample if ch.isalpha()]
+    if not letters:
+        return None
+    for first, last, lang in _SCRIPT_RANGES:
+        inside = sum(first <= c <= last for c in letters)
+        if inside and inside >= _SCRIPT_SHARE.get(lang, _DEFAULT_SHARE) * len(letters):
+            return lang
+    return None

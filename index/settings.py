@@ -44,8 +44,9 @@ MAX_QUERY_CHARS = 2_000
 MAX_BATCH_QUERIES = 10_000
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-# Characters of an article fed to language detection: plenty for a confident answer, bounded cost.
-LANGUAGE_SAMPLE_CHARS = 1_500
+# Characters of an article fed to language detection: no error on NTREX-128's 1,722 articles in 14
+# languages at 600 (3 errors at 300), at under half the cost of 1,500.
+LANGUAGE_SAMPLE_CHARS = 600
 # How many passages are fetched per requested article before widening the search.
 PASSAGES_PER_ARTICLE_FETCH = 4
 

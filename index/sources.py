@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from index.records import Article, Repaired, Skipped
 __all__ = ["IGNORE_FILE", "iter_articles", "split_title"]
 
 IGNORE_FILE = ".semsearchignore"
+# Articles whose language is detected together (in parallel).
+DETECT_BATCH = 256
 
 
 def iter_articles(
@@ -34,6 +37,27 @@ def iter_articles(
     detector = detector or LanguageDetector()
     options = options or ReadOptions()
     seen: set[str] = set()
+    pending: list[Article] = []  # articles waiting for a batch of language detection
+    for item in _articles(paths, options, seen):
+        if not isinstance(item, Article):
+            yield item
+            continue
+        if item.lang:
+            yield item
+            continue
+        pending.append(item)
+        if len(pending) >= DETECT_BATCH:
+            yield from _with_languages(pending, detector)
+            pending = []
+    yield from _with_languages(pending, detector)
+
+
+def _with_languages(articles: list[Article], detector: LanguageDetector) -> list[Article]:
+    langs = detector.detect_many([f"{a.title}\n{a.text}" for a in articles])
+    return [replace(a, lang=lang) for a, lang in zip(articles, langs)]
+
+
+def _articles(paths: Iterable[Path], options: ReadOptions, seen: set[str]) -> Iterator[Article | Skipped | Repaired]:
     for root in paths:
         if not root.exists():
             yield Skipped(str(root), "no such file or folder")
@@ -51,7 +75,7 @@ def iter_articles(
                         yield Skipped(item["path"], f"duplicate article id {item['id']!r}")
                     else:
                         seen.add(item["id"])
-                        yield from _finish(item, detector)
+                        yield from _finish(item)
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -111,16 +135,16 @@ def _read_file(
     yield from read(file.name, lambda: file.open("rb"), rel, options)
 
 
-def _finish(record: dict[str, Any], detector: LanguageDetector) -> Iterator[Article | Skipped | Repaired]:
+def _finish(record: dict[str, Any]) -> Iterator[Article | Skipped | Repaired]:
     title = normalise(str(record.get("title") or "")).replace("\n", " ")
-    text = strip_chrome(normalise(record["text"])).text
+    text = strip_chrome(normalise(record["text"])).text.strip("\n")
     if not text.strip():
         yield Skipped(record["path"], "nothing but site chrome (menus, share buttons) in the text")
         return
     date, problem = parse_date(record.get("date"))
     if problem:
         yield Repaired(record["path"], problem)
-    lang = (record.get("lang") or "").lower() or detector.detect(f"{title}\n{text}")
+    lang = (record.get("lang") or "").lower() or None  # None: detected in a batch by iter_articles
     yield Article(
         id=str(record["id"]),
         title=title,
