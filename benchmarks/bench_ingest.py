@@ -43,14 +43,15 @@ def timed(path: Path, detector: LanguageDetector) -> tuple[float, int]:
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
     args = parser.parse_args(argv)
     detector = LanguageDetector()
     detector.detect("warm up the language models once, outside the timings")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        ntrex.write_html(folder / "html")
-        records = ntrex.articles(paragraphs=True)
+        ntrex.write_html(folder / "html", limit=args.limit)
+        records = ntrex.articles(paragraphs=True)[: args.limit]
         with (folder / "plain.jsonl").open("w", encoding="utf-8") as fh:
             for r in records:
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")

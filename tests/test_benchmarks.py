@@ -67,3 +67,34 @@ def test_mixture_shapes_vectors_like_real_embeddings() -> None:
     real_cos = (real @ real.T)[np.triu_indices(400, 1)].mean()
     fake_cos = (sample @ sample.T)[np.triu_indices(400, 1)].mean()
     assert abs(real_cos - fake_cos) < 0.1
+
+
+needs_ntrex = pytest.mark.skipif(
+    not (ROOT.parent / "shared" / "corpus-ntrex").is_dir(), reason="../shared/corpus-ntrex is not beside this checkout"
+)
+
+
+@needs_ntrex
+def test_ingest_benchmark_runs_on_a_few_articles() -> None:
+    rows = load("bench_ingest").main(["--repeat", "1", "--limit", "40"])
+    assert [r["input"] for r in rows] == ["HTML pages", "JSONL", "JSONL with lang"]
+    assert all(r["articles"] == 40 and r["per_second"] > 0 for r in rows)
+
+
+@needs_ntrex
+def test_duplicates_benchmark_finds_its_copies() -> None:
+    row = load("bench_duplicates").main(["--copies", "30"])
+    assert row["copies"] == 30 and row["precision"] >= 0.98 and row["recall"] >= 0.9
+
+
+@pytest.mark.slow
+def test_stories_benchmark_runs_on_the_seeds(seeds_index: Settings) -> None:
+    rows = load("bench_stories").main(["--index", str(seeds_index.index_dir), "--thresholds", "0.76"])
+    assert rows[0]["precision"] >= 0.95 and rows[0]["recall"] >= 0.9
+
+
+@needs_ntrex
+@pytest.mark.slow
+def test_language_bias_benchmark_runs_on_a_tiny_pool() -> None:
+    rows = load("bench_language_neutral").main(["--docs", "3"])
+    assert rows[0]["variant"] == "bare model" and all(0 <= r["cross_top10"] <= 1 for r in rows)
