@@ -74,7 +74,9 @@ def plan_ids(articles: list[Article], passages: list[Passage], texts: list[str],
         renumbered.append(Passage(pid, *_passage_fields(passage)))
     ids = [p.id for p in renumbered] + [headline_ids[a.id] for a in articles if a.id in headline_ids]
     owners = [numbers[p.article_id] for p in renumbered] + [numbers[a.id] for a in articles if a.id in headline_ids]
-    langs = [lang_of[p.article_id] for p in renumbered] + [lang_of[a.id] for a in articles if a.id in headline_ids]
+    langs = [p.lang or lang_of[p.article_id] for p in renumbered] + [
+        lang_of[a.id] for a in articles if a.id in headline_ids
+    ]
     all_texts = texts + [a.title for a in articles if a.id in headline_ids]
     hashes = [p.embed_hash for p in renumbered] + [text_hash(a.title) for a in articles if a.id in headline_ids]
     order = np.argsort(np.array(ids, dtype=np.int64), kind="stable")
@@ -91,5 +93,5 @@ def plan_ids(articles: list[Article], passages: list[Passage], texts: list[str],
     )
 
 
-def _passage_fields(p: Passage) -> tuple[str, int, int, int, str, int, str]:
-    return (p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash)
+def _passage_fields(p: Passage) -> tuple[str, int, int, int, str, int, str, str | None]:
+    return (p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash, p.lang)

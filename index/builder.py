@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from index.errors import NothingToIndexError, SemsearchError
 from index.fingerprint import text_hash
 from index.formats import ReadOptions
 from index.index_dir import LoadedIndex, build_lock, new_work_folder, open_index, publish
-from index.language import LanguageDetector
+from index.language import LanguageDetector, mixes_scripts
 from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
 from index.records import Article, Passage, Repaired, Republished, Skipped
@@ -187,9 +187,12 @@ def chunk_articles(
     """Cut articles into passages; returns the passages and the texts to embed (title context + passage).
 
     Passage ids here are positions; a build renumbers them to keep the ids of unchanged passages.
+    In an article that mixes scripts (an Arabic report quoting a paragraph of English), each passage's
+    language is detected too and kept where it differs from the article's.
     """
     passages: list[Passage] = []
     texts: list[str] = []
+    detector: LanguageDetector | None = None  # only for articles that mix scripts
     title_cap = int(settings.passage_tokens * TITLE_CONTEXT_SHARE)
     title_counts = embedder.count_tokens([a.title for a in articles])
     for article, title_tokens in zip(articles, title_counts):
@@ -200,6 +203,7 @@ def chunk_articles(
         # room for the prompt, <s> and </s>, the title and its separator
         budget = settings.passage_tokens - embedder.prompt_tokens - 2 - (title_tokens + 1 if title else 0)
         chunker = Chunker(embedder.count_tokens, embedder.token_spans, budget, settings.overlap_sentences)
+        first = len(passages)
         for seq, span in enumerate(chunker.chunk(article.text)):
             body = article.text[span.start : span.end]
             text = f"{title}\n{body}" if title else body
@@ -207,6 +211,12 @@ def chunk_articles(
                 Passage(len(passages), article.id, seq, span.start, span.end, body, span.n_tokens, text_hash(text))
             )
             texts.append(text)
+        if mixes_scripts(article.text) and len(passages) - first > 1:
+            detector = detector or LanguageDetector()
+            found = detector.detect_many([p.text for p in passages[first:]])
+            for i, lang in enumerate(found, start=first):
+                if lang and lang != article.lang:
+                    passages[i] = replace(passages[i], lang=lang)
         if notify:
             notify(BuildProgress("chunk", len(passages), None))
     return passages, texts

@@ -28,6 +28,31 @@ _SCRIPT_SHARE = {"ja": 0.2}
 _DEFAULT_SHARE = 0.8
 
 
+# Letter ranges of the script families whose mixing marks an article as multilingual.
+_FAMILIES = (
+    ((0x41, 0x24F),),  # Latin
+    ((0x370, 0x3FF), (0x1F00, 0x1FFF)),  # Greek
+    ((0x400, 0x52F),),  # Cyrillic
+    ((0x590, 0x5FF),),  # Hebrew
+    ((0x600, 0x6FF), (0x750, 0x77F), (0x8A0, 0x8FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF)),  # Arabic
+    ((0x900, 0x97F),),  # Devanagari
+    ((0x3040, 0x30FF), (0x3400, 0x9FFF), (0xAC00, 0xD7AF)),  # CJK
+)
+# A second script holding at least this share of the letters makes an article "mixed".
+MIXED_SECOND_SHARE = 0.2
+
+
+def mixes_scripts(text: str) -> bool:
+    """True when a second script family holds a real share of the text's letters (not just a few names)."""
+    import numpy as np
+
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    counts = sorted((sum(int(((points >= a) & (points <= b)).sum()) for a, b in ranges) for ranges in _FAMILIES),
+                    reverse=True)  # fmt: skip
+    letters = sum(counts)
+    return letters > 0 and counts[1] >= MIXED_SECOND_SHARE * letters
+
+
 class LanguageDetector:
     """Detects ISO 639-1 codes; the lingua models load lazily on first use."""
 

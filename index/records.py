@@ -33,6 +33,7 @@ class Passage:
     text: str
     n_tokens: int
     embed_hash: str = ""  # hash of the exact text embedded (title context + passage) and nothing else
+    lang: str | None = None  # set only when it differs from the article's (an article mixing languages)
 
 
 @dataclass(frozen=True)

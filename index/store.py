@@ -25,12 +25,12 @@ CREATE INDEX articles_story ON articles(story);
 CREATE TABLE passages (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id), seq INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL,
-    embed_hash TEXT NOT NULL
+    embed_hash TEXT NOT NULL, lang TEXT
 );
 CREATE INDEX passages_article ON passages(article_id, seq);
 """
 _ARTICLE_COLUMNS = "id, title, text, lang, source, url, date, path, content_hash, author"
-_PASSAGE_COLUMNS = 'id, article_id, seq, start, "end", text, n_tokens, embed_hash'
+_PASSAGE_COLUMNS = 'id, article_id, seq, start, "end", text, n_tokens, embed_hash, lang'
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,11 @@ def create_store(
                 ((r.article_id, r.id, r.title, r.source, r.url, r.date, r.path) for r in republished),
             )
             con.executemany(
-                f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
-                ((p.id, p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash) for p in passages),
+                f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    (p.id, p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash, p.lang)
+                    for p in passages
+                ),
             )
     finally:
         con.close()
@@ -99,14 +102,14 @@ class Store:
         rows = (
             self._con()
             .execute(
-                f'SELECT p.id, p.article_id, p.seq, p.start, p."end", p.text, p.n_tokens, p.embed_hash, '
-                f"a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash "
+                f'SELECT p.id, p.article_id, p.seq, p.start, p."end", p.text, p.n_tokens, p.embed_hash, p.lang, '
+                f"a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash, a.author "
                 f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
                 [int(i) for i in ids],
             )
             .fetchall()
         )
-        return {row[0]: PassageWithArticle(Passage(*row[:8]), Article(*row[8:])) for row in rows}
+        return {row[0]: PassageWithArticle(Passage(*row[:9]), Article(*row[9:])) for row in rows}
 
     def article_keys(self) -> dict[str, tuple[int, str, int | None]]:
         """article id -> (number, headline hash source title, headline id), for reuse by the next build."""

@@ -151,3 +151,22 @@ def test_second_concurrent_build_is_refused(tiny_index: Settings, corpus: Path) 
 def test_passage_budget_above_model_limit_is_refused(settings: Settings, corpus: Path) -> None:
     with pytest.raises(SemsearchError, match="exceeds the model's limit"):
         build_index([corpus], settings.with_overrides(passage_tokens=4096), embedder=HashEmbedder())
+
+
+def test_passages_of_an_article_mixing_languages_get_their_own_language(tmp_path: Path) -> None:
+    arabic = ("وقال المتحدث باسم الكرملين إن إيران شريك مهم بالنسبة لروسيا وإن البلدين يعملان على تطوير "
+              "تعاون متعدد الأوجه في مجالات التجارة والطاقة والنقل. ") * 3  # fmt: skip
+    english = ("The full statement, released in English by the ministry, said the two countries would "
+               "expand trade, energy and transport links over the coming decade. ") * 3  # fmt: skip
+    folder = write_corpus(tmp_path / "c", {"mixed.txt": f"معاهدة شراكة\n\n{arabic}\n\n{english}"})
+    settings = Settings(home=tmp_path, index_dir=tmp_path / "idx", passage_tokens=48)
+    build_index([folder], settings, embedder=HashEmbedder())
+    loaded = open_index(settings.index_dir)
+    rows = loaded.store.passages(list(range(loaded.manifest.passages)))
+    langs = {(row.passage.lang or row.article.lang) for row in rows.values()}
+    assert loaded.store.article("mixed.txt").lang == "ar"  # type: ignore[union-attr]
+    assert langs == {"ar", "en"}
+    english_rows = [r for r in rows.values() if r.passage.lang == "en"]
+    assert english_rows and all("statement" in r.passage.text or "decade" in r.passage.text for r in english_rows)
+    # the vector rows carry the passage's language (used for per-language centring)
+    assert "en" in set(loaded.rows.langs.tolist())
