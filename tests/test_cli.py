@@ -41,6 +41,8 @@ def test_help_lists_commands() -> None:
         (["build", "{tmp}/empty", "--index", "{tmp}/idx"], 5, "No readable article"),
         (["build", "{tmp}/empty", "--index", "{tmp}/idx", "--recall", "1.5"], 1, "--recall must be in (0, 1]"),
         (["build", "{tmp}/empty", "--index", "{tmp}/idx", "--recall", "0"], 1, "--recall must be in (0, 1]"),
+        (["build", "{tmp}/empty", "--index", "{tmp}/idx", "--field", "body"], 2, "FIELD=COLUMN"),
+        (["build", "{tmp}/empty", "--index", "{tmp}/idx", "--field", "summary=body"], 2, "FIELD=COLUMN"),
     ],
 )
 def test_bad_input_gets_one_line_and_an_exit_code(tmp_path: Path, args: list[str], code: int, message: str) -> None:
@@ -130,3 +132,24 @@ def test_query_filters(seeds_index: Settings) -> None:
     assert code == 2 and "Unknown language code" in err
     code, _, err = run("query", "Russia Iran treaty", "--since", "last week", "--index", index)
     assert code == 2 and "YYYY-MM-DD" in err
+
+
+@pytest.mark.slow
+def test_build_a_mapped_export_and_report_skipped_and_repaired_inputs(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "export.csv").write_text(
+        "headline,body,published\n"
+        '"Quake in Palu","A strong quake hit Palu on Friday, and a tsunami followed within minutes.",2018-09-28\n'
+        '"Vote in Skopje","Macedonians voted on the new name of their country on Sunday.",not a date\n',
+        encoding="utf-8",
+    )
+    (folder / "blob.html").write_bytes(b"\x00\x01" * 100)
+    code, out, err = run("build", str(folder), "--index", str(tmp_path / "idx"), "--json",
+                         "--field", "title=headline", "--field", "text=body", "--field", "date=published")  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["articles"] == 2
+    assert report["skipped"] == [{"path": "blob.html", "reason": "binary file, not text"}]
+    assert report["repaired"][0]["path"] == "export.csv#3" and "not understood" in report["repaired"][0]["what"]
+    assert "skipped blob.html" in err and "repaired export.csv#3" in err
