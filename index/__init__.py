@@ -9,9 +9,10 @@ from index.errors import (
     NothingToIndexError,
     SemsearchError,
 )
+from index.formats import ReadOptions
 from index.index_dir import LoadedIndex, open_index
 from index.manifest import Manifest
-from index.records import Article, Passage, Skipped
+from index.records import Article, Passage, Repaired, Republished, Skipped
 from index.settings import Settings
 from index.sources import iter_articles
 
@@ -27,6 +28,9 @@ __all__ = [
     "Manifest",
     "NothingToIndexError",
     "Passage",
+    "ReadOptions",
+    "Repaired",
+    "Republished",
     "SemsearchError",
     "Settings",
     "Skipped",

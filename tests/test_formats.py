@@ -188,8 +188,10 @@ def test_ntrex_pages_and_jsonl_agree(tmp_path: Path) -> None:
         settings = Settings(home=tmp_path, index_dir=tmp_path / f"idx-{name}")
         build_index([source], settings, embedder=HashEmbedder())
         engines[name] = SearchEngine(open_index(settings.index_dir), HashEmbedder())
-    texts = {name: sorted(p.text for p in e.index.store.passages(list(e.index.rows.ids[e.index.rows.ids < 1 << 40])).values()
-                          for p in [p.passage]) for name, e in engines.items()}  # fmt: skip
+    texts = {}
+    for name, engine in engines.items():
+        body_ids = engine.index.rows.ids[engine.index.rows.ids < 1 << 40].tolist()
+        texts[name] = sorted(row.passage.text for row in engine.index.store.passages(body_ids).values())
     assert texts["html"] == texts["jsonl"] and len(texts["html"]) > 120
     for query in ("earthquake tsunami", "Warren presidential run", "Brexit vote"):
         hits = {name: [(h.article_id.removesuffix(".html"), h.passage) for h in e.search(query, k=10).results]
