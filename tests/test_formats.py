@@ -61,6 +61,16 @@ def test_inline_newsletter_and_read_also_links_are_dropped() -> None:
     assert page.text.count("\n\n") == 3 and page.date == "2024-03-07" and page.lang == "fr"
 
 
+def test_a_page_in_a_declared_legacy_charset_is_decoded_and_reported(tmp_path: Path) -> None:
+    page = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1256"></head><body>'
+            "<article><h1>روسيا وإيران توقعان معاهدة شراكة</h1><p>يعمل اثنان من خصوم أمريكا على ترسيخ علاقاتهما "
+            "قبل أيام قليلة من عودة الرئيس المنتخب ترامب التاريخية إلى المكتب البيضاوي في واشنطن.</p></article>"
+            "</body></html>")  # fmt: skip
+    (tmp_path / "legacy.html").write_bytes(page.encode("cp1256"))
+    articles, _, repaired = read([tmp_path])
+    assert articles["legacy.html"].text.startswith("يعمل اثنان") and "windows-1256" in repaired["legacy.html"]
+
+
 def test_a_page_without_an_article_is_skipped_by_name() -> None:
     _, skipped, _ = read([PAGES / "no_article.html"])
     assert "no article text" in skipped["no_article.html"]

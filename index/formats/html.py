@@ -12,13 +12,15 @@ template default). A page with no article text is skipped by name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from index.cleaning import normalise, strip_chrome
 from index.formats import Item, decode
-from index.records import Skipped
+from index.records import Repaired, Skipped
 
 # rare letters (trafilatura also strips private-use characters), mapped back after extraction
+_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _ZWNJ, _ZWJ = "\ua66e", "\ua66d"
 # Less text than this (words, or characters for scripts without spaces) is a page without an article.
 MIN_ARTICLE_WORDS = 15
@@ -32,7 +34,7 @@ def read_html(raw: bytes, rel: str) -> Iterator[Item]:
     import trafilatura
     from trafilatura.settings import use_config
 
-    decoded = decode(raw, rel)
+    decoded = _declared(raw, rel) or decode(raw, rel)
     if not isinstance(decoded, tuple):
         yield decoded
         return
@@ -68,6 +70,23 @@ def read_html(raw: bytes, rel: str) -> Iterator[Item]:
         "date": date, "source": getattr(doc, "sitename", None),
         "author": getattr(doc, "author", None),
     }  # fmt: skip
+
+
+def _declared(raw: bytes, rel: str) -> tuple[str, Repaired | None] | None:
+    """The page decoded with the character set its <meta> declares, when it is not UTF-8 and declares one."""
+    try:
+        raw.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    match = _CHARSET.search(raw[:4096])
+    if not match:
+        return None
+    charset = match.group(1).decode("ascii", "replace")
+    try:
+        return raw.decode(charset), Repaired(rel, f"not UTF-8; decoded as {charset}, as the page declares")
+    except (LookupError, UnicodeDecodeError):
+        return None
 
 
 def _restore(text: str) -> str:
