@@ -65,7 +65,8 @@ def _articles(paths: Iterable[Path], options: ReadOptions, seen: set[str]) -> It
         base = root if root.is_dir() else root.parent
         for _folder, files in groupby(_walk(root), key=lambda f: f.parent):
             group = list(files)
-            boilerplate = _boilerplate([f for f in group if f.suffix.lower() in TEXT_SUFFIXES])
+            texts = [f for f in group if f.suffix.lower() in TEXT_SUFFIXES and _size(f) <= options.max_document_bytes]
+            boilerplate = _boilerplate(texts)
             for file in group:
                 rel = file.relative_to(base).as_posix()
                 for item in _read_file(file, rel, options, boilerplate):
@@ -99,6 +100,13 @@ def _walk(root: Path) -> Iterator[Path]:
     yield from sorted(files, key=lambda f: (f.parent.as_posix(), f.name))
 
 
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
+
+
 def _boilerplate(files: list[Path]) -> frozenset[str]:
     """Lines repeated across the text files of one folder."""
     counter = RepeatedLines()
@@ -116,13 +124,14 @@ def _read_file(
     file: Path, rel: str, options: ReadOptions, boilerplate: frozenset[str]
 ) -> Iterator[dict[str, Any] | Skipped | Repaired]:
     if file.suffix.lower() in TEXT_SUFFIXES:
+        if _size(file) > options.max_document_bytes:
+            yield Skipped(rel, f"larger than {options.max_document_bytes >> 20} MB for one article; split it, or "
+                               "export it as JSONL or CSV, which are streamed")  # fmt: skip
+            return
         try:
             raw = file.read_bytes()
         except OSError as exc:
             yield Skipped(rel, f"unreadable: {exc.strerror or exc}")
-            return
-        if len(raw) > options.max_document_bytes:
-            yield Skipped(rel, f"larger than {options.max_document_bytes >> 20} MB for one article")
             return
         decoded = decode(raw, rel)
         if not isinstance(decoded, tuple):
