@@ -25,7 +25,7 @@ import numpy as np
 from index.build_plan import Plan, plan_ids
 from index.chunker import Chunker
 from index.duplicates import find_duplicates
-from index.embedding import Embedder, load_embedder
+from index.embedding import Embedder, encode_with_sentences, load_embedder
 from index.errors import NothingToIndexError, SemsearchError
 from index.fingerprint import text_hash
 from index.formats import ReadOptions
@@ -34,6 +34,7 @@ from index.language import LanguageDetector, mixes_scripts
 from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
 from index.records import Article, Passage, Repaired, Republished, Skipped
+from index.sentence_vectors import SentenceVectors, body_sentence_spans
 from index.settings import TITLE_CONTEXT_SHARE, Settings
 from index.sources import iter_articles
 from index.store import create_store
@@ -105,7 +106,7 @@ def build_index(
         passages, texts = chunk_articles(articles, embedder, settings, notify)
         plan = plan_ids(articles, passages, texts, previous)
         encode_started = time.perf_counter()
-        raw = _vectors(plan, previous, embedder, settings.encode_batch, notify)
+        raw, sentences = _vectors(plan, previous, embedder, settings.encode_batch, notify)
         encode_seconds = time.perf_counter() - encode_started
         rows = VectorRows(plan.ids, plan.articles, plan.langs, raw)
         work = new_work_folder(settings.index_dir)
@@ -122,6 +123,7 @@ def build_index(
             notify(BuildProgress("write", 0, 1))
             index.save(work / VECTORS_FILE)
             rows.save(work)
+            sentences.save(work)
             means.save(work / MEANS_FILE)
             np.save(work / MASKED_FILE, masked)
             LexicalIndex.build(plan.texts).save(work / LEXICAL_DIR)
@@ -240,20 +242,33 @@ def _previous(settings: Settings, embedder: Embedder) -> LoadedIndex | None:
 
 def _vectors(
     plan: Plan, previous: LoadedIndex | None, embedder: Embedder, batch: int, notify: ProgressCallback
-) -> np.ndarray:
-    """Raw vectors for every row: copied from the previous index where the text is unchanged, else encoded."""
+) -> tuple[np.ndarray, SentenceVectors]:
+    """Raw vectors and sentence vectors for every row: copied from the previous index where the text is
+    unchanged, else encoded (sentence vectors come from the same forward pass)."""
     raw = np.zeros((len(plan.ids), embedder.dimension), dtype=np.float32)
+    per_row: list[np.ndarray] = [np.zeros((0, embedder.dimension), np.float32)] * len(plan.ids)
     reuse = np.flatnonzero(plan.reused_from >= 0)
     if len(reuse) and previous is not None:
         source = previous.rows
-        raw[reuse] = source.raw[source.positions(plan.reused_from[reuse])]
+        positions = source.positions(plan.reused_from[reuse])
+        raw[reuse] = source.raw[positions]
+        for i, position in zip(reuse.tolist(), positions.tolist()):
+            per_row[i] = previous.sentences.of(position)
+    bodies = {p.id: p.text for p in plan.passages}
     todo = np.flatnonzero(plan.reused_from < 0)
     notify(BuildProgress("embed", 0, len(todo)))
     for start in range(0, len(todo), _ENCODE_CHUNK):
         part = todo[start : start + _ENCODE_CHUNK]
-        raw[part] = embedder.encode_passages([plan.texts[i] for i in part], batch)
+        texts = [plan.texts[i] for i in part]
+        spans = [
+            body_sentence_spans(plan.texts[i], bodies[int(plan.ids[i])]) if int(plan.ids[i]) in bodies else []
+            for i in part
+        ]
+        raw[part], sentences = encode_with_sentences(embedder, texts, spans, batch)
+        for i, block in zip(part.tolist(), sentences):
+            per_row[i] = block
         notify(BuildProgress("embed", start + len(part), len(todo)))
-    return raw
+    return raw, SentenceVectors.from_rows(per_row, embedder.dimension)
 
 
 def find_stories_of(rows: VectorRows, articles: list[Article], numbers: dict[str, int]) -> dict[int, int]:

@@ -23,6 +23,7 @@ import numpy as np
 from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
 from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import STORE_FILE, VECTORS_FILE, Manifest
+from index.sentence_vectors import SentenceVectors
 from index.store import Store
 from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup
 from index.vectors import FaissIndex, load_vector_index, parse_spec
@@ -45,6 +46,7 @@ class LoadedIndex:
     store: Store
     lexical: LexicalIndex
     rows: VectorRows
+    sentences: SentenceVectors
     means: LanguageMeans
     masked: np.ndarray
 
@@ -92,7 +94,11 @@ def open_index(index_dir: Path, *, mmap: bool | None = None) -> LoadedIndex:
         raise IndexMismatchError(
             f"{folder} has {lexical.rows} lexical rows for {len(rows)} vectors; rebuild the index."
         )
-    return LoadedIndex(folder, folder.name, manifest, vectors, store, lexical, rows, means, masked)
+    sentences = SentenceVectors.load(folder)
+    if len(sentences.offsets) != len(rows) + 1:
+        raise IndexMismatchError(f"{folder} has sentence vectors for {len(sentences.offsets) - 1} rows, not {len(rows)}; "
+                                 "rebuild the index.")  # fmt: skip
+    return LoadedIndex(folder, folder.name, manifest, vectors, store, lexical, rows, sentences, means, masked)
 
 
 @contextmanager

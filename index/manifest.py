@@ -10,7 +10,7 @@ from typing import Any
 
 from index.errors import IndexMismatchError
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.faiss"
 STORE_FILE = "store.sqlite"

@@ -30,7 +30,7 @@ from index.vectors import HEADLINE_ID_BASE
 from search.filters import QueryFilters
 from search.fusion import Candidate, Ranked, best_per_article, reciprocal_rank_fusion, single
 from search.results import GROUPINGS, MODES, Grouping, Hit, IndexInfo, Mode, QueryResult, Snippet, Version
-from search.snippets import SentenceCache, ShownPassage, make_snippets
+from search.snippets import ShownPassage, make_snippets
 
 
 class SearchEngine:
@@ -41,7 +41,6 @@ class SearchEngine:
         self.index = index
         self.embedder = embedder
         self.warnings: list[str] = []
-        self._sentences = SentenceCache()
         if embedder.fingerprint != index.manifest.model.fingerprint:
             self.warnings.append(
                 f"The model's weights differ from the ones that built this index ({embedder.source}); "
@@ -259,9 +258,12 @@ class SearchEngine:
         return shown
 
     def _snippets(self, query: str, vector: np.ndarray | None, rows: list[PassageWithArticle]) -> list[Snippet | None]:
-        passages = [ShownPassage(r.passage.id, r.passage.text, r.passage.start) for r in rows]
-        weights = self.index.lexical.term_weights(query)
-        return list(make_snippets(passages, weights, vector, self.embedder, self._sentences))
+        positions = self.index.rows.positions(np.array([r.passage.id for r in rows], dtype=np.int64))
+        passages = [
+            ShownPassage(r.passage.text, r.passage.start, self.index.sentences.of(int(p)))
+            for r, p in zip(rows, positions.tolist())
+        ]
+        return list(make_snippets(passages, self.index.lexical.term_weights(query), vector))
 
     def _versions(
         self, chosen: list[Candidate], candidates: list[Candidate], stories: dict[int, int]

@@ -45,6 +45,16 @@ class HashEmbedder:
         self.encoded += len(texts)
         return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
 
+    def encode_passages_pooled(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        # one "forward pass" per passage, as the real backend: sentence vectors come with it
+        vectors = self.encode_passages(texts, batch_size)
+        pooled = [
+            np.array([self._vector(t[s:e]) for s, e in sp]).reshape(-1, self.dimension) for t, sp in zip(texts, spans)
+        ]
+        return vectors, pooled
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_passages(texts, 32)
 

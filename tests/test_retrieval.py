@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 
 from index import Settings, open_index
@@ -112,3 +113,39 @@ def test_hybrid_is_never_worse_than_dense_per_language_pair(engine: SearchEngine
         same = f"{lang}>{lang}"
         print(same, dense_kw.by_pair[same].mrr_at_10, hybrid_kw.by_pair[same].mrr_at_10)
         assert hybrid_kw.by_pair[same].mrr_at_10 >= dense_kw.by_pair[same].mrr_at_10 + 0.1
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Lavrov said the agreement is not directed against anyone", "لافروف"),
+        ("Putin met Kim Jong Un in Pyongyang in June", "كيم جونغ أون"),
+    ],
+)
+def test_cross_language_snippets_pick_the_sentence_that_answers(
+    engine: SearchEngine, query: str, expected: str
+) -> None:
+    """An English query, an Arabic article: the snippet is the Arabic sentence saying what was asked."""
+    hits = engine.search(query, k=3, article_ids=[SEED_ARTICLE], group="articles").results
+    snippet = hits[0].snippet
+    assert snippet is not None and expected in snippet.text
+    article = engine.index.store.article(SEED_ARTICLE)
+    assert article is not None and article.text[snippet.start : snippet.end] == snippet.text
+
+
+def test_sentence_vectors_come_from_the_same_pass_as_passage_vectors(real_embedder: Embedder) -> None:
+    from index.embedding import encode_with_sentences
+    from index.sentence_vectors import body_sentence_spans
+
+    bodies = ["Rescuers searched the rubble. Aid arrived by sea on Sunday.", "Москва и Тегеран подписали договор."]
+    texts = [f"Quake\n{b}" for b in bodies]
+    vectors, sentences = encode_with_sentences(
+        real_embedder, texts, [body_sentence_spans(t, b) for t, b in zip(texts, bodies)], 8
+    )
+    plain = real_embedder.encode_passages(texts, 8)
+    assert np.allclose((vectors * plain).sum(axis=1), 1.0, atol=1e-5)
+    assert [len(s) for s in sentences] == [2, 1]
+    assert np.allclose(np.linalg.norm(sentences[0], axis=1), 1.0, atol=1e-5)
+    # the sentence about aid is closer to an aid query than the sentence about rubble
+    query = real_embedder.encode_queries(["aid delivered by ship"])[0]
+    assert sentences[0][1] @ query > sentences[0][0] @ query

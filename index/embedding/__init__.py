@@ -10,7 +10,7 @@ import numpy as np
 
 from index.settings import DEFAULT_MODEL
 
-__all__ = ["Embedder", "load_embedder", "resolve_model"]
+__all__ = ["Embedder", "encode_with_sentences", "load_embedder", "resolve_model"]
 
 
 @runtime_checkable
@@ -39,6 +39,24 @@ class Embedder(Protocol):
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character span of each token of ``text``."""
         ...
+
+
+def encode_with_sentences(
+    embedder: Embedder, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Passage vectors and, per passage, one vector per span (a sentence): pooled from the passage's own
+    encoding when the backend can, else each span encoded on its own."""
+    pooled = getattr(embedder, "encode_passages_pooled", None)
+    if pooled is not None:
+        return pooled(texts, spans, batch_size)
+    vectors = embedder.encode_passages(texts, batch_size)
+    pieces = [text[s:e] for text, text_spans in zip(texts, spans) for s, e in text_spans]
+    flat = embedder.encode_passages(pieces, batch_size) if pieces else np.zeros((0, embedder.dimension), np.float32)
+    out, position = [], 0
+    for text_spans in spans:
+        out.append(flat[position : position + len(text_spans)])
+        position += len(text_spans)
+    return vectors, out
 
 
 def resolve_model(name: str | None, models_dir: Path) -> tuple[str, Path | str, str]:

@@ -72,6 +72,37 @@ class SentenceTransformerEmbedder:
         """Passage vectors (the model sorts each call by length, so padding stays small)."""
         return self._encode(texts, self._passage_prompt, batch_size)
 
+    def encode_passages_pooled(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, and for each passage the mean of its token vectors over each character span
+        (normalised): sentence vectors read in the passage's context, from the same forward pass."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        with self._lock:
+            outputs = self._model.encode(
+                list(texts), prompt_name=self._passage_prompt, batch_size=batch_size, output_value=None,
+                show_progress_bar=False,
+            )  # fmt: skip
+        prefix = (self._model.prompts or {}).get(self._passage_prompt, "") if self._passage_prompt else ""
+        vectors = np.stack([o["sentence_embedding"].float().numpy() for o in outputs]).astype(np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        pooled = []
+        for output, text, text_spans, vector in zip(outputs, texts, spans, vectors):
+            # token vectors come padded to the longest text of the batch (padding on the right)
+            tokens = output["token_embeddings"].float().numpy()[: int(output["attention_mask"].sum())]
+            offsets = np.array(self._tokenizer.encode(prefix + text).offsets, dtype=np.int64).reshape(-1, 2)
+            if len(offsets) != len(tokens):  # the model truncated: keep what it saw
+                offsets = offsets[: len(tokens)]
+            real = offsets[:, 1] > offsets[:, 0]
+            rows = []
+            for start, end in text_spans:
+                inside = real & (offsets[:, 0] >= start + len(prefix)) & (offsets[:, 0] < end + len(prefix))
+                rows.append(tokens[inside].mean(axis=0) if inside.any() else vector)
+            block = np.array(rows, dtype=np.float32).reshape(-1, self.dimension)
+            pooled.append(block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12))
+        return vectors, pooled
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors."""
         return self._encode(texts, self._query_prompt, 32)

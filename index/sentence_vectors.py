@@ -1,0 +1,59 @@
+"""Sentence vectors: one per sentence of every passage, pooled from the passage's own encoding.
+
+A passage is encoded once; the model's token vectors of each sentence are averaged (the model pools
+the whole passage the same way) and stored, so a snippet is chosen at query time by comparing the
+query vector with these — no model call, and each sentence read in the context of its passage (the
+"late chunking" idea: Günther et al., 2024). Stored as float16 (``sentences.npy``) with one offset per
+vector row (``sentence_offsets.npy``); headline rows have none. Sentences are the chunker's
+``split_sentences`` of the passage text, so the query side finds the same ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.chunker import split_sentences
+
+SENTENCES_FILE = "sentences.npy"
+OFFSETS_FILE = "sentence_offsets.npy"
+
+
+def body_sentence_spans(text: str, body: str) -> list[tuple[int, int]]:
+    """Spans (in ``text``, the embedded "title\\nbody") of the sentences of ``body``, its tail."""
+    offset = len(text) - len(body)
+    return [(offset + s, offset + e) for s, e in split_sentences(body)] or [(offset, len(text))]
+
+
+@dataclass
+class SentenceVectors:
+    """Per vector row (in ``VectorRows`` order), the vectors of its sentences."""
+
+    offsets: np.ndarray  # (rows + 1,) int64: row i's sentences are vectors[offsets[i]:offsets[i + 1]]
+    vectors: np.ndarray  # (sentences, dim) float16
+
+    @classmethod
+    def from_rows(cls, per_row: Sequence[np.ndarray], dim: int) -> SentenceVectors:
+        """From one (sentences, dim) array per row (empty for headlines)."""
+        counts = np.array([len(v) for v in per_row], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        parts = [np.asarray(v, dtype=np.float16) for v in per_row if len(v)]
+        vectors = np.vstack(parts) if parts else np.zeros((0, dim), np.float16)
+        return cls(offsets, vectors)
+
+    def of(self, position: int) -> np.ndarray:
+        """The sentence vectors of the row at ``position`` (float32)."""
+        return np.asarray(self.vectors[self.offsets[position] : self.offsets[position + 1]], dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        """Write both arrays into ``folder``."""
+        np.save(folder / OFFSETS_FILE, self.offsets)
+        np.save(folder / SENTENCES_FILE, np.ascontiguousarray(self.vectors, dtype=np.float16))
+
+    @classmethod
+    def load(cls, folder: Path) -> SentenceVectors:
+        """Read them back (vectors memory-mapped)."""
+        return cls(np.load(folder / OFFSETS_FILE), np.load(folder / SENTENCES_FILE, mmap_mode="r"))
