@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import IO, Any
 
 from index.formats import FIELDS, Item, ReadOptions
@@ -22,13 +22,9 @@ _SNIFF_BYTES = 1 << 16
 
 def read_jsonl(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str = ",") -> Iterator[Item]:
     """One record per line; a bad line is skipped by number, the rest go on."""
-    text = _text_stream(stream, rel)
-    if isinstance(text, Skipped):
-        yield text
+    lines = yield from _opened(stream, rel)
+    if lines is None:
         return
-    lines, note = text
-    if note:
-        yield note
     for lineno, line in enumerate(lines, start=1):
         if line.strip():
             yield _record(line.rstrip("\r\n"), rel, f"{rel}#{lineno}", options)
@@ -36,13 +32,9 @@ def read_jsonl(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str
 
 def read_csv(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str = ",") -> Iterator[Item]:
     """One record per row; the header names the columns."""
-    text = _text_stream(stream, rel)
-    if isinstance(text, Skipped):
-        yield text
+    lines = yield from _opened(stream, rel)
+    if lines is None:
         return
-    lines, note = text
-    if note:
-        yield note
     csv.field_size_limit(min(sys.maxsize, 1 << 31))
     reader = csv.DictReader(lines, delimiter=delimiter)
     try:
@@ -100,7 +92,19 @@ def _record(obj: Any, rel: str, where: str, options: ReadOptions) -> Item:
     return out
 
 
-def _text_stream(stream: IO[bytes], rel: str) -> tuple[Iterator[str], Repaired | None] | Skipped:
+def _opened(stream: IO[bytes], rel: str) -> Generator[Item, None, IO[str] | None]:
+    """The decoded text stream (None when the file cannot be read), yielding any notice about it first."""
+    text = _text_stream(stream, rel)
+    if isinstance(text, Skipped):
+        yield text
+        return None
+    lines, note = text
+    if note:
+        yield note
+    return lines
+
+
+def _text_stream(stream: IO[bytes], rel: str) -> tuple[IO[str], Repaired | None] | Skipped:
     """Lines of a byte stream decoded lazily (newlines kept, for CSV's quoted fields); the character set is
     chosen from its first 64 KB."""
     buffered: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
