@@ -129,6 +129,14 @@ def test_csv_with_a_column_mapping_streams_rows(tmp_path: Path) -> None:
     assert "no column 'content' (for text)" in skipped["export.csv"] and "'body'" in skipped["export.csv"]
 
 
+def test_semicolon_separated_csv_is_recognised(tmp_path: Path) -> None:
+    (tmp_path / "eu.csv").write_text(
+        "title;text;date\nGrève;Les transports sont perturbés jeudi, selon la SNCF.;07/03/2024\n"
+    )
+    articles, skipped, _ = read([tmp_path])
+    assert skipped == {} and articles["eu.csv#2"].title == "Grève" and articles["eu.csv#2"].text.startswith("Les")
+
+
 def test_jsonl_field_mapping_and_tsv(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text(json.dumps({"uid": "x1", "headline": "H", "body": "Some body text here."}) + "\n")
     (tmp_path / "b.tsv").write_text("uid\theadline\tbody\nt1\tTSV story\tTabs separate these columns.\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sys
 from collections.abc import Generator, Iterator
@@ -18,6 +19,7 @@ from index.records import Repaired, Skipped
 
 # How much of a streamed file is looked at to choose its character set.
 _SNIFF_BYTES = 1 << 16
+_DELIMITERS = (",", ";", "\t", "|")
 
 
 def read_jsonl(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str = ",") -> Iterator[Item]:
@@ -31,12 +33,15 @@ def read_jsonl(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str
 
 
 def read_csv(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str = ",") -> Iterator[Item]:
-    """One record per row; the header names the columns."""
+    """One record per row; the header names the columns (separated by , ; tab or |, whichever it uses)."""
     lines = yield from _opened(stream, rel)
     if lines is None:
         return
     csv.field_size_limit(min(sys.maxsize, 1 << 31))
-    reader = csv.DictReader(lines, delimiter=delimiter)
+    header = lines.readline()
+    if delimiter == ",":  # many exports use ";" (European locales) or "|": the header line tells
+        delimiter = max(_DELIMITERS, key=header.count) if any(d in header for d in _DELIMITERS) else ","
+    reader = csv.DictReader(itertools.chain([header], lines), delimiter=delimiter)
     try:
         columns = reader.fieldnames or []
     except csv.Error as exc:
