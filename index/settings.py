@@ -40,6 +40,8 @@ LEXICAL_MIN_COVERAGE = 0.7
 # Grouping by stories takes this many candidates per requested result (a story has up to one per language).
 STORY_FANOUT = 4
 MAX_K = 100
+# Paging goes this deep at most (offset + k).
+MAX_DEPTH = 1_000
 MAX_QUERY_CHARS = 2_000
 MAX_BATCH_QUERIES = 10_000
 DEFAULT_HOST = "127.0.0.1"

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from index.errors import SemsearchError
-from index.settings import DEFAULT_GROUP, DEFAULT_K, DEFAULT_MODE, MAX_K, MAX_QUERY_CHARS
+from index.settings import DEFAULT_GROUP, DEFAULT_K, DEFAULT_MODE, MAX_DEPTH, MAX_K, MAX_QUERY_CHARS
 from search.engine import SearchEngine
 from search.filters import parse_filters
 from search.results import ErrorBody, Grouping, IndexInfo, Mode, QueryRequest, QueryResult
@@ -38,6 +38,7 @@ def create_app(engine: SearchEngine) -> FastAPI:
     def get_query(
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="query text, any language")],
         k: Annotated[int, Query(ge=1, le=MAX_K, description="how many articles")] = DEFAULT_K,
+        offset: Annotated[int, Query(ge=0, le=MAX_DEPTH - 1, description="results to skip first (paging)")] = 0,
         lang: Annotated[str | None, Query(description="comma-separated ISO 639-1 codes, e.g. ar,fa")] = None,
         since: Annotated[str | None, Query(description="earliest article date, YYYY-MM-DD")] = None,
         until: Annotated[str | None, Query(description="latest article date, YYYY-MM-DD")] = None,
@@ -48,7 +49,7 @@ def create_app(engine: SearchEngine) -> FastAPI:
     ) -> QueryResult:
         """Search: the k best articles (or stories) for q, each with its best passage and snippet; optional filters."""
         filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
-        return engine.search(q, k, filters=filters, mode=mode, group=group, snippets=snippets)
+        return engine.search(q, k, filters=filters, mode=mode, group=group, snippets=snippets, offset=offset)
 
     @app.post("/query", response_model=QueryResult, responses=_ERRORS)
     def post_query(request: QueryRequest) -> QueryResult:
@@ -57,8 +58,9 @@ def create_app(engine: SearchEngine) -> FastAPI:
             request.lang, request.since, request.until, request.source, index_languages=engine.languages()
         )
         return engine.search(
-            request.q, request.k, filters=filters, mode=request.mode, group=request.group, snippets=request.snippets
-        )
+            request.q, request.k, filters=filters, mode=request.mode, group=request.group, snippets=request.snippets,
+            offset=request.offset,
+        )  # fmt: skip
 
     @app.get("/info", response_model=IndexInfo)
     def get_info() -> IndexInfo:

@@ -133,6 +133,7 @@ def build(
 def query(
     text: Annotated[str | None, typer.Argument(help="What to search for, in any language")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="How many articles to return")] = DEFAULT_K,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many results first (paging)")] = 0,
     lang: Annotated[str | None, typer.Option("--lang", help="Only these languages, e.g. ar,fa")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Articles dated on or after YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Articles dated on or before YYYY-MM-DD")] = None,
@@ -168,7 +169,7 @@ def query(
     filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
     # validate_mode has checked both against MODES and GROUPINGS
     results = engine.search_many(queries, k, filters=filters, mode=cast(Mode, mode), group=cast(Grouping, group),
-                                 snippets=snippets)  # fmt: skip
+                                 snippets=snippets, offset=offset)  # fmt: skip
     for result in results:
         if as_json:
             _print_json(result.model_dump())

@@ -20,6 +20,7 @@ from index.settings import (
     FUSION_DEPTH,
     LEXICAL_MIN_COVERAGE,
     MAX_BATCH_QUERIES,
+    MAX_DEPTH,
     MAX_K,
     MAX_QUERY_CHARS,
     PASSAGES_PER_ARTICLE_FETCH,
@@ -69,9 +70,13 @@ class SearchEngine:
         mode: Mode = DEFAULT_MODE,
         group: Grouping = DEFAULT_GROUP,
         snippets: bool = True,
+        offset: int = 0,
     ) -> QueryResult:
-        """The ``k`` best articles (or stories) for ``query``, optionally only among ``article_ids`` and ``filters``."""
-        return self.search_many([query], k, article_ids, filters, mode=mode, group=group, snippets=snippets)[0]
+        """The ``k`` best articles (or stories) for ``query`` after the first ``offset``, optionally only
+        among ``article_ids`` and ``filters``."""
+        return self.search_many(
+            [query], k, article_ids, filters, mode=mode, group=group, snippets=snippets, offset=offset
+        )[0]
 
     def search_many(
         self,
@@ -83,17 +88,20 @@ class SearchEngine:
         mode: Mode = DEFAULT_MODE,
         group: Grouping = DEFAULT_GROUP,
         snippets: bool = True,
+        offset: int = 0,
     ) -> list[QueryResult]:
         """Answer several queries with one model call; results in the same order.
 
         ``mode``: dense (the model), lexical (BM25) or hybrid (both, fused by reciprocal rank).
         ``group="stories"`` returns one result per story, listing its other versions.
+        ``offset`` skips that many results first (paging: ranks go on from offset + 1).
         With ``article_ids`` or ``filters``, the results are the true top-k among the matching articles;
         when nothing matches, the results are empty and ``note`` says why.
         """
         started = time.perf_counter()
         cleaned = [validate_query(q) for q in queries]
         validate_k(k)
+        validate_offset(offset, k)
         validate_mode(mode, group)
         if len(cleaned) > MAX_BATCH_QUERIES:
             raise InvalidQueryError(f"{len(cleaned)} queries in one batch; send at most {MAX_BATCH_QUERIES}.")
@@ -105,16 +113,16 @@ class SearchEngine:
                 note = f"No article in this index matches the filters ({filters.describe()})."
         vectors = self.embedder.encode_queries(cleaned) if mode != "lexical" else [None] * len(cleaned)
         per_query_ms = (time.perf_counter() - started) * 1000 / max(1, len(cleaned))
-        depth = max(FUSION_DEPTH, k * (STORY_FANOUT if group == "stories" else 1))
+        depth = max(FUSION_DEPTH, (offset + k) * (STORY_FANOUT if group == "stories" else 1))
         results = []
         for query, vector in zip(cleaned, vectors):
             t0 = time.perf_counter()
             candidates = self._candidates(query, vector, mode, depth, allowed)
-            hits = self._hits(query, vector, candidates, k, group, snippets)
+            hits = self._hits(query, vector, candidates, k, group, snippets, offset)
             took = per_query_ms + (time.perf_counter() - t0) * 1000
             results.append(
                 QueryResult(
-                    query=query, k=k, mode=mode, group=group, results=hits, took_ms=round(took, 2),
+                    query=query, k=k, offset=offset, mode=mode, group=group, results=hits, took_ms=round(took, 2),
                     index_version=self.index.version, note=note,
                 )
             )  # fmt: skip
@@ -203,8 +211,10 @@ class SearchEngine:
         k: int,
         group: Grouping,
         snippets: bool,
+        offset: int = 0,
     ) -> list[Hit]:
-        """The top ``k`` candidates (one per story when grouping) as hits with passage, snippet and versions."""
+        """Candidates ``offset + 1`` to ``offset + k`` (one per story when grouping) as hits with passage,
+        snippet and versions."""
         store = self.index.store
         stories = store.stories([c.article for c in candidates])
         chosen: list[Candidate] = []
@@ -216,8 +226,9 @@ class SearchEngine:
                     continue
                 seen.add(story)
             chosen.append(c)
-            if len(chosen) == k:
+            if len(chosen) == offset + k:
                 break
+        chosen = chosen[offset:]
         shown = self._passages_to_show(chosen)
         found = store.passages(list(shown.values()))
         rows = [found[shown[c.article]] for c in chosen]
@@ -225,7 +236,7 @@ class SearchEngine:
         versions = self._versions(chosen, candidates, stories) if group == "stories" else {}
         copies = store.republished([r.article.id for r in rows])
         hits = []
-        for rank, (c, row, snippet) in enumerate(zip(chosen, rows, made), start=1):
+        for rank, (c, row, snippet) in enumerate(zip(chosen, rows, made), start=offset + 1):
             a, p = row.article, row.passage
             hits.append(
                 Hit(
@@ -317,6 +328,12 @@ def validate_mode(mode: str, group: str) -> None:
         raise InvalidQueryError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)}.")
     if group not in GROUPINGS:
         raise InvalidQueryError(f"Unknown grouping {group!r}; use one of {', '.join(GROUPINGS)}.")
+
+
+def validate_offset(offset: int, k: int) -> None:
+    """Refuse a negative offset, or one that pages past MAX_DEPTH results."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0 or offset + k > MAX_DEPTH:
+        raise InvalidQueryError(f"offset must be a whole number from 0 to {MAX_DEPTH - k} (offset + k ≤ {MAX_DEPTH}).")
 
 
 def validate_k(k: int) -> None:

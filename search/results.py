@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from index.settings import DEFAULT_GROUP, DEFAULT_K, DEFAULT_MODE, MAX_K, MAX_QUERY_CHARS
+from index.settings import DEFAULT_GROUP, DEFAULT_K, DEFAULT_MODE, MAX_DEPTH, MAX_K, MAX_QUERY_CHARS
 
 Mode = Literal["dense", "lexical", "hybrid"]
 Grouping = Literal["stories", "articles"]
@@ -84,6 +84,7 @@ class QueryResult(BaseModel):
 
     query: str
     k: int
+    offset: int = 0
     mode: Mode
     group: Grouping
     results: list[Hit]
@@ -97,6 +98,7 @@ class QueryRequest(BaseModel):
 
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the query text, any language")
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="how many articles (or stories) to return")
+    offset: int = Field(default=0, ge=0, le=MAX_DEPTH - 1, description="results to skip first (paging)")
     mode: Mode = Field(default=DEFAULT_MODE, description="dense, lexical or hybrid (both, fused by reciprocal rank)")
     group: Grouping = Field(default=DEFAULT_GROUP, description="stories: one result per story; articles: no grouping")
     snippets: bool = Field(default=True, description="pick and highlight the best sentence(s) of each hit")

@@ -102,3 +102,17 @@ def test_cli_and_http_take_mode_and_group(engine: SearchEngine, tmp_path: Path) 
     posted = client.post("/query", json={"q": "Tokyo yen", "mode": "dense", "snippets": False}).json()
     assert posted["mode"] == "dense" and posted["results"][0]["snippet"] is None
     assert client.get("/query", params={"q": "x", "mode": "fuzzy"}).status_code == 422
+
+
+def test_paging_continues_the_ranking(engine: SearchEngine) -> None:
+    everything = engine.search("Palu quake markets vote", k=4, group="articles", mode="dense").results
+    first = engine.search("Palu quake markets vote", k=2, group="articles", mode="dense").results
+    second = engine.search("Palu quake markets vote", k=2, offset=2, group="articles", mode="dense").results
+    assert [h.article_id for h in first + second] == [h.article_id for h in everything]
+    assert [h.rank for h in second] == [3, 4]
+    assert engine.search("Palu", k=2, offset=50).results == []
+    with pytest.raises(InvalidQueryError, match="offset"):
+        engine.search("Palu", k=10, offset=-1)
+    client = TestClient(create_app(engine))
+    assert client.get("/query", params={"q": "Palu", "offset": 2, "k": 2}).json()["offset"] == 2
+    assert client.get("/query", params={"q": "Palu", "offset": -1}).status_code == 422
