@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "ArticleNotFoundError",
     "IndexMismatchError",
     "IndexNotFoundError",
     "InvalidQueryError",
@@ -44,3 +45,10 @@ class NothingToIndexError(SemsearchError):
 
     exit_code = 5
     http_status = 422
+
+
+class ArticleNotFoundError(SemsearchError):
+    """No article with the given id in the index."""
+
+    exit_code = 6
+    http_status = 404

@@ -199,6 +199,11 @@ class Store:
                 found.setdefault(row[0], []).append(Republished(*row))
         return found
 
+    def passages_of(self, article_id: str) -> list[Passage]:
+        """The passages of one article, in order."""
+        sql = f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE article_id = ? ORDER BY seq"
+        return [Passage(*row) for row in self._con().execute(sql, (article_id,))]
+
     def article(self, article_id: str) -> Article | None:
         """One article by id."""
         row = self._con().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index import Embedder, LoadedIndex, Settings, load_embedder, open_index
-from index.errors import IndexMismatchError, InvalidQueryError
+from index import Article, Embedder, LoadedIndex, Republished, Settings, load_embedder, open_index
+from index.errors import ArticleNotFoundError, IndexMismatchError, InvalidQueryError
 from index.index_dir import current_version
 from index.manifest import Manifest
 from index.settings import (
@@ -30,7 +30,19 @@ from index.store import PassageWithArticle
 from index.vectors import HEADLINE_ID_BASE
 from search.filters import QueryFilters
 from search.fusion import Candidate, Ranked, best_per_article, reciprocal_rank_fusion, single
-from search.results import GROUPINGS, MODES, Grouping, Hit, IndexInfo, Mode, QueryResult, Snippet, Version
+from search.results import (
+    GROUPINGS,
+    MODES,
+    ArticleView,
+    Grouping,
+    Hit,
+    IndexInfo,
+    Mode,
+    PassageView,
+    QueryResult,
+    Snippet,
+    Version,
+)
 from search.snippets import ShownPassage, make_snippets
 
 
@@ -246,11 +258,7 @@ class SearchEngine:
                     article_id=a.id, title=a.title, lang=a.lang, source=a.source or a.path, url=a.url, date=a.date,
                     passage=p.text, passage_id=p.id, passage_start=p.start, passage_end=p.end, snippet=snippet,
                     story=stories.get(c.article), versions=versions.get(c.article, []),
-                    republished=[
-                        Version(article_id=r.id, title=r.title, lang=a.lang, source=r.source or r.path, url=r.url,
-                                date=r.date, score=None)
-                        for r in copies.get(a.id, [])
-                    ],
+                    republished=[_copy(r, a.lang) for r in copies.get(a.id, [])],
                 )
             )  # fmt: skip
         return hits
@@ -290,14 +298,26 @@ class SearchEngine:
                 continue
             others = [(n, a) for n, a in members.get(story, []) if n != c.article]
             others.sort(key=lambda na: (rank.get(na[0], len(rank)), na[1].lang or "", na[0]))
-            out[c.article] = [
-                Version(
-                    article_id=a.id, title=a.title, lang=a.lang, source=a.source or a.path, url=a.url, date=a.date,
-                    score=None if n not in score else round(score[n], 6),
-                )
-                for n, a in others
-            ]  # fmt: skip
+            out[c.article] = [_version(a, None if n not in score else round(score[n], 6)) for n, a in others]
         return out
+
+    def article(self, article_id: str) -> ArticleView:
+        """One stored article with its passages, story versions and republished copies."""
+        store = self.index.store
+        a = store.article(article_id)
+        if a is None:
+            raise ArticleNotFoundError(f"No article {article_id!r} in this index; search for it with /query.")
+        number = store.article_numbers([article_id])[article_id]
+        story = store.stories([number]).get(number)
+        members = store.story_versions([story]).get(story, []) if story is not None else []
+        return ArticleView(
+            article_id=a.id, title=a.title, text=a.text, lang=a.lang, source=a.source or a.path, url=a.url,
+            date=a.date, author=a.author, path=a.path, story=story,
+            passages=[PassageView(id=p.id, seq=p.seq, start=p.start, end=p.end, text=p.text, lang=p.lang)
+                      for p in store.passages_of(article_id)],
+            versions=[_version(v, None) for n, v in members if n != number],
+            republished=[_copy(r, a.lang) for r in store.republished([article_id]).get(article_id, [])],
+        )  # fmt: skip
 
     def info(self) -> IndexInfo:
         """The manifest of the loaded index."""
@@ -320,6 +340,17 @@ def validate_query(query: str) -> str:
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidQueryError(f"The query has {len(query)} characters; shorten it to at most {MAX_QUERY_CHARS}.")
     return query
+
+
+def _version(a: Article, score: float | None) -> Version:
+    return Version(
+        article_id=a.id, title=a.title, lang=a.lang, source=a.source or a.path, url=a.url, date=a.date, score=score
+    )
+
+
+def _copy(r: Republished, lang: str | None) -> Version:
+    return Version(article_id=r.id, title=r.title, lang=lang, source=r.source or r.path, url=r.url, date=r.date,
+                   score=None)  # fmt: skip
 
 
 def validate_mode(mode: str, group: str) -> None:

@@ -77,6 +77,39 @@ class Hit(BaseModel):
     )
 
 
+class PassageView(BaseModel):
+    """A passage of an article as indexed: its span of the article text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    seq: int
+    start: int
+    end: int
+    text: str
+    lang: str | None = Field(description="set only where it differs from the article's")
+
+
+class ArticleView(BaseModel):
+    """One stored article: its metadata, text, passages, other language versions and republished copies."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    title: str
+    text: str
+    lang: str | None
+    source: str | None
+    url: str | None
+    date: str | None
+    author: str | None
+    path: str
+    passages: list[PassageView]
+    story: int | None
+    versions: list[Version]
+    republished: list[Version]
+
+
 class QueryResult(BaseModel):
     """The answer to one query: the top articles, best first."""
 
@@ -116,6 +149,21 @@ class IndexInfo(BaseModel):
     index_dir: str
     version: str
     manifest: dict[str, Any]
+
+
+class ServerStats(BaseModel):
+    """What a running server holds and how fast it has been answering."""
+
+    index_version: str
+    articles: int
+    passages: int
+    languages: dict[str, int]
+    model: str
+    index_spec: str
+    recall: dict[str, Any]
+    uptime_s: float
+    queries: int = Field(description="queries answered since start")
+    query_ms: dict[str, float] = Field(description="p50/p90/p99 of the last 2,000 /query requests, in ms")
 
 
 class ErrorBody(BaseModel):

@@ -116,3 +116,18 @@ def test_paging_continues_the_ranking(engine: SearchEngine) -> None:
     client = TestClient(create_app(engine))
     assert client.get("/query", params={"q": "Palu", "offset": 2, "k": 2}).json()["offset"] == 2
     assert client.get("/query", params={"q": "Palu", "offset": -1}).status_code == 422
+
+
+def test_article_view_ready_and_stats(engine: SearchEngine) -> None:
+    client = TestClient(create_app(engine))
+    view = client.get("/articles/quake-en").json()
+    assert view["article_id"] == "quake-en" and view["passages"][0]["text"] in view["text"]
+    assert [v["article_id"] for v in view["versions"]] == ["quake-fr"]
+    assert [c["article_id"] for c in view["republished"]] == ["quake-copy"]
+    missing = client.get("/articles/no-such-article")
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "ArticleNotFoundError"
+    assert client.get("/ready").json()["ready"] is True
+    for _ in range(3):
+        client.get("/query", params={"q": "Palu"})
+    stats = client.get("/stats").json()
+    assert stats["articles"] == 4 and stats["queries"] == 3 and set(stats["query_ms"]) == {"p50", "p90", "p99"}
