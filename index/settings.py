@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -74,6 +74,8 @@ class Settings:
     language_neutral: bool = DEFAULT_LANGUAGE_NEUTRAL
     # input column/key for each of our fields (``--field text=body``); empty: the fields' own names
     fields: tuple[tuple[str, str], ...] = ()
+    # the server's API key (``--api-key`` or SEMSEARCH_API_KEY); never logged
+    api_key: str | None = field(default=None, repr=False)
 
     @property
     def read_options(self) -> ReadOptions:
@@ -94,8 +96,11 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX`` and ``SEMSEARCH_MODEL``, else defaults."""
+        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL`` and ``SEMSEARCH_API_KEY``."""
         env = os.environ if environ is None else environ
         home = Path(env["SEMSEARCH_HOME"]).expanduser() if env.get("SEMSEARCH_HOME") else _default_home()
         index_dir = Path(env["SEMSEARCH_INDEX"]).expanduser() if env.get("SEMSEARCH_INDEX") else home / "index"
-        return cls(home=home, index_dir=index_dir, model=env.get("SEMSEARCH_MODEL") or None)
+        return cls(
+            home=home, index_dir=index_dir, model=env.get("SEMSEARCH_MODEL") or None,
+            api_key=env.get("SEMSEARCH_API_KEY") or None,
+        )  # fmt: skip

@@ -1,15 +1,25 @@
-"""The HTTP API: an app factory over a loaded SearchEngine (no globals, no environment reads)."""
+"""The HTTP API: an app factory over a served index (no globals, no environment reads).
+
+Security and limits live here, at the edge: an API key (sent as ``Authorization: Bearer KEY`` or
+``X-API-Key``) guards the admin routes always, and every route when ``require_key`` is set (the CLI
+sets it when binding beyond loopback); keys are compared in constant time and never logged. Request
+bodies over ``max_body_bytes`` get 413. Access logs are JSON lines without the query text unless
+``log_queries``. CORS is off unless origins are given.
+"""
 
 from __future__ import annotations
 
+import hmac
+import json
+import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from importlib.metadata import version
 from typing import Annotated
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -18,15 +28,62 @@ from index.settings import DEFAULT_GROUP, DEFAULT_K, DEFAULT_MODE, MAX_DEPTH, MA
 from search.engine import SearchEngine
 from search.filters import parse_filters
 from search.results import ArticleView, ErrorBody, Grouping, IndexInfo, Mode, QueryRequest, QueryResult, ServerStats
+from search.serving import ServedIndex
 
 _ERRORS: dict[int | str, dict[str, object]] = {422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+# Largest request body accepted (a query with filters is well under 10 KB).
+MAX_BODY_BYTES = 64 * 1024
+_access = logging.getLogger("semsearch.access")
 
 
-def create_app(engine: SearchEngine) -> FastAPI:
-    """A FastAPI app answering queries against ``engine``."""
+class UnauthorizedError(SemsearchError):
+    """No API key sent where one is needed."""
+
+    http_status = 401
+
+
+class ForbiddenError(SemsearchError):
+    """A wrong API key, or a route that needs a key the server was not given."""
+
+    http_status = 403
+
+
+def create_app(
+    served: ServedIndex | SearchEngine,
+    *,
+    api_key: str | None = None,
+    require_key: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    cors_origins: Sequence[str] = (),
+    log_queries: bool = False,
+) -> FastAPI:
+    """A FastAPI app answering queries against ``served`` (an engine, or a served index that reloads)."""
+    holder = served if isinstance(served, ServedIndex) else ServedIndex(served)
     app = FastAPI(title="semsearch", version=version("semsearch"), description="Cross-lingual semantic news search.")
     started = time.monotonic()
     latency = LatencyWindow()
+    if cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"])
+
+    def check_key(request: Request, *, always: bool) -> None:
+        if not (always or require_key):
+            return
+        if api_key is None:
+            raise ForbiddenError("This route needs an API key: start the server with --api-key or SEMSEARCH_API_KEY.")
+        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not given:
+            raise UnauthorizedError("Send the API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.")
+        if not hmac.compare_digest(given.encode(), api_key.encode()):
+            raise ForbiddenError("The API key is not valid.")
+
+    def reader(request: Request) -> SearchEngine:
+        check_key(request, always=False)
+        return holder.engine
+
+    def admin(request: Request) -> None:
+        check_key(request, always=True)
 
     @app.exception_handler(SemsearchError)
     async def _semsearch_error(request: Request, exc: SemsearchError) -> JSONResponse:
@@ -52,13 +109,14 @@ def create_app(engine: SearchEngine) -> FastAPI:
         mode: Annotated[Mode, Query(description="dense, lexical or hybrid")] = DEFAULT_MODE,
         group: Annotated[Grouping, Query(description="stories (one result per story) or articles")] = DEFAULT_GROUP,
         snippets: Annotated[bool, Query(description="best sentence(s) of each hit, with highlights")] = True,
+        engine: SearchEngine = Depends(reader),
     ) -> QueryResult:
         """Search: the k best articles (or stories) for q, each with its best passage and snippet; optional filters."""
         filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
         return engine.search(q, k, filters=filters, mode=mode, group=group, snippets=snippets, offset=offset)
 
     @app.post("/query", response_model=QueryResult, responses=_ERRORS)
-    def post_query(request: QueryRequest) -> QueryResult:
+    def post_query(request: QueryRequest, engine: SearchEngine = Depends(reader)) -> QueryResult:
         """Search with a JSON body {"q": ..., "k": ..., "lang": ..., "since", "until", "source", "mode", "group"}."""
         filters = parse_filters(
             request.lang, request.since, request.until, request.source, index_languages=engine.languages()
@@ -69,41 +127,56 @@ def create_app(engine: SearchEngine) -> FastAPI:
         )  # fmt: skip
 
     @app.get("/info", response_model=IndexInfo)
-    def get_info() -> IndexInfo:
+    def get_info(engine: SearchEngine = Depends(reader)) -> IndexInfo:
         """What the loaded index holds and how it was built."""
         return engine.info()
 
     @app.get("/articles/{article_id:path}", response_model=ArticleView, responses={404: {"model": ErrorBody}})
-    def get_article(article_id: str) -> ArticleView:
+    def get_article(article_id: str, engine: SearchEngine = Depends(reader)) -> ArticleView:
         """One stored article: text, passages with their offsets, story versions and republished copies."""
         return engine.article(article_id)
 
     @app.get("/health")
     def health() -> dict[str, str]:
-        """Liveness: the server process answers."""
-        return {"status": "ok", "index_version": engine.index.version}
+        """Liveness: the server process answers (no key needed)."""
+        return {"status": "ok"}
 
     @app.get("/ready")
-    def ready() -> dict[str, object]:
+    def ready(engine: SearchEngine = Depends(reader)) -> dict[str, object]:
         """Readiness: an index is loaded and answers (the server never starts without one)."""
         return {"ready": True, "index_version": engine.index.version, "articles": engine.index.manifest.articles}
 
     @app.get("/stats", response_model=ServerStats)
-    def stats() -> ServerStats:
+    def stats(engine: SearchEngine = Depends(reader)) -> ServerStats:
         """Counts, model, index type and recall, uptime, and latency percentiles of recent queries."""
         m = engine.index.manifest
         return ServerStats(
             index_version=engine.index.version, articles=m.articles, passages=m.passages, languages=m.languages,
             model=m.model.name, index_spec=m.index_spec, recall=m.recall, uptime_s=round(time.monotonic() - started, 1),
-            queries=latency.count, query_ms=latency.percentiles(),
+            queries=latency.count, query_ms=latency.percentiles(), reloads=holder.reloads,
         )  # fmt: skip
 
+    @app.post("/admin/reload", responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
+    def reload(_: None = Depends(admin)) -> dict[str, str]:
+        """Serve the index's current version now (a build is also noticed by itself within a second)."""
+        return {"index_version": holder.reload()}
+
     @app.middleware("http")
-    async def _time_queries(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _edge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         t0 = time.perf_counter()
-        response = await call_next(request)
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
+            response: Response = JSONResponse(status_code=413, content={"error": {"type": "TooLarge", "message":
+                                              f"The request body is over {max_body_bytes} bytes."}})  # fmt: skip
+        else:
+            response = await call_next(request)
+        ms = (time.perf_counter() - t0) * 1000
         if request.url.path == "/query" and response.status_code == 200:
-            latency.add((time.perf_counter() - t0) * 1000)
+            latency.add(ms)
+        entry = {"method": request.method, "path": request.url.path, "status": response.status_code, "ms": round(ms, 2)}
+        if log_queries and request.url.query:
+            entry["query"] = request.url.query
+        _access.info(json.dumps(entry))
         return response
 
     return app

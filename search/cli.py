@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -241,17 +242,32 @@ def serve(
     model: ModelOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="Port to listen on")] = DEFAULT_PORT,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="Key for admin routes (and all routes beyond loopback)")
+    ] = None,
+    cors_origin: Annotated[
+        list[str] | None, typer.Option("--cors-origin", help="Allow this web origin (repeat)")
+    ] = None,
+    log_queries: Annotated[bool, typer.Option("--log-queries", help="Put query text in the access log")] = False,
 ) -> None:
     """Serve the HTTP API. Example: semsearch serve --port 8000, then GET /query?q=Russia+Iran+treaty"""
     import uvicorn
 
     from search.api import create_app
     from search.engine import SearchEngine
+    from search.serving import ServedIndex
 
-    engine = SearchEngine.open(_settings(index, model))
+    settings = _settings(index, model, api_key=api_key)
+    public = host not in ("127.0.0.1", "localhost", "::1")
+    if public and not settings.api_key:
+        raise SemsearchError(f"Serving on {host} needs an API key: pass --api-key or set SEMSEARCH_API_KEY.")
+    engine = SearchEngine.open(settings)  # refuses to start without a loadable index
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    app_ = create_app(ServedIndex(engine, settings.index_dir), api_key=settings.api_key, require_key=public,
+                      cors_origins=cors_origin or (), log_queries=log_queries)  # fmt: skip
+    uvicorn.run(app_, host=host, port=port, log_level="info", access_log=False)
 
 
 @app.command()

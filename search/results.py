@@ -164,6 +164,7 @@ class ServerStats(BaseModel):
     uptime_s: float
     queries: int = Field(description="queries answered since start")
     query_ms: dict[str, float] = Field(description="p50/p90/p99 of the last 2,000 /query requests, in ms")
+    reloads: int = Field(default=0, description="new index versions picked up since start")
 
 
 class ErrorBody(BaseModel):
