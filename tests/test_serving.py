@@ -94,5 +94,7 @@ def test_serve_refuses_a_public_address_without_a_key(tmp_path: Path) -> None:
 
     from search.cli import app
 
-    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--index", str(tmp_path / "none")], env={"SEMSEARCH_API_KEY": ""})
+    result = CliRunner().invoke(
+        app, ["serve", "--host", "0.0.0.0", "--index", str(tmp_path / "none")], env={"SEMSEARCH_API_KEY": ""}
+    )
     assert result.exit_code == 1 and "needs an API key" in result.output
