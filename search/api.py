@@ -21,7 +21,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from index.errors import SemsearchError
 from index.settings import DEFAULT_GROUP, DEFAULT_K, DEFAULT_MODE, MAX_DEPTH, MAX_K, MAX_QUERY_CHARS
@@ -136,6 +136,16 @@ def create_app(
         """One stored article: text, passages with their offsets, story versions and republished copies."""
         return engine.article(article_id)
 
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        """The search page (plain HTML and JavaScript over /query; nothing loaded from elsewhere)."""
+        return HTMLResponse(_web("index.html"))
+
+    @app.get("/read/{article_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    def read_page(article_id: str) -> HTMLResponse:
+        """The article page (over /articles/{id})."""
+        return HTMLResponse(_web("read.html"))
+
     @app.get("/health")
     def health() -> dict[str, str]:
         """Liveness: the server process answers (no key needed)."""
@@ -180,6 +190,12 @@ def create_app(
         return response
 
     return app
+
+
+def _web(name: str) -> str:
+    from importlib.resources import files
+
+    return (files("search") / "web" / name).read_text(encoding="utf-8")
 
 
 class LatencyWindow:

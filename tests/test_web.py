@@ -1,0 +1,102 @@
+"""The search page in a real headless Chromium against a live server on 127.0.0.1 (real model, slow).
+
+Needs Debian's ``chromium`` and the ``playwright`` package (no browser download: the system Chromium is
+driven directly); skipped where either is missing. The screenshot lands in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index import Settings, open_index
+from index.embedding import Embedder
+from search import SearchEngine
+from search.api import create_app
+from tests.conftest import ROOT, SEED_ARTICLE
+from tests.test_api import _free_port
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def server(seeds_index: Settings, real_embedder: Embedder) -> Iterator[str]:
+    import uvicorn
+
+    engine = SearchEngine(open_index(seeds_index.index_dir), real_embedder)
+    port = _free_port()
+    live = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=live.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not live.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    live.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    playwright = pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def test_search_page_finds_the_seed_article_first(server: str, browser: object) -> None:
+    page = browser.new_page(locale="en-US")  # type: ignore[attr-defined]
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server + "/")
+    page.fill("input[name=q]", "Russia Iran treaty")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("#results article")
+    first = page.locator("#results article").first
+    assert first.locator("h2 a").get_attribute("href") == f"/read/{SEED_ARTICLE}"
+    snippet = first.locator(".snippet")
+    assert snippet.get_attribute("dir") == "auto"
+    # the Arabic snippet is laid out right to left
+    assert snippet.evaluate("node => getComputedStyle(node).direction") == "rtl"
+    assert "Results 1–" in page.inner_text("#status")
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / "search-russia-iran-treaty.png"), full_page=True)
+    # nothing is fetched from anywhere but this server
+    assert all(url.startswith(server) for url in requests)
+    # paging and the article view
+    first.locator("h2 a").click()
+    page.wait_for_selector("#text p")
+    assert "روسيا" in page.inner_text("#title")
+    page.close()
+
+
+def test_filters_and_highlights_on_the_page(server: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(server + "/?q=Palu+tsunami&lang=en")
+    page.wait_for_selector("#results article")
+    langs = page.locator("#results article h2 .lang").all_inner_texts()
+    assert langs and set(langs) == {"en"}
+    marks = [m.lower() for m in page.locator("#results mark").all_inner_texts()]
+    assert "palu" in marks or "tsunami" in marks
+    versions = page.locator("#results .versions").first.inner_text()
+    assert "Also in:" in versions
+    page.close()
+
+
+def test_a_missing_page_asset_is_not_needed(server: str) -> None:
+    import httpx
+
+    html = httpx.get(server + "/").text
+    assert "<script src" not in html and "<link " not in html and "http://" not in html.replace(server, "")
+    assert Path(ROOT / "search" / "web" / "index.html").is_file()
