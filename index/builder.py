@@ -38,9 +38,9 @@ from index.sentence_vectors import SentenceVectors, body_sentence_spans
 from index.settings import TITLE_CONTEXT_SHARE, Settings
 from index.sources import iter_articles
 from index.store import create_store
-from index.stories import find_stories
+from index.stories import stories_of
 from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup, default_strength
-from index.vectors import HEADLINE_ID_BASE, FaissIndex, create_vector_index, parse_spec, tune, validate_target
+from index.vectors import FaissIndex, create_vector_index, parse_spec, tune, validate_target
 from index.vectors.tuning import holdout_rows
 
 # Passages handed to the model per call: large enough to keep it busy, small enough for live progress.
@@ -97,61 +97,80 @@ def build_index(
     with build_lock(settings.index_dir):
         articles, skipped, repaired = _read(sources, notify, settings.read_options)
         articles, republished = find_duplicates(articles)
-        embedder = embedder or load_embedder(settings.model, settings.models_dir)
-        if settings.passage_tokens > embedder.max_tokens:
-            raise SemsearchError(
-                f"--passage-tokens {settings.passage_tokens} exceeds the model's limit of {embedder.max_tokens}."
-            )
-        previous = _previous(settings, embedder)
-        passages, texts = chunk_articles(articles, embedder, settings, notify)
-        plan = plan_ids(articles, passages, texts, previous)
-        encode_started = time.perf_counter()
-        raw, sentences = _vectors(plan, previous, embedder, settings.encode_batch, notify)
-        encode_seconds = time.perf_counter() - encode_started
-        rows = VectorRows(plan.ids, plan.articles, plan.langs, raw)
-        work = new_work_folder(settings.index_dir)
-        try:
-            notify(BuildProgress("index", 0, 1))
-            index, means, masked, mode, holdout, centred = _index(rows, previous, settings)
-            if centred is None and not index.spec.exact:  # exact search needs no tuning, so no vectors
-                centred = _centred(rows, means)
-            tuning = tune(index, centred, rows.ids, settings.recall_target, holdout=holdout)
-            if len(holdout) and centred is not None:  # the tuning queries were kept out of the index until now
-                index.add(rows.ids[holdout], centred[holdout])
-            del centred
-            notify(BuildProgress("index", 1, 1))
-            notify(BuildProgress("write", 0, 1))
-            index.save(work / VECTORS_FILE)
-            rows.save(work)
-            sentences.save(work)
-            means.save(work / MEANS_FILE)
-            np.save(work / MASKED_FILE, masked)
-            LexicalIndex.build(plan.texts).save(work / LEXICAL_DIR)
-            notify(BuildProgress("stories", 0, 1))
-            stories = find_stories_of(rows, articles, plan.numbers)
-            notify(BuildProgress("stories", 1, 1))
-            create_store(
-                work / STORE_FILE, articles, plan.passages, plan.numbers, plan.headline_ids, stories, republished
-            )
-            stats = {
-                "mode": mode,
-                "vectors_encoded": int((plan.reused_from < 0).sum()),
-                "vectors_reused": int((plan.reused_from >= 0).sum()),
-                "masked": len(masked),
-                "trained_on": _trained_on(previous, mode, len(rows)),
-                "stories": len(set(stories.values())),
-                "republished": len(republished),
-                "repaired": len(repaired),
-                "articles_in_stories": len(stories),
-            }
-            manifest = _manifest(
-                work, articles, plan, embedder, settings, skipped, sources, started, index, tuning, means, stats
-            )
-            version = publish(settings.index_dir, work)
-            notify(BuildProgress("write", 1, 1))
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+        return index_articles(
+            articles, settings, embedder=embedder, notify=notify, started=started, sources=sources,
+            skipped=skipped, repaired=repaired, republished=republished,
+        )  # fmt: skip
+
+
+def index_articles(
+    articles: list[Article],
+    settings: Settings,
+    *,
+    embedder: Embedder | None,
+    notify: ProgressCallback,
+    started: float,
+    sources: list[Path],
+    skipped: list[Skipped] | None = None,
+    repaired: list[Repaired] | None = None,
+    republished: list[Republished] | None = None,
+) -> BuildReport:
+    """Index these articles as the next version of ``settings.index_dir`` (the caller holds the build lock),
+    reusing the current version's vectors for unchanged text."""
+    skipped, repaired, republished = skipped or [], repaired or [], republished or []
+    embedder = embedder or load_embedder(settings.model, settings.models_dir)
+    if settings.passage_tokens > embedder.max_tokens:
+        raise SemsearchError(
+            f"--passage-tokens {settings.passage_tokens} exceeds the model's limit of {embedder.max_tokens}."
+        )
+    previous = _previous(settings, embedder)
+    passages, texts = chunk_articles(articles, embedder, settings, notify)
+    plan = plan_ids(articles, passages, texts, previous)
+    encode_started = time.perf_counter()
+    raw, sentences = _vectors(plan, previous, embedder, settings.encode_batch, notify)
+    encode_seconds = time.perf_counter() - encode_started
+    rows = VectorRows(plan.ids, plan.articles, plan.langs, raw)
+    work = new_work_folder(settings.index_dir)
+    try:
+        notify(BuildProgress("index", 0, 1))
+        index, means, masked, mode, holdout, centred = _index(rows, previous, settings)
+        if centred is None and not index.spec.exact:  # exact search needs no tuning, so no vectors
+            centred = _centred(rows, means)
+        tuning = tune(index, centred, rows.ids, settings.recall_target, holdout=holdout)
+        if len(holdout) and centred is not None:  # the tuning queries were kept out of the index until now
+            index.add(rows.ids[holdout], centred[holdout])
+        del centred
+        notify(BuildProgress("index", 1, 1))
+        notify(BuildProgress("write", 0, 1))
+        index.save(work / VECTORS_FILE)
+        rows.save(work)
+        sentences.save(work)
+        means.save(work / MEANS_FILE)
+        np.save(work / MASKED_FILE, masked)
+        LexicalIndex.build(plan.texts).save(work / LEXICAL_DIR)
+        notify(BuildProgress("stories", 0, 1))
+        stories = stories_of(rows, articles, plan.numbers)
+        notify(BuildProgress("stories", 1, 1))
+        create_store(work / STORE_FILE, articles, plan.passages, plan.numbers, plan.headline_ids, stories, republished)
+        stats = {
+            "mode": mode,
+            "vectors_encoded": int((plan.reused_from < 0).sum()),
+            "vectors_reused": int((plan.reused_from >= 0).sum()),
+            "masked": len(masked),
+            "trained_on": _trained_on(previous, mode, len(rows)),
+            "stories": len(set(stories.values())),
+            "republished": len(republished),
+            "repaired": len(repaired),
+            "articles_in_stories": len(stories),
+        }
+        manifest = _manifest(
+            work, articles, plan, embedder, settings, skipped, sources, started, index, tuning, means, stats
+        )
+        version = publish(settings.index_dir, work)
+        notify(BuildProgress("write", 1, 1))
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     return BuildReport(
         settings.index_dir, version.name, manifest, skipped, repaired, republished,
         time.perf_counter() - started, encode_seconds,
@@ -269,13 +288,6 @@ def _vectors(
             per_row[i] = block
         notify(BuildProgress("embed", start + len(part), len(todo)))
     return raw, SentenceVectors.from_rows(per_row, embedder.dimension)
-
-
-def find_stories_of(rows: VectorRows, articles: list[Article], numbers: dict[str, int]) -> dict[int, int]:
-    """Story number per article number, for the articles that have other versions (from passage vectors)."""
-    body = rows.ids < HEADLINE_ID_BASE
-    langs = {numbers[a.id]: a.lang or "?" for a in articles}
-    return find_stories(np.asarray(rows.raw[body]), rows.articles[body], list(rows.langs[body]), langs)
 
 
 def memory_budget() -> int:

@@ -22,7 +22,7 @@ from index.formats.text import read_text, split_title
 from index.language import LanguageDetector
 from index.records import Article, Repaired, Skipped
 
-__all__ = ["IGNORE_FILE", "iter_articles", "split_title"]
+__all__ = ["IGNORE_FILE", "articles_from_records", "iter_articles", "split_title"]
 
 IGNORE_FILE = ".semsearchignore"
 # Articles whose language is detected together (in parallel).
@@ -50,6 +50,23 @@ def iter_articles(
             yield from _with_languages(pending, detector)
             pending = []
     yield from _with_languages(pending, detector)
+
+
+def articles_from_records(
+    records: Iterable[dict[str, Any]], detector: LanguageDetector | None = None
+) -> list[Article | Skipped | Repaired]:
+    """Articles from records given directly (an API write): cleaned, dated and language-tagged like files."""
+    detector = detector or LanguageDetector()
+    out: list[Article | Skipped | Repaired] = []
+    pending: list[Article] = []
+    for n, record in enumerate(records, start=1):
+        path = str(record.get("path") or record.get("id") or f"record#{n}")
+        for item in _finish({**record, "path": path, "id": record.get("id") or path}):
+            if isinstance(item, Article) and not item.lang:
+                pending.append(item)
+            else:
+                out.append(item)
+    return out + list(_with_languages(pending, detector))
 
 
 def _with_languages(articles: list[Article], detector: LanguageDetector) -> list[Article]:

@@ -199,6 +199,15 @@ class Store:
                 found.setdefault(row[0], []).append(Republished(*row))
         return found
 
+    def all_articles(self) -> list[Article]:
+        """Every article, in article-number order."""
+        return [Article(*row) for row in self._con().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY num")]
+
+    def all_republished(self) -> list[Republished]:
+        """Every copy kept out of the index."""
+        sql = "SELECT article_id, id, title, source, url, date, path FROM republished"
+        return [Republished(*row) for row in self._con().execute(sql)]
+
     def passages_of(self, article_id: str) -> list[Passage]:
         """The passages of one article, in order."""
         sql = f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE article_id = ? ORDER BY seq"

@@ -22,6 +22,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from index.centring import centre, language_means
+from index.records import Article
+from index.vector_rows import VectorRows
+from index.vectors import HEADLINE_ID_BASE
 
 # Mean best-match passage cosine (on vectors with STORY_CENTRING of the language mean removed)
 # above which two articles in different languages may be versions of one story.
@@ -120,3 +123,10 @@ def _grow(edges: list[tuple[float, int, int]], article_langs: dict[int, str]) ->
     for r in story.values():
         sizes[r] = sizes.get(r, 0) + 1
     return {x: r for x, r in story.items() if sizes[r] > 1}  # an article whose every edge was refused is alone
+
+
+def stories_of(rows: VectorRows, articles: list[Article], numbers: dict[str, int]) -> dict[int, int]:
+    """Story number per article number, for the articles that have other versions (from passage vectors)."""
+    body = rows.ids < HEADLINE_ID_BASE
+    langs = {numbers[a.id]: a.lang or "?" for a in articles}
+    return find_stories(np.asarray(rows.raw[body]), rows.articles[body], list(rows.langs[body]), langs)

@@ -24,15 +24,37 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from index.errors import SemsearchError
-from index.settings import DEFAULT_GROUP, DEFAULT_K, DEFAULT_MODE, MAX_DEPTH, MAX_K, MAX_QUERY_CHARS
+from index.settings import (
+    DEFAULT_GROUP,
+    DEFAULT_K,
+    DEFAULT_MODE,
+    DEFAULT_RECALL_TARGET,
+    MAX_DEPTH,
+    MAX_K,
+    MAX_QUERY_CHARS,
+    Settings,
+)
 from search.engine import SearchEngine
 from search.filters import parse_filters
-from search.results import ArticleView, ErrorBody, Grouping, IndexInfo, Mode, QueryRequest, QueryResult, ServerStats
+from search.results import (
+    ArticlesIn,
+    ArticleView,
+    ErrorBody,
+    Grouping,
+    IndexInfo,
+    Mode,
+    QueryRequest,
+    QueryResult,
+    ServerStats,
+    WriteResult,
+)
 from search.serving import ServedIndex
 
 _ERRORS: dict[int | str, dict[str, object]] = {422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
 # Largest request body accepted (a query with filters is well under 10 KB).
 MAX_BODY_BYTES = 64 * 1024
+# Largest body of a write (POST /articles): a batch of articles.
+MAX_WRITE_BYTES = 16 << 20
 _access = logging.getLogger("semsearch.access")
 
 
@@ -166,6 +188,20 @@ def create_app(
             queries=latency.count, query_ms=latency.percentiles(), reloads=holder.reloads,
         )  # fmt: skip
 
+    writing = threading.Lock()  # writes queue here, one at a time; searches go on meanwhile
+
+    @app.post("/articles", response_model=WriteResult, responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
+    def post_articles(body: ArticlesIn, _: None = Depends(admin)) -> WriteResult:
+        """Add or replace articles (by id); the new index version answers once this returns."""
+        with writing:
+            return _write(holder, upsert=[a.model_dump() for a in body.articles])
+
+    @app.delete("/articles/{article_id:path}", response_model=WriteResult, responses={404: {"model": ErrorBody}})
+    def delete_article(article_id: str, _: None = Depends(admin)) -> WriteResult:
+        """Remove one article; the new index version answers once this returns."""
+        with writing:
+            return _write(holder, delete=[article_id])
+
     @app.post("/admin/reload", responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
     def reload(_: None = Depends(admin)) -> dict[str, str]:
         """Serve the index's current version now (a build is also noticed by itself within a second)."""
@@ -175,9 +211,10 @@ def create_app(
     async def _edge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         t0 = time.perf_counter()
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
+        limit = MAX_WRITE_BYTES if request.url.path == "/articles" else max_body_bytes
+        if length is not None and (not length.isdigit() or int(length) > limit):
             response: Response = JSONResponse(status_code=413, content={"error": {"type": "TooLarge", "message":
-                                              f"The request body is over {max_body_bytes} bytes."}})  # fmt: skip
+                                              f"The request body is over {limit} bytes."}})  # fmt: skip
         else:
             response = await call_next(request)
         ms = (time.perf_counter() - t0) * 1000
@@ -190,6 +227,32 @@ def create_app(
         return response
 
     return app
+
+
+def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete: Sequence[str] = ()) -> WriteResult:
+    from index import Article, Repaired, Skipped
+    from index.sources import articles_from_records
+    from index.writes import write_articles
+
+    engine = holder.engine
+    if holder.index_dir is None:
+        raise SemsearchError("This server was started without an index folder to write to.")
+    items = articles_from_records(upsert)
+    articles = [i for i in items if isinstance(i, Article)]
+    m = engine.index.manifest  # the write keeps how this index was built
+    settings = Settings(
+        home=holder.index_dir, index_dir=holder.index_dir, model=m.model.name, index_spec=m.index_spec,
+        passage_tokens=m.chunker.passage_tokens, overlap_sentences=m.chunker.overlap_sentences,
+        recall_target=float(m.recall.get("target") or DEFAULT_RECALL_TARGET), language_neutral=m.language_centring > 0,
+    )  # fmt: skip
+    report = write_articles(settings, articles, delete, embedder=engine.embedder)
+    holder.reload()
+    return WriteResult(
+        index_version=report.version, upserted=[a.id for a in articles], deleted=list(delete),
+        skipped=[{"id": i.path, "reason": i.reason} for i in items if isinstance(i, Skipped)],
+        repaired=[{"id": i.path, "what": i.what} for i in items if isinstance(i, Repaired)],
+        vectors_encoded=int(report.manifest.build["vectors_encoded"]),
+    )  # fmt: skip
 
 
 def _web(name: str) -> str:

@@ -141,6 +141,36 @@ class QueryRequest(BaseModel):
     source: str | None = Field(default=None, description="outlet name, or a path prefix of the source files")
 
 
+class ArticleIn(BaseModel):
+    """One article sent to ``POST /articles``."""
+
+    id: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1)
+    title: str = ""
+    url: str | None = None
+    date: str | None = Field(default=None, description="any common date format; stored as ISO 8601")
+    lang: str | None = Field(default=None, description="ISO 639-1; detected when left out")
+    source: str | None = None
+    author: str | None = None
+
+
+class ArticlesIn(BaseModel):
+    """Body of ``POST /articles``: articles to add or replace (by id)."""
+
+    articles: list[ArticleIn] = Field(min_length=1, max_length=1_000)
+
+
+class WriteResult(BaseModel):
+    """What a write did, and the index version that now answers."""
+
+    index_version: str
+    upserted: list[str] = Field(default_factory=list)
+    deleted: list[str] = Field(default_factory=list)
+    skipped: list[dict[str, str]] = Field(default_factory=list, description="articles refused, with why")
+    repaired: list[dict[str, str]] = Field(default_factory=list)
+    vectors_encoded: int
+
+
 class IndexInfo(BaseModel):
     """What an index holds and how it was built (its manifest)."""
 

@@ -98,3 +98,48 @@ def test_serve_refuses_a_public_address_without_a_key(tmp_path: Path) -> None:
         app, ["serve", "--host", "0.0.0.0", "--index", str(tmp_path / "none")], env={"SEMSEARCH_API_KEY": ""}
     )
     assert result.exit_code == 1 and "needs an API key" in result.output
+
+
+def test_write_path_upserts_and_deletes_while_clients_query(served: tuple[ServedIndex, Settings, Path]) -> None:
+    import threading
+
+    holder, _, _ = served
+    client = TestClient(create_app(holder, api_key="s3cret"))
+    key = {"X-API-Key": "s3cret"}
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def query() -> None:
+        while not stop.is_set():
+            response = client.get("/query", params={"q": "story harbour bridge", "group": "articles"})
+            if response.status_code != 200:
+                errors.append(response.text)
+
+    readers = [threading.Thread(target=query) for _ in range(8)]
+    for reader in readers:
+        reader.start()
+    try:
+        first = client.post("/articles", headers=key, json={"articles": [
+            {"id": "w1", "title": "Bridge", "text": "A new bridge opened in the south on Monday, after ten years."},
+            {"id": "w2", "title": "Tunnel", "text": "The tunnel under the river will close for repairs in May.",
+             "date": "not a date"},
+        ]})  # fmt: skip
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert body["upserted"] == ["w1", "w2"] and body["repaired"][0]["id"] == "w2"
+        replaced = client.post("/articles", headers=key, json={"articles": [
+            {"id": "w1", "title": "Bridge", "text": "The new bridge in the south carried its first trains today."}]})  # fmt: skip
+        assert replaced.status_code == 200 and replaced.json()["vectors_encoded"] >= 1
+        assert client.delete("/articles/w2", headers=key).json()["deleted"] == ["w2"]
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join(30)
+    assert errors == []
+    ids = {a.id for a in holder.engine.index.store.all_articles()}
+    assert ids == {"a.txt", "w1"}
+    assert "first trains" in client.get("/articles/w1").json()["text"]
+    assert client.delete("/articles/w2", headers=key).status_code == 404
+    assert client.post("/articles", json={"articles": [{"id": "x", "text": "y"}]}).status_code == 401
+    bad = client.post("/articles", headers=key, json={"articles": [{"id": "x"}]})
+    assert bad.status_code == 422 and "text" in bad.json()["error"]["message"]

@@ -1,0 +1,59 @@
+"""The write path: upsert and delete articles in a built index, as a new version published atomically.
+
+The current version's articles, minus the deleted ones, plus the upserted ones (replacing any with the
+same id), are indexed again the way a build indexes files: unchanged text keeps its vectors, so only
+new or changed passages are encoded. Copies of one story are found again among all of them. Writes
+take the build lock, so they queue behind each other and behind ``semsearch build``; readers keep
+the version they opened until the new one is published.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from index.builder import BuildReport, ProgressCallback, index_articles
+from index.duplicates import find_duplicates
+from index.embedding import Embedder
+from index.errors import ArticleNotFoundError, InvalidQueryError
+from index.index_dir import build_lock, open_index
+from index.records import Article
+from index.settings import Settings
+
+# Articles in one write request at most.
+MAX_WRITE_ARTICLES = 1_000
+
+
+def write_articles(
+    settings: Settings,
+    upsert: Sequence[Article] = (),
+    delete: Sequence[str] = (),
+    *,
+    embedder: Embedder | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuildReport:
+    """Apply upserts and deletions to the index at ``settings.index_dir``; unknown ids to delete are refused."""
+    if len(upsert) + len(delete) > MAX_WRITE_ARTICLES:
+        raise InvalidQueryError(
+            f"{len(upsert) + len(delete)} articles in one write; send at most {MAX_WRITE_ARTICLES}."
+        )
+    started = time.perf_counter()
+    with build_lock(settings.index_dir):
+        current = open_index(settings.index_dir)
+        articles = {a.id: a for a in current.store.all_articles()}
+        unknown = sorted(set(delete) - set(articles))
+        if unknown:
+            raise ArticleNotFoundError(f"No article {', '.join(map(repr, unknown[:5]))} in this index to delete.")
+        for article_id in delete:
+            del articles[article_id]
+        for article in upsert:
+            articles[article.id] = article
+        kept, republished = find_duplicates(list(articles.values()))
+        leads, copies = {a.id for a in kept}, {r.id for r in republished}
+        # copies found by earlier builds stay listed while the article they copy stays
+        republished += [r for r in current.store.all_republished() if r.article_id in leads and r.id not in copies]
+        return index_articles(
+            kept, settings, embedder=embedder, notify=progress or (lambda event: None), started=started,
+            sources=[Path(s) for s in current.manifest.sources], republished=republished,
+        )  # fmt: skip
