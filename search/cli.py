@@ -254,6 +254,7 @@ def serve(
     import uvicorn
 
     from search.api import create_app
+    from search.batching import BatchingEmbedder
     from search.engine import SearchEngine
     from search.serving import ServedIndex
 
@@ -262,6 +263,7 @@ def serve(
     if public and not settings.api_key:
         raise SemsearchError(f"Serving on {host} needs an API key: pass --api-key or set SEMSEARCH_API_KEY.")
     engine = SearchEngine.open(settings)  # refuses to start without a loadable index
+    engine.embedder = BatchingEmbedder(engine.embedder)  # queries arriving together share one model call
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

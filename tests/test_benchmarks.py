@@ -98,3 +98,24 @@ def test_stories_benchmark_runs_on_the_seeds(seeds_index: Settings) -> None:
 def test_language_bias_benchmark_runs_on_a_tiny_pool() -> None:
     rows = load("bench_language_neutral").main(["--docs", "3"])
     assert rows[0]["variant"] == "bare model" and all(0 <= r["cross_top10"] <= 1 for r in rows)
+
+
+@pytest.mark.slow
+def test_load_benchmark_under_a_rebuild(seeds_index: Settings) -> None:
+    """The issue's load test: 1,000 queries from 16 clients while a rebuild swaps the index underneath."""
+    result = load("bench_load").main(
+        [
+            "--index",
+            str(seeds_index.index_dir),
+            "--sources",
+            str(ROOT / "seeds"),
+            "--queries",
+            "1000",
+            "--clients",
+            "16",
+        ]
+    )
+    for row in result.values():
+        assert row["errors"] == 0 and row["answered_by_unpublished_version"] == 0
+        assert row["new_version_answered"] > 0 and len(row["versions"]) == 2
+    assert result["batched"]["qps"] > result["plain"]["qps"]
