@@ -16,12 +16,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
 from importlib.metadata import version
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import SemsearchError
 from index.settings import (
@@ -50,7 +52,10 @@ from search.results import (
 )
 from search.serving import ServedIndex
 
-_ERRORS: dict[int | str, dict[str, object]] = {422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+_ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorBody} for code in (401, 403, 413, 422, 503)}
+_WRITE_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 422)
+}
 # Largest request body accepted (a query with filters is well under 10 KB).
 MAX_BODY_BYTES = 64 * 1024
 # Largest body of a write (POST /articles): a batch of articles.
@@ -113,6 +118,14 @@ def create_app(
             status_code=exc.http_status, content={"error": {"type": type(exc).__name__, "message": str(exc)}}
         )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # a body that is not even JSON is an invalid request like any other (422), not a 400
+        status = 422 if exc.status_code == 400 else exc.status_code
+        kind = "InvalidRequest" if status == 422 else HTTPStatus(status).phrase.replace(" ", "")
+        return JSONResponse(status_code=status, content={"error": {"type": kind, "message": str(exc.detail)}},
+                            headers=getattr(exc, "headers", None))  # fmt: skip
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -148,12 +161,12 @@ def create_app(
             offset=request.offset,
         )  # fmt: skip
 
-    @app.get("/info", response_model=IndexInfo)
+    @app.get("/info", response_model=IndexInfo, responses=_ERRORS)
     def get_info(engine: SearchEngine = Depends(reader)) -> IndexInfo:
         """What the loaded index holds and how it was built."""
         return engine.info()
 
-    @app.get("/articles/{article_id:path}", response_model=ArticleView, responses={404: {"model": ErrorBody}})
+    @app.get("/articles/{article_id:path}", response_model=ArticleView, responses=_ERRORS | {404: {"model": ErrorBody}})
     def get_article(article_id: str, engine: SearchEngine = Depends(reader)) -> ArticleView:
         """One stored article: text, passages with their offsets, story versions and republished copies."""
         return engine.article(article_id)
@@ -173,12 +186,12 @@ def create_app(
         """Liveness: the server process answers (no key needed)."""
         return {"status": "ok"}
 
-    @app.get("/ready")
+    @app.get("/ready", responses=_ERRORS)
     def ready(engine: SearchEngine = Depends(reader)) -> dict[str, object]:
         """Readiness: an index is loaded and answers (the server never starts without one)."""
         return {"ready": True, "index_version": engine.index.version, "articles": engine.index.manifest.articles}
 
-    @app.get("/stats", response_model=ServerStats)
+    @app.get("/stats", response_model=ServerStats, responses=_ERRORS)
     def stats(engine: SearchEngine = Depends(reader)) -> ServerStats:
         """Counts, model, index type and recall, uptime, and latency percentiles of recent queries."""
         m = engine.index.manifest
@@ -190,19 +203,19 @@ def create_app(
 
     writing = threading.Lock()  # writes queue here, one at a time; searches go on meanwhile
 
-    @app.post("/articles", response_model=WriteResult, responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
+    @app.post("/articles", response_model=WriteResult, responses=_WRITE_ERRORS)
     def post_articles(body: ArticlesIn, _: None = Depends(admin)) -> WriteResult:
         """Add or replace articles (by id); the new index version answers once this returns."""
         with writing:
             return _write(holder, upsert=[a.model_dump() for a in body.articles])
 
-    @app.delete("/articles/{article_id:path}", response_model=WriteResult, responses={404: {"model": ErrorBody}})
+    @app.delete("/articles/{article_id:path}", response_model=WriteResult, responses=_WRITE_ERRORS)
     def delete_article(article_id: str, _: None = Depends(admin)) -> WriteResult:
         """Remove one article; the new index version answers once this returns."""
         with writing:
             return _write(holder, delete=[article_id])
 
-    @app.post("/admin/reload", responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
+    @app.post("/admin/reload", responses=_WRITE_ERRORS)
     def reload(_: None = Depends(admin)) -> dict[str, str]:
         """Serve the index's current version now (a build is also noticed by itself within a second)."""
         return {"index_version": holder.reload()}

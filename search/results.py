@@ -127,7 +127,9 @@ class QueryResult(BaseModel):
 
 
 class QueryRequest(BaseModel):
-    """Body of ``POST /query``."""
+    """Body of ``POST /query`` (strict JSON types: 0 is not false, "10" is not 10)."""
+
+    model_config = ConfigDict(strict=True)
 
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the query text, any language")
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="how many articles (or stories) to return")
@@ -144,6 +146,8 @@ class QueryRequest(BaseModel):
 class ArticleIn(BaseModel):
     """One article sent to ``POST /articles``."""
 
+    model_config = ConfigDict(strict=True)
+
     id: str = Field(min_length=1, max_length=500)
     text: str = Field(min_length=1)
     title: str = ""
@@ -156,6 +160,8 @@ class ArticleIn(BaseModel):
 
 class ArticlesIn(BaseModel):
     """Body of ``POST /articles``: articles to add or replace (by id)."""
+
+    model_config = ConfigDict(strict=True)
 
     articles: list[ArticleIn] = Field(min_length=1, max_length=1_000)
 
