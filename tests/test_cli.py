@@ -38,6 +38,7 @@ def test_help_lists_commands() -> None:
         (["query"], 1, "either a query or --batch"),
         (["query", "x", "--index", "{tmp}/none"], 3, "semsearch build"),
         (["info", "--index", "{tmp}/none"], 3, "semsearch build"),
+        (["serve", "--index", "{tmp}/none"], 3, "semsearch build"),  # refuses to start rather than serve nothing
         (["build", "{tmp}/empty", "--index", "{tmp}/idx"], 5, "No readable article"),
         (["build", "{tmp}/empty", "--index", "{tmp}/idx", "--recall", "1.5"], 1, "--recall must be in (0, 1]"),
         (["build", "{tmp}/empty", "--index", "{tmp}/idx", "--recall", "0"], 1, "--recall must be in (0, 1]"),
