@@ -55,7 +55,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path: Pa
             # methods of one route when a path has one route per method (allow_header_conformance)
             [st, "run", f"http://127.0.0.1:{port}/openapi.json", "--checks", "all", "--exclude-checks",
              "positive_data_acceptance,allow_header_conformance", "--max-examples", "25", "--workers", "1"],
-            capture_output=True, text=True, timeout=600,
+            capture_output=True, text=True, timeout=600, cwd=tmp_path,  # its cache lands in tmp, not the repo
         )  # fmt: skip
     finally:
         server.should_exit = True
