@@ -3,9 +3,10 @@ deterministic hashing embedder for plumbing tests (storage, chunking, errors) th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +130,29 @@ def seeds_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedde
     settings = Settings(home=Settings.from_env().home, index_dir=base / "index")
     build_index([SEEDS], settings, embedder=real_embedder)
     return settings
+
+
+@contextlib.contextmanager
+def running_server(app: object) -> Iterator[str]:
+    """A real uvicorn server on 127.0.0.1 (free port) in a thread; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

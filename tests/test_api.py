@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -20,7 +17,7 @@ from index.settings import MAX_K, MAX_QUERY_CHARS
 from search import SearchEngine
 from search.api import create_app
 from search.cli import app as cli_app
-from tests.conftest import SEED_ARTICLE, HashEmbedder
+from tests.conftest import SEED_ARTICLE, HashEmbedder, running_server
 
 
 @pytest.fixture
@@ -70,26 +67,10 @@ def test_health_info_and_openapi(client: TestClient) -> None:
     assert {"/query", "/health", "/info"} <= set(schema["paths"])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(seeds_index: Settings, real_embedder: Embedder) -> Iterator[str]:
-    engine = SearchEngine(open_index(seeds_index.index_dir), real_embedder)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with running_server(create_app(SearchEngine(open_index(seeds_index.index_dir), real_embedder))) as url:
+        yield url
 
 
 @pytest.mark.slow

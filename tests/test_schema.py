@@ -10,8 +10,6 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,8 +18,7 @@ from index import Settings, build_index, open_index
 from search import SearchEngine
 from search.api import create_app
 from search.serving import ServedIndex
-from tests.conftest import HashEmbedder
-from tests.test_api import _free_port
+from tests.conftest import HashEmbedder, running_server
 
 RECORDS = [
     {"id": "a", "title": "Quake", "text": "A strong quake hit Palu on Friday and a tsunami followed.", "lang": "en",
@@ -34,7 +31,6 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path: Pa
     st = shutil.which("st", path=str(Path(sys.executable).parent))
     if st is None:
         pytest.skip("schemathesis is not installed (pip install -e '.[dev]')")
-    import uvicorn
 
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "a.jsonl").write_text("\n".join(json.dumps(r) for r in RECORDS), encoding="utf-8")
@@ -42,22 +38,13 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path: Pa
     build_index([tmp_path / "c"], config, embedder=HashEmbedder())
     engine = SearchEngine(open_index(config.index_dir), HashEmbedder())
     app = create_app(ServedIndex(engine, config.index_dir), api_key="not-sent")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
+    with running_server(app) as url:
         run = subprocess.run(
             # all checks but two: `lang` must name a language the index holds and dates must exist, which a
             # JSON schema string cannot say (positive_data_acceptance); and Starlette's 405 names the
             # methods of one route when a path has one route per method (allow_header_conformance)
-            [st, "run", f"http://127.0.0.1:{port}/openapi.json", "--checks", "all", "--exclude-checks",
+            [st, "run", f"{url}/openapi.json", "--checks", "all", "--exclude-checks",
              "positive_data_acceptance,allow_header_conformance", "--max-examples", "25", "--workers", "1"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path,  # its cache lands in tmp, not the repo
         )  # fmt: skip
-    finally:
-        server.should_exit = True
-        thread.join(10)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

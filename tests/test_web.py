@@ -7,8 +7,6 @@ driven directly); skipped where either is missing. The screenshot lands in ``tes
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +16,7 @@ from index import Settings, open_index
 from index.embedding import Embedder
 from search import SearchEngine
 from search.api import create_app
-from tests.conftest import ROOT, SEED_ARTICLE
-from tests.test_api import _free_port
+from tests.conftest import ROOT, SEED_ARTICLE, running_server
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -27,20 +24,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def server(seeds_index: Settings, real_embedder: Embedder) -> Iterator[str]:
-    import uvicorn
-
-    engine = SearchEngine(open_index(seeds_index.index_dir), real_embedder)
-    port = _free_port()
-    live = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=live.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not live.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    live.should_exit = True
-    thread.join(10)
+    with running_server(create_app(SearchEngine(open_index(seeds_index.index_dir), real_embedder))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
