@@ -274,10 +274,10 @@ def _vectors(
         for i, position in zip(reuse.tolist(), positions.tolist()):
             per_row[i] = previous.sentences.of(position)
     bodies = {p.id: p.text for p in plan.passages}
-    todo = np.flatnonzero(plan.reused_from < 0)
-    notify(BuildProgress("embed", 0, len(todo)))
-    for start in range(0, len(todo), _ENCODE_CHUNK):
-        part = todo[start : start + _ENCODE_CHUNK]
+    to_encode = np.flatnonzero(plan.reused_from < 0)
+    notify(BuildProgress("embed", 0, len(to_encode)))
+    for start in range(0, len(to_encode), _ENCODE_CHUNK):
+        part = to_encode[start : start + _ENCODE_CHUNK]
         texts = [plan.texts[i] for i in part]
         spans = [
             body_sentence_spans(plan.texts[i], bodies[int(plan.ids[i])]) if int(plan.ids[i]) in bodies else []
@@ -286,7 +286,7 @@ def _vectors(
         raw[part], sentences = encode_with_sentences(embedder, texts, spans, batch)
         for i, block in zip(part.tolist(), sentences):
             per_row[i] = block
-        notify(BuildProgress("embed", start + len(part), len(todo)))
+        notify(BuildProgress("embed", start + len(part), len(to_encode)))
     return raw, SentenceVectors.from_rows(per_row, embedder.dimension)
 
 

@@ -67,10 +67,10 @@ class LanguageDetector:
         """Codes for many texts at once (in parallel), in order."""
         samples = [t[:LANGUAGE_SAMPLE_CHARS] for t in texts]
         out: list[str | None] = [_by_script(s) for s in samples]
-        todo = [i for i, s in enumerate(samples) if out[i] is None and any(ch.isalpha() for ch in s)]
-        if todo:
-            found = self._model().detect_languages_in_parallel_of([samples[i] for i in todo])
-            for i, language in zip(todo, found):
+        unknown = [i for i, s in enumerate(samples) if out[i] is None and any(ch.isalpha() for ch in s)]
+        if unknown:
+            found = self._model().detect_languages_in_parallel_of([samples[i] for i in unknown])
+            for i, language in zip(unknown, found):
                 out[i] = None if language is None else language.iso_code_639_1.name.lower()
         return out
 
