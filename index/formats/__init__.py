@@ -32,6 +32,8 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES + RECORD_SUFFIXES + HTML_SUFFIXES + FEED_SUFF
 FIELDS = ("id", "title", "text", "url", "date", "lang", "source", "author")
 # Single-document files larger than this are refused (JSONL and CSV stream, so have no limit).
 MAX_DOCUMENT_BYTES = 64 << 20
+# How much of a single document is looked at to choose its character set.
+_SNIFF_DOCUMENT = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -123,23 +125,35 @@ def _zip_members(opener: Opener, rel: str, options: ReadOptions) -> Iterator[Ite
         yield Skipped(rel, f"unreadable zip archive: {exc}")
 
 
-def decode(raw: bytes, rel: str) -> tuple[str, Repaired | None] | Skipped:
-    """Text from bytes: UTF-8 (BOM or not), else the charset a detector is confident of; binary refused."""
-    if not raw.strip():
+def sniff_encoding(sample: bytes, rel: str, *, partial: bool) -> tuple[str, Repaired | None] | Skipped:
+    """The character set of a text that begins with ``sample``: UTF-8 (BOM or not), else the one a
+    detector is confident of; empty and binary input refused. ``partial``: the text goes on after the
+    sample, so a character cut at its end is not an error."""
+    if not sample.strip():
         return Skipped(rel, "empty file")
-    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in sample[:8192] and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return Skipped(rel, "binary file, not text")
     try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        pass
+        sample.decode("utf-8-sig")
+        return "utf-8-sig", None
+    except UnicodeDecodeError as exc:
+        if partial and exc.start >= len(sample) - 4:
+            return "utf-8-sig", None
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw[: 1 << 20]).best()
+    best = from_bytes(sample).best()
     if best is None or best.encoding is None:
         return Skipped(rel, "not UTF-8 and no other character set fits; convert it to UTF-8")
+    return best.encoding, Repaired(rel, f"not UTF-8; decoded as {best.encoding}")
+
+
+def decode(raw: bytes, rel: str) -> tuple[str, Repaired | None] | Skipped:
+    """Text from bytes, in the character set ``sniff_encoding`` finds in its first MB."""
+    chosen = sniff_encoding(raw[:_SNIFF_DOCUMENT], rel, partial=len(raw) > _SNIFF_DOCUMENT)
+    if isinstance(chosen, Skipped):
+        return chosen
+    encoding, note = chosen
     try:
-        text = raw.decode(best.encoding)
+        return raw.decode(encoding), note
     except (UnicodeDecodeError, LookupError):
-        return Skipped(rel, f"not UTF-8, and not valid {best.encoding} either; convert it to UTF-8")
-    return text, Repaired(rel, f"not UTF-8; decoded as {best.encoding}")
+        return Skipped(rel, f"not valid {encoding} throughout; convert it to UTF-8")

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Generator, Iterator
 from typing import IO, Any
 
-from index.formats import FIELDS, Item, ReadOptions
+from index.formats import FIELDS, Item, ReadOptions, sniff_encoding
 from index.records import Repaired, Skipped
 
 # How much of a streamed file is looked at to choose its character set.
@@ -114,19 +114,8 @@ def _text_stream(stream: IO[bytes], rel: str) -> tuple[IO[str], Repaired | None]
     chosen from its first 64 KB."""
     buffered: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
     head = buffered.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]
-    if not head.strip():
-        return Skipped(rel, "empty file")
-    if b"\x00" in head[:8192] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Skipped(rel, "binary file, not text")
-    encoding, note = "utf-8-sig", None
-    try:
-        head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the sniff boundary
-            from charset_normalizer import from_bytes
-
-            best = from_bytes(head).best()
-            if best is None or best.encoding is None:
-                return Skipped(rel, "not UTF-8 and no other character set fits; convert it to UTF-8")
-            encoding, note = best.encoding, Repaired(rel, f"not UTF-8; decoded as {best.encoding}")
+    chosen = sniff_encoding(head, rel, partial=True)
+    if isinstance(chosen, Skipped):
+        return chosen
+    encoding, note = chosen
     return io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline=""), note
