@@ -67,10 +67,6 @@ class LexicalIndex:
             ) from exc
         return cls(bm25, rows)
 
-    def query_terms(self, query: str) -> list[str]:
-        """The query's terms that occur in the corpus (others cannot score)."""
-        return [t for t in dict.fromkeys(terms(query)) if t in self._vocab]
-
     def term_weights(self, query: str) -> dict[str, float]:
         """The query's distinct terms with their IDF (terms the corpus never saw weigh the most)."""
         n = float(self._bm25.scores["num_docs"])
@@ -89,8 +85,8 @@ class LexicalIndex:
         Only rows holding at least ``min_coverage`` of the query's term weight (IDF-weighted share of its
         distinct terms, unknown terms included) are returned. ``allowed`` is a boolean mask over rows.
         """
-        wanted = list(dict.fromkeys(terms(query)))
-        found = [t for t in wanted if t in self._vocab]
+        weights = self.term_weights(query)
+        found = [t for t in weights if t in self._vocab]
         if not found or k <= 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         scores = np.asarray(self._bm25.get_scores(found), dtype=np.float32)
@@ -98,27 +94,22 @@ class LexicalIndex:
             scores = np.where(allowed, scores, 0.0)
         keep = scores > 0
         if min_coverage > 0:
-            keep &= self._coverage(found, len(wanted) - len(found)) >= min_coverage
+            keep &= self._coverage(weights) >= min_coverage
         candidates = np.flatnonzero(keep)
         if len(candidates) > k:
             candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
         order = candidates[np.lexsort((candidates, -scores[candidates]))]
         return scores[order], order.astype(np.int64)
 
-    def _coverage(self, found: list[str], unknown: int) -> np.ndarray:
-        """Per row, the IDF-weighted share of the query's distinct terms it contains."""
-        matrix = self._bm25.scores
-        indptr, indices = matrix["indptr"], matrix["indices"]
-        n = float(matrix["num_docs"])
-        idf_unknown = _idf(0.0, n)
-        total = idf_unknown * unknown
+    def _coverage(self, weights: dict[str, float]) -> np.ndarray:
+        """Per row, the share of the query's term weight (``term_weights``) held by the terms it contains."""
+        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
         held = np.zeros(self.rows, dtype=np.float32)
-        for term in found:
-            t = self._vocab[term]
-            docs = np.asarray(indices[indptr[t] : indptr[t + 1]])
-            weight = _idf(float(len(docs)), n)
-            held[docs] += weight
-            total += weight
+        for term, weight in weights.items():
+            t = self._vocab.get(term)
+            if t is not None:
+                held[np.asarray(indices[indptr[t] : indptr[t + 1]])] += weight
+        total = sum(weights.values())
         return held / total if total > 0 else held
 
 
