@@ -126,10 +126,14 @@ class SearchEngine:
         vectors = self.embedder.encode_queries(cleaned) if mode != "lexical" else [None] * len(cleaned)
         per_query_ms = (time.perf_counter() - started) * 1000 / max(1, len(cleaned))
         depth = max(FUSION_DEPTH, (offset + k) * (STORY_FANOUT if group == "stories" else 1))
+        allowed_rows = None  # the same allowed set as a mask over rows, for the lexical side
+        if allowed is not None and mode != "dense":
+            allowed_rows = np.zeros(len(self.index.rows), dtype=bool)
+            allowed_rows[self.index.rows.positions(allowed)] = True
         results = []
         for query, vector in zip(cleaned, vectors):
             t0 = time.perf_counter()
-            candidates = self._candidates(query, vector, mode, depth, allowed)
+            candidates = self._candidates(query, vector, mode, depth, allowed, allowed_rows)
             hits = self._hits(query, vector, candidates, k, group, snippets, offset)
             took = per_query_ms + (time.perf_counter() - t0) * 1000
             results.append(
@@ -172,13 +176,19 @@ class SearchEngine:
         return self._vectors_of(list(numbers.values()))
 
     def _candidates(
-        self, query: str, vector: np.ndarray | None, mode: Mode, depth: int, allowed: np.ndarray | None
+        self,
+        query: str,
+        vector: np.ndarray | None,
+        mode: Mode,
+        depth: int,
+        allowed: np.ndarray | None,
+        allowed_rows: np.ndarray | None,
     ) -> list[Candidate]:
         """Articles ranked by the mode, at most ``depth`` from each retriever."""
         dense = self._dense(vector, depth, allowed) if vector is not None else []
         if mode == "dense":
             return single(dense, dense=True)
-        lexical = self._lexical(query, depth, allowed)
+        lexical = self._lexical(query, depth, allowed_rows)
         if mode == "lexical":
             return single(lexical, dense=False)
         return reciprocal_rank_fusion(dense, lexical)
@@ -200,13 +210,9 @@ class SearchEngine:
                 return best_per_article(scores_row, ids_row, numbers, depth)
             fetch = min(total, fetch * 4)
 
-    def _lexical(self, query: str, depth: int, allowed: np.ndarray | None) -> list[Ranked]:
-        """The ``depth`` best articles by BM25 of their best row; only articles sharing a term with the query."""
+    def _lexical(self, query: str, depth: int, mask: np.ndarray | None) -> list[Ranked]:
+        """The ``depth`` best articles by BM25 of their best row (rows in ``mask`` only, when given)."""
         rows = self.index.rows
-        mask = None
-        if allowed is not None:
-            mask = np.zeros(len(rows), dtype=bool)
-            mask[rows.positions(allowed)] = True
         fetch = depth * PASSAGES_PER_ARTICLE_FETCH
         while True:
             scores, positions = self.index.lexical.search(query, fetch, mask, LEXICAL_MIN_COVERAGE)
