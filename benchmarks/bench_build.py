@@ -35,6 +35,18 @@ from index.embedding import resolve_model  # noqa: E402
 from index.records import Article  # noqa: E402
 
 
+def append_results(name: str, rows: list[dict], **common: object) -> Path:
+    """Append one JSON line per row to benchmarks/results/<name>.jsonl, stamped with time, git SHA, machine
+    and ``common``; returns the file."""
+    out = ROOT / "benchmarks" / "results" / f"{name}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stamp = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_sha(), "machine": platform.node()}
+    with out.open("a", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps({**stamp, **common, **row}, ensure_ascii=False) + "\n")
+    return out
+
+
 def git_sha() -> str:
     try:
         return subprocess.run(

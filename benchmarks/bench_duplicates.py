@@ -14,12 +14,9 @@ lines to benchmarks/results/duplicates.jsonl.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import random
 import sys
 import time
-from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
@@ -28,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import ntrex  # noqa: E402
-from bench_build import git_sha  # noqa: E402
+from bench_build import append_results  # noqa: E402
 
 from index.duplicates import find_duplicates  # noqa: E402
 from index.fingerprint import text_hash  # noqa: E402
@@ -112,11 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
         print("  false pair:", sorted(pair))
     for pair in sorted(truth - found, key=sorted)[:5]:
         print("  missed:", sorted(pair))
-    out = ROOT / "benchmarks" / "results" / "duplicates.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"time": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_sha(),
-                             "machine": platform.node(), **row}) + "\n")  # fmt: skip
+    append_results("duplicates", [row])
     return row
 
 

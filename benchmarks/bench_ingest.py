@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import ntrex  # noqa: E402
-from bench_build import git_sha  # noqa: E402
+from bench_build import append_results  # noqa: E402
 
 from index.language import LanguageDetector  # noqa: E402
 from index.records import Article  # noqa: E402
@@ -67,12 +65,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             count = runs[0][1]
             print(f"{label:<18}{count:>10}{seconds:>10.2f}{count / seconds:>12.0f}")
             rows.append({"input": label, "articles": count, "seconds": seconds, "per_second": count / seconds})
-    out = ROOT / "benchmarks" / "results" / "ingest.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("a", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps({"time": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_sha(),
-                                 "machine": platform.node(), **row}) + "\n")  # fmt: skip
+    append_results("ingest", rows)
     return rows
 
 

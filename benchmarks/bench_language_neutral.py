@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import platform
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import ntrex  # noqa: E402
-from bench_build import git_sha  # noqa: E402
+from bench_build import append_results  # noqa: E402
 
 from index import Settings, load_embedder  # noqa: E402
 from index.centring import STRENGTH, centre, language_means  # noqa: E402
@@ -131,12 +128,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         ratio = figures["cross_top10"] / max(base["cross_top10"], 1e-9)
         print(f"{label:<24}{figures['cross_top10']:>24.3f}{ratio:>8.2f}{figures['same_mrr10']:>24.3f}")
         rows.append({"variant": label, **figures, "ratio": ratio})
-    out = ROOT / "benchmarks" / "results" / "language_neutral.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("a", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps({"time": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_sha(),
-                                 "machine": platform.node(), "docs": documents, "paragraphs": args.paragraphs, **row}) + "\n")  # fmt: skip
+    append_results("language_neutral", rows, docs=documents, paragraphs=args.paragraphs)
     worst = [*sorted(base["pairs"], key=lambda p: base["pairs"][p])[:5], "ar>en", "en>ar"] if base else []
     print("most biased pairs (query>version), share in the top 10: " + ", ".join(worst))
     for row in rows:

@@ -11,8 +11,6 @@ answer must name a complete version). Appends JSON lines to benchmarks/results/l
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import shutil
 import socket
 import statistics
@@ -20,14 +18,13 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_build import git_sha  # noqa: E402
+from bench_build import append_results  # noqa: E402
 
 from index import Settings, build_index, open_index  # noqa: E402
 from index.index_dir import current_version  # noqa: E402
@@ -132,12 +129,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
               f"clients, {row['errors']} errors, p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
               f"{row['qps']:.1f} queries/s; answered by {row['versions']}")  # fmt: skip
         rows.append(row)
-    out = ROOT / "benchmarks" / "results" / "load.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("a", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps({"time": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_sha(),
-                                 "machine": platform.node(), **row}) + "\n")  # fmt: skip
+    append_results("load", rows)
     return {"plain": rows[0], "batched": rows[1]}
 
 

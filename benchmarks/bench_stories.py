@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import platform
 import sys
 import time
-from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
@@ -28,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_build import git_sha  # noqa: E402
+from bench_build import append_results  # noqa: E402
 
 from index import open_index  # noqa: E402
 from index.stories import ALIGN_THRESHOLD, find_stories  # noqa: E402
@@ -81,12 +78,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         mark = "  (default)" if threshold == ALIGN_THRESHOLD else ""
         print(f"{threshold:>10.2f}{precision:>11.3f}{recall:>8.3f}{len(set(stories.values())):>9}{seconds:>9.2f}{mark}")
         out.append({"threshold": threshold, "precision": precision, "recall": recall, "seconds": seconds})
-    path = ROOT / "benchmarks" / "results" / "stories.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        for row in out:
-            fh.write(json.dumps({"time": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_sha(),
-                                 "machine": platform.node(), "truth": args.truth, "articles": len(ids), **row}) + "\n")  # fmt: skip
+    append_results("stories", out, truth=args.truth, articles=len(ids))
     return out
 
 
