@@ -53,7 +53,7 @@ IVF_RETRAIN_GROWTH = 4.0
 
 @dataclass(frozen=True)
 class BuildProgress:
-    """One progress event: ``stage`` is "read", "chunk", "embed", "index" or "write"."""
+    """One progress event: ``stage`` is "read", "chunk", "embed", "index", "stories" or "write"."""
 
     stage: str
     done: int
@@ -114,16 +114,17 @@ def index_articles(
     skipped: list[Skipped] | None = None,
     repaired: list[Repaired] | None = None,
     republished: list[Republished] | None = None,
+    current: LoadedIndex | None = None,
 ) -> BuildReport:
     """Index these articles as the next version of ``settings.index_dir`` (the caller holds the build lock),
-    reusing the current version's vectors for unchanged text."""
+    reusing the current version's vectors for unchanged text (``current``: that version, if already open)."""
     skipped, repaired, republished = skipped or [], repaired or [], republished or []
     embedder = embedder or load_embedder(settings.model, settings.models_dir)
     if settings.passage_tokens > embedder.max_tokens:
         raise SemsearchError(
             f"--passage-tokens {settings.passage_tokens} exceeds the model's limit of {embedder.max_tokens}."
         )
-    previous = _previous(settings, embedder)
+    previous = _previous(settings, embedder, current)
     passages, texts = chunk_articles(articles, embedder, settings, notify)
     plan = plan_ids(articles, passages, texts, previous)
     encode_started = time.perf_counter()
@@ -243,10 +244,10 @@ def chunk_articles(
     return passages, texts
 
 
-def _previous(settings: Settings, embedder: Embedder) -> LoadedIndex | None:
-    """The current index, when its vectors can be reused by this build."""
+def _previous(settings: Settings, embedder: Embedder, current: LoadedIndex | None = None) -> LoadedIndex | None:
+    """The current index (``current`` when the caller has it open already), when its vectors can be reused."""
     try:
-        previous = open_index(settings.index_dir)
+        previous = current or open_index(settings.index_dir)
     except SemsearchError:
         return None  # no index yet, or a damaged one: build from scratch
     m = previous.manifest

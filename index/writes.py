@@ -55,5 +55,5 @@ def write_articles(
         republished += [r for r in current.store.all_republished() if r.article_id in leads and r.id not in copies]
         return index_articles(
             kept, settings, embedder=embedder, notify=progress or (lambda event: None), started=started,
-            sources=[Path(s) for s in current.manifest.sources], republished=republished,
+            sources=[Path(s) for s in current.manifest.sources], republished=republished, current=current,
         )  # fmt: skip
