@@ -17,8 +17,8 @@ from typing import Any
 from index.cleaning import RepeatedLines, normalise, strip_chrome
 from index.dates import parse_date
 from index.fingerprint import text_hash
-from index.formats import TEXT_SUFFIXES, ReadOptions, decode, read
-from index.formats.text import read_text, split_title
+from index.formats import ARCHIVE_SUFFIXES, STREAMED_SUFFIXES, TEXT_SUFFIXES, ReadOptions, decode, read, too_large
+from index.formats.text import split_title
 from index.language import LanguageDetector
 from index.records import Article, Repaired, Skipped
 
@@ -140,25 +140,11 @@ def _boilerplate(files: list[Path]) -> frozenset[str]:
 def _read_file(
     file: Path, rel: str, options: ReadOptions, boilerplate: frozenset[str]
 ) -> Iterator[dict[str, Any] | Skipped | Repaired]:
-    if file.suffix.lower() in TEXT_SUFFIXES:
-        if _size(file) > options.max_document_bytes:
-            yield Skipped(rel, f"larger than {options.max_document_bytes >> 20} MB for one article; split it, or "
-                               "export it as JSONL or CSV, which are streamed")  # fmt: skip
-            return
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            yield Skipped(rel, f"unreadable: {exc.strerror or exc}")
-            return
-        decoded = decode(raw, rel)
-        if not isinstance(decoded, tuple):
-            yield decoded
-            return
-        if decoded[1]:
-            yield decoded[1]
-        yield read_text(decoded[0], rel, markdown=file.suffix.lower() == ".md", boilerplate=boilerplate)
+    suffix = file.suffix.lower()
+    if suffix not in STREAMED_SUFFIXES + ARCHIVE_SUFFIXES and _size(file) > options.max_document_bytes:
+        yield too_large(rel, options)  # refused without reading a byte of it
         return
-    yield from read(file.name, lambda: file.open("rb"), rel, options)
+    yield from read(file.name, lambda: file.open("rb"), rel, options, boilerplate)
 
 
 def _finish(record: dict[str, Any]) -> Iterator[Article | Skipped | Repaired]:

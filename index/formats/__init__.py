@@ -28,6 +28,8 @@ RECORD_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 FEED_SUFFIXES = (".rss", ".atom", ".xml")
 ARCHIVE_SUFFIXES = (".gz", ".zip")
+# Read record by record, never whole: no size limit.
+STREAMED_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".tsv")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + RECORD_SUFFIXES + HTML_SUFFIXES + FEED_SUFFIXES + ARCHIVE_SUFFIXES
 FIELDS = ("id", "title", "text", "url", "date", "lang", "source", "author")
 # Single-document files larger than this are refused (JSONL and CSV stream, so have no limit).
@@ -48,8 +50,11 @@ class ReadOptions:
         return self.fields.get(name, name)
 
 
-def read(name: str, opener: Opener, rel: str, options: ReadOptions) -> Iterator[Item]:
-    """Records from one file (or archive member) named ``name``; ``rel`` is how it is reported."""
+def read(
+    name: str, opener: Opener, rel: str, options: ReadOptions, boilerplate: frozenset[str] = frozenset()
+) -> Iterator[Item]:
+    """Records from one file (or archive member) named ``name``; ``rel`` is how it is reported.
+    ``boilerplate``: lines a plain-text file's folder repeats, dropped from it."""
     suffix = PurePosixPath(name.lower()).suffix
     if suffix == ".gz":
         inner = name[: -len(".gz")]
@@ -62,7 +67,7 @@ def read(name: str, opener: Opener, rel: str, options: ReadOptions) -> Iterator[
         yield Skipped(rel, f"unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED_SUFFIXES)}")
         return
     try:
-        if suffix in (".jsonl", ".ndjson", ".csv", ".tsv"):
+        if suffix in STREAMED_SUFFIXES:
             from index.formats.records import read_csv, read_jsonl
 
             with opener() as stream:
@@ -75,8 +80,7 @@ def read(name: str, opener: Opener, rel: str, options: ReadOptions) -> Iterator[
         yield Skipped(rel, f"unreadable: {getattr(exc, 'strerror', None) or exc}")
         return
     if len(raw) > options.max_document_bytes:
-        yield Skipped(rel, f"larger than {options.max_document_bytes >> 20} MB for one document; "
-                           "split it, or export it as JSONL or CSV, which are streamed")  # fmt: skip
+        yield too_large(rel, options)
         return
     if suffix in HTML_SUFFIXES:
         from index.formats.html import read_html
@@ -102,13 +106,19 @@ def read(name: str, opener: Opener, rel: str, options: ReadOptions) -> Iterator[
     else:
         from index.formats.text import read_text
 
-        yield read_text(content, rel, markdown=suffix == ".md")
+        yield read_text(content, rel, markdown=suffix == ".md", boilerplate=boilerplate)
 
 
 @contextmanager
 def _gunzip(opener: Opener) -> Iterator[IO[bytes]]:
     with opener() as raw, gzip.GzipFile(fileobj=raw) as stream:
         yield stream  # type: ignore[misc]
+
+
+def too_large(rel: str, options: ReadOptions) -> Skipped:
+    """The notice for a single document over ``options.max_document_bytes``."""
+    return Skipped(rel, f"larger than {options.max_document_bytes >> 20} MB for one document; split it, or export "
+                        "it as JSONL or CSV, which are streamed")  # fmt: skip
 
 
 def _zip_members(opener: Opener, rel: str, options: ReadOptions) -> Iterator[Item]:
