@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,6 +80,8 @@ class BuildReport:
 
 
 ProgressCallback = Callable[[BuildProgress], None]
+# One embedded text: its raw (un-centred, normalised) vector and one vector per sentence span.
+Encoded = tuple[np.ndarray, np.ndarray]
 
 
 def build_index(
@@ -88,8 +90,12 @@ def build_index(
     *,
     embedder: Embedder | None = None,
     progress: ProgressCallback | None = None,
+    precomputed: Mapping[str, Encoded] | None = None,
 ) -> BuildReport:
-    """Build (or update) the index of every article under ``sources`` in ``settings.index_dir`` and swap it in."""
+    """Build (or update) the index of every article under ``sources`` in ``settings.index_dir`` and swap it in.
+
+    ``precomputed``: vectors already encoded elsewhere (a distributed build), keyed by the ``text_hash``
+    of the exact text embedded; they must come from the same model weights as ``embedder``."""
     started = time.perf_counter()
     notify = progress or (lambda event: None)
     sources = list(sources)
@@ -99,7 +105,7 @@ def build_index(
         articles, republished = find_duplicates(articles)
         return index_articles(
             articles, settings, embedder=embedder, notify=notify, started=started, sources=sources,
-            skipped=skipped, repaired=repaired, republished=republished,
+            skipped=skipped, repaired=repaired, republished=republished, precomputed=precomputed,
         )  # fmt: skip
 
 
@@ -115,6 +121,7 @@ def index_articles(
     repaired: list[Repaired] | None = None,
     republished: list[Republished] | None = None,
     current: LoadedIndex | None = None,
+    precomputed: Mapping[str, Encoded] | None = None,
 ) -> BuildReport:
     """Index these articles as the next version of ``settings.index_dir`` (the caller holds the build lock),
     reusing the current version's vectors for unchanged text (``current``: that version, if already open)."""
@@ -128,7 +135,7 @@ def index_articles(
     passages, texts = chunk_articles(articles, embedder, settings, notify)
     plan = plan_ids(articles, passages, texts, previous)
     encode_started = time.perf_counter()
-    raw, sentences = _vectors(plan, previous, embedder, settings.encode_batch, notify)
+    raw, sentences = _vectors(plan, previous, embedder, settings.encode_batch, notify, precomputed or {})
     encode_seconds = time.perf_counter() - encode_started
     rows = VectorRows(plan.ids, plan.articles, plan.langs, raw)
     work = new_work_folder(settings.index_dir)
@@ -261,10 +268,16 @@ def _previous(settings: Settings, embedder: Embedder, current: LoadedIndex | Non
 
 
 def _vectors(
-    plan: Plan, previous: LoadedIndex | None, embedder: Embedder, batch: int, notify: ProgressCallback
+    plan: Plan,
+    previous: LoadedIndex | None,
+    embedder: Embedder,
+    batch: int,
+    notify: ProgressCallback,
+    precomputed: Mapping[str, Encoded],
 ) -> tuple[np.ndarray, SentenceVectors]:
     """Raw vectors and sentence vectors for every row: copied from the previous index where the text is
-    unchanged, else encoded (sentence vectors come from the same forward pass)."""
+    unchanged, taken from ``precomputed`` where given, else encoded (sentence vectors come from the same
+    forward pass)."""
     raw = np.zeros((len(plan.ids), embedder.dimension), dtype=np.float32)
     per_row: list[np.ndarray] = [np.zeros((0, embedder.dimension), np.float32)] * len(plan.ids)
     reuse = np.flatnonzero(plan.reused_from >= 0)
@@ -276,6 +289,11 @@ def _vectors(
             per_row[i] = previous.sentences.of(position)
     bodies = {p.id: p.text for p in plan.passages}
     to_encode = np.flatnonzero(plan.reused_from < 0)
+    if precomputed:
+        given = [i for i in to_encode.tolist() if text_hash(plan.texts[i]) in precomputed]
+        for i in given:
+            raw[i], per_row[i] = precomputed[text_hash(plan.texts[i])]
+        to_encode = np.setdiff1d(to_encode, np.array(given, dtype=to_encode.dtype))
     notify(BuildProgress("embed", 0, len(to_encode)))
     for start in range(0, len(to_encode), _ENCODE_CHUNK):
         part = to_encode[start : start + _ENCODE_CHUNK]
