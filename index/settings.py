@@ -51,6 +51,16 @@ DEFAULT_PORT = 8000
 LANGUAGE_SAMPLE_CHARS = 600
 # How many passages are fetched per requested article before widening the search.
 PASSAGES_PER_ARTICLE_FETCH = 4
+# Scaling out (index/distributed.py, index/vectors/milvus_store.py): seconds a Ray or Milvus address may take
+# to answer before it is reported unreachable; a local Ray instance's object store (`build --ray` without an
+# address); files read per Ray task and articles chunked and encoded per actor call; restarts of a dead
+# worker (and retries of its batch) before a build fails; the Milvus collection when a URI names none.
+CONNECT_TIMEOUT_S = 10.0
+RAY_OBJECT_STORE_BYTES = 256 << 20
+RAY_FILES_PER_TASK = 32
+RAY_ARTICLES_PER_BATCH = 64
+RAY_MAX_RETRIES = 3
+DEFAULT_MILVUS_COLLECTION = "semsearch"
 
 
 def _default_home() -> Path:
@@ -76,6 +86,8 @@ class Settings:
     fields: tuple[tuple[str, str], ...] = ()
     # the server's API key (``--api-key`` or SEMSEARCH_API_KEY); never logged
     api_key: str | None = field(default=None, repr=False)
+    # where queries search the vectors: None for the index's own FAISS file, or ``milvus://…`` (SEMSEARCH_STORE)
+    store: str | None = None
 
     @property
     def read_options(self) -> ReadOptions:
@@ -96,11 +108,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL`` and ``SEMSEARCH_API_KEY``."""
+        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL``, ``SEMSEARCH_API_KEY`` and
+        ``SEMSEARCH_STORE``."""
         env = os.environ if environ is None else environ
         home = Path(env["SEMSEARCH_HOME"]).expanduser() if env.get("SEMSEARCH_HOME") else _default_home()
         index_dir = Path(env["SEMSEARCH_INDEX"]).expanduser() if env.get("SEMSEARCH_INDEX") else home / "index"
         return cls(
             home=home, index_dir=index_dir, model=env.get("SEMSEARCH_MODEL") or None,
-            api_key=env.get("SEMSEARCH_API_KEY") or None,
+            api_key=env.get("SEMSEARCH_API_KEY") or None, store=env.get("SEMSEARCH_STORE") or None,
         )  # fmt: skip

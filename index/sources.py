@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,17 @@ from index.formats.text import split_title
 from index.language import LanguageDetector
 from index.records import Article, Repaired, Skipped
 
-__all__ = ["IGNORE_FILE", "articles_from_records", "iter_articles", "split_title"]
+__all__ = [
+    "IGNORE_FILE",
+    "ReadGroup",
+    "articles_from_records",
+    "finish_record",
+    "group_boilerplate",
+    "iter_articles",
+    "read_group",
+    "read_groups",
+    "split_title",
+]
 
 IGNORE_FILE = ".semsearchignore"
 # Articles whose language is detected together (in parallel).
@@ -61,7 +71,7 @@ def articles_from_records(
     pending: list[Article] = []
     for n, record in enumerate(records, start=1):
         path = str(record.get("path") or record.get("id") or f"record#{n}")
-        for item in _finish({**record, "path": path, "id": record.get("id") or path}):
+        for item in finish_record({**record, "path": path, "id": record.get("id") or path}):
             if isinstance(item, Article) and not item.lang:
                 pending.append(item)
             else:
@@ -74,26 +84,57 @@ def _with_languages(articles: list[Article], detector: LanguageDetector) -> list
     return [replace(a, lang=lang) for a, lang in zip(articles, langs)]
 
 
-def _articles(paths: Iterable[Path], options: ReadOptions, seen: set[str]) -> Iterator[Article | Skipped | Repaired]:
+@dataclass(frozen=True)
+class ReadGroup:
+    """The files of one folder under one source root, read together: the folder's boilerplate is learnt from
+    its own files. The unit a distributed build reads in one task."""
+
+    base: Path  # article ids are paths relative to this
+    files: tuple[Path, ...]
+
+
+def read_groups(paths: Iterable[Path]) -> Iterator[ReadGroup | Skipped]:
+    """The sources as folder groups in reading order (a Skipped for a path that does not exist)."""
     for root in paths:
         if not root.exists():
             yield Skipped(str(root), "no such file or folder")
             continue
         base = root if root.is_dir() else root.parent
         for _folder, files in groupby(_walk(root), key=lambda f: f.parent):
-            group = list(files)
-            texts = [f for f in group if f.suffix.lower() in TEXT_SUFFIXES and _size(f) <= options.max_document_bytes]
-            boilerplate = _boilerplate(texts)
-            for file in group:
-                rel = file.relative_to(base).as_posix()
-                for item in _read_file(file, rel, options, boilerplate):
-                    if isinstance(item, (Skipped, Repaired)):
-                        yield item
-                    elif item["id"] in seen:
-                        yield Skipped(item["path"], f"duplicate article id {item['id']!r}")
-                    else:
-                        seen.add(item["id"])
-                        yield from _finish(item)
+            yield ReadGroup(base, tuple(files))
+
+
+def group_boilerplate(group: ReadGroup, options: ReadOptions) -> frozenset[str]:
+    """Lines repeated across the group's plain-text files (its source's boilerplate)."""
+    return _boilerplate(
+        [f for f in group.files if f.suffix.lower() in TEXT_SUFFIXES and _size(f) <= options.max_document_bytes]
+    )
+
+
+def read_group(
+    group: ReadGroup, options: ReadOptions, boilerplate: frozenset[str] | None = None
+) -> Iterator[dict[str, Any] | Skipped | Repaired]:
+    """The raw records of the group's files (before the duplicate-id check and ``finish_record``).
+    ``boilerplate``: the whole folder's, when ``group`` holds only some of its files."""
+    if boilerplate is None:
+        boilerplate = group_boilerplate(group, options)
+    for file in group.files:
+        yield from _read_file(file, file.relative_to(group.base).as_posix(), options, boilerplate)
+
+
+def _articles(paths: Iterable[Path], options: ReadOptions, seen: set[str]) -> Iterator[Article | Skipped | Repaired]:
+    for group in read_groups(paths):
+        if isinstance(group, Skipped):
+            yield group
+            continue
+        for item in read_group(group, options):
+            if isinstance(item, (Skipped, Repaired)):
+                yield item
+            elif item["id"] in seen:
+                yield Skipped(item["path"], f"duplicate article id {item['id']!r}")
+            else:
+                seen.add(item["id"])
+                yield from finish_record(item)
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -147,7 +188,9 @@ def _read_file(
     yield from read(file.name, lambda: file.open("rb"), rel, options, boilerplate)
 
 
-def _finish(record: dict[str, Any]) -> Iterator[Article | Skipped | Repaired]:
+def finish_record(record: dict[str, Any]) -> Iterator[Article | Skipped | Repaired]:
+    """A raw record as an Article: normalised, cleaned of site chrome, dated (language left to detection when
+    the record does not give it); a Skipped when nothing but chrome is left."""
     title = normalise(str(record.get("title") or "")).replace("\n", " ")
     text = strip_chrome(normalise(record["text"])).text.strip("\n")
     if not text.strip():

@@ -250,6 +250,9 @@ def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete
     engine = holder.engine
     if holder.index_dir is None:
         raise SemsearchError("This server was started without an index folder to write to.")
+    if engine.store is not None:  # the collection holds one index version's vectors; a write makes another
+        raise SemsearchError(f"This server searches vectors in {engine.store}: change the index with `semsearch "
+                             "build`, copy it with `semsearch export`, then restart the server.")  # fmt: skip
     items = articles_from_records(upsert)
     articles = [i for i in items if isinstance(i, Article)]
     m = engine.index.manifest  # the write keeps how this index was built

@@ -39,6 +39,11 @@ IndexOpt = Annotated[
 ]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="sentence-transformers model name or local folder")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option("--store", help="Search vectors in milvus://HOST:PORT/COLLECTION (or a Milvus Lite "
+                 "milvus:///path/file.db/COLLECTION) filled by `semsearch export` [env: SEMSEARCH_STORE]"),
+]  # fmt: skip
 
 
 def _settings(index: Path | None, model: str | None = None, **more: Any) -> Settings:
@@ -77,6 +82,15 @@ def build(
     ] = None,
     as_json: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Read, chunk and embed on Ray: HOST:PORT or ray://HOST:10001 "
+            "of a cluster, auto, or local (a Ray instance on this machine)",
+        ),
+    ] = None,
 ) -> None:
     """Chunk, embed and index every article under SOURCES. Example: semsearch build seeds/"""
     from index import build_index
@@ -92,7 +106,13 @@ def build(
         fields=parse_fields(field or []),
     )
     with BuildProgressBar(enabled=not quiet and not as_json) as bar:
-        report = build_index(sources, settings, progress=bar.update)
+        if ray is not None:
+            from index.distributed import build_index_on_ray
+
+            address = None if ray == "local" else ray
+            report = build_index_on_ray(sources, settings, address=address, progress=bar.update)
+        else:
+            report = build_index(sources, settings, progress=bar.update)
     for skipped in report.skipped:
         typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
     for repaired in report.repaired:
@@ -152,6 +172,7 @@ def query(
     index: IndexOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
 ) -> None:
     """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
     from search.engine import SearchEngine, validate_k, validate_mode, validate_query
@@ -164,7 +185,7 @@ def query(
     validate_k(k)
     validate_mode(mode, group)
     queries = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
-    engine = SearchEngine.open(_settings(index, model))
+    engine = SearchEngine.open(_settings(index, model, store=store))
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
@@ -211,6 +232,7 @@ def evaluate_cmd(
     index: IndexOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
 ) -> None:
     """Score retrieval on judged queries (Recall@1/10, MRR@10, nDCG@10). Example: semsearch eval benchmarks/dev_eval/seeds.jsonl"""
     from search.engine import SearchEngine, validate_mode
@@ -219,7 +241,7 @@ def evaluate_cmd(
 
     validate_mode(mode, DEFAULT_GROUP)
     loaded = load_judgements(judgements)
-    engine = SearchEngine.open(_settings(index, model))
+    engine = SearchEngine.open(_settings(index, model, store=store))
     report = evaluate(engine, loaded, mode=cast(Mode, mode))
     for article in report.unknown_articles:
         typer.echo(f"warning: judgements name an article not in the index: {article}", err=True)
@@ -249,6 +271,7 @@ def serve(
         list[str] | None, typer.Option("--cors-origin", help="Allow this web origin (repeat)")
     ] = None,
     log_queries: Annotated[bool, typer.Option("--log-queries", help="Put query text in the access log")] = False,
+    store: StoreOpt = None,
 ) -> None:
     """Serve the HTTP API. Example: semsearch serve --port 8000, then GET /query?q=Russia+Iran+treaty"""
     import uvicorn
@@ -258,7 +281,7 @@ def serve(
     from search.engine import SearchEngine
     from search.serving import ServedIndex
 
-    settings = _settings(index, model, api_key=api_key)
+    settings = _settings(index, model, api_key=api_key, store=store)
     public = host not in ("127.0.0.1", "localhost", "::1")
     if public and not settings.api_key:
         raise SemsearchError(f"Serving on {host} needs an API key: pass --api-key or set SEMSEARCH_API_KEY.")
@@ -270,6 +293,38 @@ def serve(
     app_ = create_app(ServedIndex(engine, settings.index_dir), api_key=settings.api_key, require_key=public,
                       cors_origins=cors_origin or (), log_queries=log_queries)  # fmt: skip
     uvicorn.run(app_, host=host, port=port, log_level="info", access_log=False)
+
+
+@app.command()
+def export(
+    to: Annotated[
+        str, typer.Option("--to", help="milvus://HOST:PORT/COLLECTION, or milvus:///path/file.db/COLLECTION")
+    ],
+    index: IndexOpt = None,
+    index_type: Annotated[
+        str | None,
+        typer.Option(
+            "--index-type", help="Milvus index as a semsearch spec: Flat, HNSW32, IVF,SQ8 … [default: the index's own]"
+        ),
+    ] = None,
+    recall: Annotated[float | None, typer.Option("--recall", help="Recall@10 target [default: the index's]")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy the index's vectors into Milvus (no re-encoding). Example: semsearch export --to milvus://localhost:19530/news"""
+    from dataclasses import asdict
+
+    from index.vector_store import export_to_milvus
+
+    report = export_to_milvus(_settings(index).index_dir, to, index_type=index_type, recall_target=recall)
+    if as_json:
+        _print_json(asdict(report))
+        return
+    tuned = report.tuning
+    search = f"{tuned.parameter}={tuned.value}, recall@10 {tuned.recall_heldout}" if tuned.parameter else "exact"
+    typer.echo(
+        f"Exported {report.vectors} vectors to {report.store} ({report.collection}, {report.index_type} from "
+        f"{report.spec}; {search}) in {report.seconds:.1f} s. Query it with --store {report.store}"
+    )
 
 
 @app.command()

@@ -27,7 +27,8 @@ from index.settings import (
     STORY_FANOUT,
 )
 from index.store import PassageWithArticle
-from index.vectors import HEADLINE_ID_BASE
+from index.vector_store import open_vector_store
+from index.vectors import HEADLINE_ID_BASE, ScalarFilter
 from search.filters import QueryFilters
 from search.fusion import Candidate, Ranked, best_per_article, reciprocal_rank_fusion, single
 from search.results import (
@@ -47,12 +48,17 @@ from search.snippets import ShownPassage, make_snippets
 
 
 class SearchEngine:
-    """A loaded index and the model that built it; thread-safe for concurrent queries."""
+    """A loaded index and the model that built it; thread-safe for concurrent queries.
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    ``store``: where the dense search runs — None for the index's own FAISS file, or a ``milvus://`` store the
+    index was exported to (``semsearch export``); the lexical index and the SQLite store are always local."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, *, store: str | None = None) -> None:
         _check_model(index.manifest, embedder)
         self.index = index
         self.embedder = embedder
+        self.store = store
+        self.vectors = open_vector_store(store, index)
         self.warnings: list[str] = []
         if embedder.fingerprint != index.manifest.model.fingerprint:
             self.warnings.append(
@@ -70,7 +76,7 @@ class SearchEngine:
                 f"The index at {settings.index_dir} was built with {recorded!r}, not {settings.model!r}. "
                 f"Query without --model, or rebuild with `semsearch build --model {settings.model} ...`."
             )
-        return cls(index, load_embedder(settings.model or recorded, settings.models_dir))
+        return cls(index, load_embedder(settings.model or recorded, settings.models_dir), store=settings.store)
 
     def search(
         self,
@@ -123,6 +129,7 @@ class SearchEngine:
             allowed = self._filtered(filters, allowed)
             if len(allowed) == 0:
                 note = f"No article in this index matches the filters ({filters.describe()})."
+        where = None if allowed is None else _scalar_filter(filters, article_ids)
         vectors = self.embedder.encode_queries(cleaned) if mode != "lexical" else [None] * len(cleaned)
         per_query_ms = (time.perf_counter() - started) * 1000 / max(1, len(cleaned))
         depth = max(FUSION_DEPTH, (offset + k) * (STORY_FANOUT if group == "stories" else 1))
@@ -133,7 +140,7 @@ class SearchEngine:
         results = []
         for query, vector in zip(cleaned, vectors):
             t0 = time.perf_counter()
-            candidates = self._candidates(query, vector, mode, depth, allowed, allowed_rows)
+            candidates = self._candidates(query, vector, mode, depth, allowed, allowed_rows, where)
             hits = self._hits(query, vector, candidates, k, group, snippets, offset)
             took = per_query_ms + (time.perf_counter() - t0) * 1000
             results.append(
@@ -183,9 +190,10 @@ class SearchEngine:
         depth: int,
         allowed: np.ndarray | None,
         allowed_rows: np.ndarray | None,
+        where: ScalarFilter | None = None,
     ) -> list[Candidate]:
         """Articles ranked by the mode, at most ``depth`` from each retriever."""
-        dense = self._dense(vector, depth, allowed) if vector is not None else []
+        dense = self._dense(vector, depth, allowed, where) if vector is not None else []
         if mode == "dense":
             return single(dense, dense=True)
         lexical = self._lexical(query, depth, allowed_rows)
@@ -193,16 +201,19 @@ class SearchEngine:
             return single(lexical, dense=False)
         return reciprocal_rank_fusion(dense, lexical)
 
-    def _dense(self, vector: np.ndarray, depth: int, allowed: np.ndarray | None) -> list[Ranked]:
+    def _dense(
+        self, vector: np.ndarray, depth: int, allowed: np.ndarray | None, where: ScalarFilter | None = None
+    ) -> list[Ranked]:
         """The ``depth`` best articles by their best vector (exact top articles: the search widens until
-        enough distinct articles are found)."""
+        enough distinct articles are found). ``allowed`` (vector ids) and ``where`` (the same set by article
+        fields) limit it: each vector backend uses the one it can evaluate."""
         rows = self.index.rows
         total = len(rows) if allowed is None else len(allowed)
         fetch = min(total, depth * PASSAGES_PER_ARTICLE_FETCH)
         if fetch == 0:
             return []
         while True:
-            scores, ids = self.index.vectors.search(vector[None, :], fetch, allowed)
+            scores, ids = self.vectors.search(vector[None, :], fetch, allowed, where)
             keep = ids[0] >= 0
             scores_row, ids_row = scores[0][keep], ids[0][keep]
             numbers = rows.articles[rows.positions(ids_row)]
@@ -336,6 +347,16 @@ def describe_index(index_dir: Path) -> IndexInfo:
     """The manifest of the index at ``index_dir``, without loading the model or the vectors."""
     folder = current_version(index_dir)
     return IndexInfo(index_dir=str(index_dir), version=folder.name, manifest=asdict(Manifest.read(folder)))
+
+
+def _scalar_filter(filters: QueryFilters | None, article_ids: Sequence[str] | None) -> ScalarFilter:
+    """The query's filters and article ids as a filter on article fields (for stores that keep them)."""
+    f = filters or QueryFilters()
+    return ScalarFilter(
+        langs=tuple(f.lang or ()), since=f.since.isoformat() if f.since else None,
+        until=f.until.isoformat() if f.until else None, source=f.source,
+        article_ids=None if article_ids is None else tuple(article_ids),
+    )  # fmt: skip
 
 
 def validate_query(query: str) -> str:

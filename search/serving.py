@@ -71,6 +71,6 @@ class ServedIndex:
                 f"The new index version {index.version} was built with another model "
                 f"({index.manifest.model.name}); restart the server to serve it."
             )
-        self._engine = SearchEngine(index, old.embedder)
+        self._engine = SearchEngine(index, old.embedder, store=old.store)  # a Milvus store must match the new version
         self.reloads += 1
         _log.info("now serving index version %s (was %s)", self._engine.index.version, old.index.version)

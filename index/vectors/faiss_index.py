@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import IndexMismatchError, SemsearchError
+from index.vectors.backend import ScalarFilter
 from index.vectors.spec import IndexSpec, training_size
 
 # Vector ids: passages are 0..N-1; an article's headline vector is HEADLINE_ID_BASE + its article number.
@@ -100,11 +101,14 @@ class FaissIndex:
             return faiss.SearchParametersHNSW(sel=selector, efSearch=int(self.params.get("efSearch", 64)))
         return faiss.SearchParameters(sel=selector) if selector is not None else None
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, where: ScalarFilter | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of the k best per query, best first; missing slots have id -1.
 
         ``allowed`` limits the search to those ids and still returns the true top-k among them: small
-        sets are scanned exactly, larger ones go through a FAISS IDSelector.
+        sets are scanned exactly, larger ones go through a FAISS IDSelector. ``where`` is not needed here
+        (``allowed`` already holds the ids it matches); it is for stores that filter on their own fields.
         """
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim != 2 or queries.shape[1] != self.dimension:

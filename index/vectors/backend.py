@@ -1,0 +1,42 @@
+"""What the engine needs of a vector store: a nearest-neighbour search that can be limited to some articles.
+
+Two implementations: the index's own FAISS file (``FaissIndex``) and a Milvus collection
+(``index.vectors.milvus_store.MilvusVectors``). A search is limited either by the allowed vector ids (FAISS
+takes those) or by a ``ScalarFilter`` on the articles' fields (Milvus evaluates it on its own scalar fields,
+so a filter never ships id lists to the server); the engine passes both, each backend uses its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from index.vectors.spec import IndexSpec
+
+
+@dataclass(frozen=True)
+class ScalarFilter:
+    """Which articles a search may return, by their fields: every field left empty means "any"."""
+
+    langs: tuple[str, ...] = ()
+    since: str | None = None  # YYYY-MM-DD, inclusive; an article without a date never matches
+    until: str | None = None
+    source: str | None = None  # the outlet exactly, or a path prefix
+    article_ids: tuple[str, ...] | None = None
+
+
+class VectorBackend(Protocol):
+    """A searchable set of centred passage and headline vectors under their int64 vector ids."""
+
+    spec: IndexSpec
+    dimension: int
+
+    def __len__(self) -> int: ...
+
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, where: ScalarFilter | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the k best per query, best first; missing slots have id -1 and score -inf."""
+        ...

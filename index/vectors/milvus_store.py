@@ -1,0 +1,394 @@
+"""Milvus as the vector store: export an index's vectors into a collection, and search it like the FAISS file.
+
+One client code path for a Milvus cluster (``milvus://HOST:PORT/COLLECTION``) and for Milvus Lite, the
+embedded server of the ``milvus-lite`` package (``milvus:///path/to/file.db/COLLECTION``): pymilvus's
+``MilvusClient`` over gRPC either way.
+
+A collection holds every vector of one index version — the centred vectors FAISS holds, under the same int64
+ids — with the article id, language, day (YYYY-MM-DD of the article date, "" when it has none), source and
+path as scalar fields, so a query's filters run inside Milvus. Its properties record the model (name, weights
+fingerprint, dimension), the index version it came from, the semsearch spec and the tuned search parameter;
+opening one built by another model or dimension, or from another version of the index, is refused. What
+stays local: the SQLite store (articles, passages, stories), the BM25 index, and the rows and sentence
+vectors (memory-mapped) that map hits to articles and choose snippets.
+
+An export writes a new collection ``NAME__<version>``, tunes it, then points the alias ``NAME`` at it, so
+servers searching ``NAME`` switch from the old vectors to the new ones at once.
+
+Index types follow the semsearch spec: Flat → FLAT (exact), HNSW<M> → HNSW (M, efConstruction 80 as in
+FAISS), IVF<k>,Flat / SQ8 / PQ<m> → IVF_FLAT / IVF_SQ8 / IVF_PQ with nlist = k (and m). The recall-targeted
+tuning of the FAISS core (``index.vectors.tuning``) is run against Milvus itself: the smallest ``ef`` (HNSW)
+or ``nprobe`` (IVF) whose recall@10 against exact search reaches the target on held-out corpus vectors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+
+from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
+from index.settings import CONNECT_TIMEOUT_S, DEFAULT_MILVUS_COLLECTION
+from index.vectors.backend import ScalarFilter
+from index.vectors.spec import IndexSpec, parse_spec
+from index.vectors.tuning import (
+    _HNSW_EF,
+    RECALL_AT,
+    TUNING_MARGIN,
+    Tuning,
+    _smallest,
+    exact_neighbours,
+    recall_at_k,
+    validate_target,
+)
+
+__all__ = ["MilvusLocation", "MilvusVectors", "connect", "create_collection", "milvus_index_type", "parse_store"]
+
+# Milvus answers at most this many results per query (its topk limit).
+MAX_TOPK = 16_384
+# Rows per insert call (gRPC messages stay well under Milvus's 64 MB limit at d = 384).
+INSERT_ROWS = 2_000
+_VARCHAR = 4_096
+_DEFAULT_PORT = 19530
+_PREFIX = "semsearch."
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class MilvusLocation:
+    """A parsed ``milvus://`` store: the client URI (a server URL or a Milvus Lite file) and the collection."""
+
+    uri: str
+    collection: str
+    token: str = ""
+    text: str = ""  # as the user wrote it, password removed
+
+    @property
+    def lite(self) -> bool:
+        """True for a Milvus Lite file."""
+        return not self.uri.startswith(("http://", "https://"))
+
+
+def parse_store(text: str) -> MilvusLocation:
+    """``milvus://[USER:PASSWORD@]HOST[:PORT][/COLLECTION]`` (``milvus+https://`` for TLS), or
+    ``milvus://PATH/FILE.db[/COLLECTION]`` for Milvus Lite (``milvus:///abs/path.db``); refused otherwise."""
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme not in ("milvus", "milvus+https"):
+        raise SemsearchError(
+            f"Unknown vector store {text!r}; use milvus://HOST:19530/COLLECTION for a Milvus server or "
+            "milvus:///path/to/file.db/COLLECTION for Milvus Lite."
+        )
+    lite = re.match(r"^(?P<path>[^@]*?\.db)(?:/(?P<collection>[^/]*))?$", rest)
+    if lite:
+        path = Path(unquote(lite["path"])).expanduser()
+        if not lite["path"] or not path.parent.is_dir():
+            raise SemsearchError(f"No folder for the Milvus Lite file {path}; create {path.parent} first.")
+        collection = _collection_name(lite["collection"] or DEFAULT_MILVUS_COLLECTION, text)
+        return MilvusLocation(str(path.resolve()), collection, "", text)
+    parts = urlsplit(f"http://{rest}")
+    if not parts.hostname:
+        raise SemsearchError(f"No host in {text!r}; write milvus://HOST:19530/COLLECTION.")
+    try:
+        port = parts.port or _DEFAULT_PORT
+    except ValueError as exc:
+        raise SemsearchError(f"Bad port in {text!r}; write milvus://HOST:19530/COLLECTION.") from exc
+    token = ""
+    if parts.username:
+        token = unquote(parts.username) + (":" + unquote(parts.password) if parts.password else "")
+    collection = _collection_name(parts.path.strip("/") or DEFAULT_MILVUS_COLLECTION, text)
+    web = "https" if scheme == "milvus+https" else "http"
+    shown = f"{scheme}://{parts.hostname}:{port}/{collection}"
+    return MilvusLocation(f"{web}://{parts.hostname}:{port}", collection, token, shown)
+
+
+def _collection_name(name: str, text: str) -> str:
+    if not _NAME.match(name) or "__" in name:
+        raise SemsearchError(
+            f"Bad collection name {name!r} in {text!r}: use letters, digits and single underscores, e.g. news_2025."
+        )
+    return name
+
+
+def connect(location: MilvusLocation) -> Any:
+    """A MilvusClient for the location; a server that does not answer within CONNECT_TIMEOUT_S is an error
+    naming it."""
+    from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
+
+    if not location.lite:
+        parts = urlsplit(location.uri)
+        try:
+            with socket.create_connection((parts.hostname or "", parts.port or _DEFAULT_PORT), CONNECT_TIMEOUT_S):
+                pass
+        except OSError as exc:
+            raise _unreachable(location, exc) from exc
+    try:
+        return MilvusClient(uri=location.uri, token=location.token, timeout=CONNECT_TIMEOUT_S)
+    except MilvusException as exc:
+        raise _unreachable(location, exc) from exc
+
+
+def _unreachable(location: MilvusLocation, exc: Exception) -> SemsearchError:
+    return SemsearchError(
+        f"Milvus at {location.text or location.uri} did not answer within {CONNECT_TIMEOUT_S:g} s ({exc}). "
+        "Check that the server runs and the address is HOST:PORT of its gRPC port (19530 by default)."
+    )
+
+
+def milvus_index_type(spec: IndexSpec) -> tuple[str, dict[str, int]]:
+    """Milvus index type and build parameters for a semsearch spec."""
+    if spec.kind == "Flat":
+        return "FLAT", {}
+    if spec.kind == "HNSW":
+        return "HNSW", {"M": spec.hnsw_m, "efConstruction": 80}
+    if spec.coding == "PQ":
+        return "IVF_PQ", {"nlist": spec.lists, "m": spec.pq_m, "nbits": 8}
+    return ("IVF_SQ8" if spec.coding == "SQ8" else "IVF_FLAT"), {"nlist": spec.lists}
+
+
+def create_collection(client: Any, name: str, spec: IndexSpec, dimension: int, properties: dict[str, str]) -> None:
+    """An empty collection for vectors and their articles' fields, indexed per ``spec``."""
+    from pymilvus import DataType, MilvusClient
+
+    schema = MilvusClient.create_schema(auto_id=False, description=json.dumps(properties))
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+    for field in ("article", "lang", "day", "source", "path"):
+        schema.add_field(field, DataType.VARCHAR, max_length=_VARCHAR)
+    index_type, params = milvus_index_type(spec)
+    index_params = client.prepare_index_params()
+    # pymilvus sends build parameters as flat keys (what a Milvus server reads); Milvus Lite reads only the
+    # older nested "params" JSON, which a server also accepts: send both, so both build what the spec says.
+    index_params.add_index(
+        field_name="vector", index_type=index_type, metric_type="IP", params={**params, "params": params}
+    )
+    client.create_collection(name, schema=schema, index_params=index_params, properties=_prefixed(properties))
+
+
+def _prefixed(properties: dict[str, str]) -> dict[str, str]:
+    return {_PREFIX + k: str(v) for k, v in properties.items()}
+
+
+def read_properties(client: Any, name: str) -> dict[str, str]:
+    """The semsearch properties of a collection (from its properties, else its description)."""
+    described = client.describe_collection(name)
+    found = {
+        k.removeprefix(_PREFIX): v for k, v in (described.get("properties") or {}).items() if k.startswith(_PREFIX)
+    }
+    if not found and described.get("description"):
+        try:
+            found = {k: str(v) for k, v in json.loads(described["description"]).items()}
+        except (ValueError, AttributeError):
+            found = {}
+    return found
+
+
+def expression(where: ScalarFilter | None, allowed: np.ndarray | None) -> str:
+    """A Milvus boolean expression over the collection's scalar fields ("" when nothing is filtered)."""
+    if where is None:
+        return f"id in [{','.join(map(str, np.asarray(allowed).tolist()))}]" if allowed is not None else ""
+    parts = []
+    if where.langs:
+        parts.append(f"lang in [{','.join(_literal(v) for v in where.langs)}]")
+    if where.since:
+        parts.append(f'day != "" and day >= {_literal(where.since)}')
+    if where.until:
+        parts.append(f'day != "" and day <= {_literal(where.until)}')
+    if where.source:
+        prefix = where.source.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        parts.append(f"(source == {_literal(where.source)} or path like {_literal(prefix + '%')})")
+    if where.article_ids is not None:
+        parts.append(f"article in [{','.join(_literal(v) for v in where.article_ids)}]")
+    return " and ".join(parts)
+
+
+def _literal(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class MilvusVectors:
+    """A Milvus collection searched like ``FaissIndex`` (``index.vectors.VectorBackend``); thread-safe."""
+
+    def __init__(self, client: Any, location: MilvusLocation, properties: dict[str, str], rows: int) -> None:
+        self._client = client
+        self.location = location
+        self.collection = location.collection
+        self.properties = properties
+        self.dimension = int(properties["dimension"])
+        self.spec = parse_spec(properties["spec"], rows, self.dimension, 0)
+        self.params: dict[str, int] = {}
+        if properties.get("search_param"):
+            self.params[properties["search_param"]] = int(properties["search_value"])
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, where: ScalarFilter | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the k best per query (at most MAX_TOPK found), filtered inside Milvus by ``where``
+        (else by the ``allowed`` ids); missing slots have id -1."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if queries.ndim != 2 or queries.shape[1] != self.dimension:
+            raise IndexMismatchError(
+                f"Query vectors have dimension {queries.shape[-1]} but {self.location.text} holds {self.dimension}."
+            )
+        k = max(1, k)
+        out_scores = np.full((len(queries), k), -np.inf, np.float32)
+        out_ids = np.full((len(queries), k), -1, np.int64)
+        if allowed is not None and len(allowed) == 0:
+            return out_scores, out_ids
+        limit = min(k, MAX_TOPK)
+        hits = self._search(queries, limit, expression(where, allowed), self._search_params(limit))
+        for row, found in enumerate(hits):
+            n = len(found)
+            out_ids[row, :n] = [h["id"] for h in found]
+            out_scores[row, :n] = [h["distance"] for h in found]
+        return out_scores, out_ids
+
+    def _search_params(self, limit: int, value: int | None = None) -> dict[str, Any]:
+        param = next(iter(self.params), None)
+        value = value if value is not None else self.params.get(param or "", 0)
+        if self.spec.kind == "HNSW":  # Milvus refuses ef < limit (FAISS silently searches with max(ef, k))
+            return {"metric_type": "IP", "params": {"ef": max(int(value or 64), limit)}}
+        if self.spec.kind == "IVF":
+            return {"metric_type": "IP", "params": {"nprobe": int(value or 8)}}
+        return {"metric_type": "IP", "params": {}}
+
+    def _search(self, queries: np.ndarray, limit: int, expr: str, params: dict[str, Any]) -> list[list[Any]]:
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            found = self._client.search(
+                self.collection, data=queries.tolist(), limit=limit, filter=expr, search_params=params,
+                output_fields=[], timeout=CONNECT_TIMEOUT_S * 3,
+            )  # fmt: skip
+        except MilvusException as exc:
+            raise SemsearchError(f"Milvus at {self.location.text} failed a search ({exc}); check the server.") from exc
+        return [list(hits) for hits in found]
+
+    def tune(self, vectors: np.ndarray, ids: np.ndarray, holdout: np.ndarray, target: float) -> Tuning:
+        """Choose the smallest ef (HNSW) or nprobe (IVF) reaching ``target`` recall@10 against exact search, as
+        ``index.vectors.tuning.tune`` does for FAISS: ``holdout`` rows of ``vectors`` are not in the collection
+        yet and serve as unseen queries (none: indexed vectors, leave-one-out); half choose, half measure."""
+        target = validate_target(target)
+        if self.spec.exact or len(ids) <= RECALL_AT + 1:
+            return Tuning(None, None, target, 1.0, 1.0, 0)
+        if len(holdout):
+            rows, own = holdout, np.full(len(holdout), -1)
+            keep = np.ones(len(ids), bool)
+            keep[holdout] = False
+            truth = exact_neighbours(vectors[keep], ids[keep], vectors[rows], own, RECALL_AT)
+        else:
+            rows = np.sort(np.random.default_rng(7).choice(len(ids), size=min(1000, len(ids)), replace=False))
+            own = ids[rows]
+            truth = exact_neighbours(vectors, ids, vectors[rows], own, RECALL_AT)
+        queries = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+        parameter = "ef" if self.spec.kind == "HNSW" else "nprobe"
+        candidates = list(_HNSW_EF) if parameter == "ef" else _powers_up_to(self.spec.lists)
+        half = len(rows) // 2
+
+        def recall(value: int, part: slice) -> float:
+            hits = self._search(queries[part], RECALL_AT + 1, "", self._search_params(RECALL_AT + 1, value))
+            found = np.full((len(hits), RECALL_AT), -1, np.int64)
+            for row, (row_hits, mine) in enumerate(zip(hits, own[part])):
+                kept = [h["id"] for h in row_hits if h["id"] != mine][:RECALL_AT]
+                found[row, : len(kept)] = kept
+            return recall_at_k(found, truth[part])
+
+        tune_part, held_part = slice(0, half), slice(half, None)
+        aim = min(1.0, target + TUNING_MARGIN)
+        reaches: Callable[[int], bool] = lambda value: recall(value, tune_part) >= aim  # noqa: E731
+        chosen = _smallest(reaches, candidates, "efSearch" if parameter == "ef" else "nprobe") or candidates[-1]
+        self.params = {parameter: chosen}
+        return Tuning(parameter, chosen, target, round(recall(chosen, tune_part), 4),
+                      round(recall(chosen, held_part), 4), len(rows))  # fmt: skip
+
+
+def _powers_up_to(lists: int) -> list[int]:
+    values, v = [], 1
+    while v < lists:
+        values.append(v)
+        v *= 2
+    return [*values, lists]
+
+
+def open_collection(location: MilvusLocation, expect: dict[str, str], *, client: Any = None) -> MilvusVectors:
+    """The collection (or alias) at ``location``, checked against ``expect`` (fingerprint, dimension, version)
+    and loaded for search."""
+    client = client or connect(location)
+    if not client.has_collection(location.collection):
+        raise IndexNotFoundError(
+            f"No collection {location.collection!r} in {location.text}; run `semsearch export --to {location.text}`."
+        )
+    found = read_properties(client, location.collection)
+    check_properties(found, expect, location)
+    rows = int(client.get_collection_stats(location.collection).get("row_count", 0))
+    client.load_collection(location.collection)
+    return MilvusVectors(client, location, found, rows)
+
+
+def check_properties(found: dict[str, str], expect: dict[str, str], location: MilvusLocation) -> None:
+    """Refuse a collection that is not semsearch's, or holds another model's, dimension's or version's vectors."""
+    if "fingerprint" not in found or "dimension" not in found:
+        raise IndexMismatchError(
+            f"{location.text} is not a semsearch collection (no model fingerprint or dimension recorded); "
+            "export into another collection name."
+        )
+    if found["fingerprint"] != expect["fingerprint"] or found["dimension"] != expect["dimension"]:
+        raise IndexMismatchError(
+            f"{location.text} holds {found['dimension']}-dimensional vectors of {found.get('model', '?')} "
+            f"(weights {found['fingerprint']}), the index {expect['dimension']}-dimensional ones of "
+            f"{expect.get('model', '?')} (weights {expect['fingerprint']}); export into another collection, "
+            "or drop that one."
+        )
+    if "index_version" in expect and found.get("index_version") != expect["index_version"]:
+        raise IndexMismatchError(
+            f"{location.text} holds the vectors of index version {found.get('index_version')}, the index is at "
+            f"{expect['index_version']}; run `semsearch export --to {location.text}` again."
+        )
+
+
+def insert_rows(
+    client: Any,
+    name: str,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    fields: Sequence[dict[str, str]],
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Insert vectors with their articles' fields, INSERT_ROWS at a time."""
+    for start in range(0, len(ids), INSERT_ROWS):
+        stop = min(len(ids), start + INSERT_ROWS)
+        client.insert(
+            name,
+            [{"id": int(ids[i]), "vector": vectors[i].tolist(), **fields[i]} for i in range(start, stop)],
+        )
+        if progress:
+            progress(stop)
+
+
+def wait_indexed(client: Any, name: str, timeout_s: float = 600) -> None:
+    """Flush, wait until the vector index covers every row, and (re)load the collection with it."""
+    client.flush(name)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = client.describe_index(name, "vector")
+        if not described or described.get("pending_index_rows", 0) == 0:
+            break
+        if time.monotonic() > deadline:
+            raise SemsearchError(f"Milvus did not finish indexing {name} within {timeout_s:g} s; export again.")
+        time.sleep(0.5)
+    # Milvus Lite builds a flushed segment's index in the background and searches it exactly meanwhile (its
+    # describe_index already says "Finished"); loading builds them at once — tuning must see the real index.
+    client.release_collection(name)
+    client.load_collection(name)
