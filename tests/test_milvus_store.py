@@ -1,0 +1,197 @@
+"""The Milvus vector store, against Milvus Lite through the same client code a Milvus cluster gets: export,
+search with filters inside Milvus, the engine's modes and grouping, refusals, and agreement with exact FAISS."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from index import Settings, build_index, open_index
+from index.embedding import Embedder
+from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
+from index.vector_store import export_to_milvus, open_vector_store
+from index.vectors import ScalarFilter
+from index.vectors.milvus_store import MilvusVectors, expression, parse_store
+from search import SearchEngine
+from search.api import create_app
+from search.cli import app as cli_app
+from search.evaluation import load_judgements
+from search.filters import parse_filters
+from search.serving import ServedIndex
+from tests.conftest import ROOT, HashEmbedder, write_corpus
+
+
+class OtherWeights(HashEmbedder):
+    """The same name and dimension, other weights."""
+
+    fingerprint = "hash-v2"
+
+
+def lite(tmp_path: Path, collection: str = "news") -> str:
+    """A Milvus Lite store in tmp_path (the URI of an absolute path starts milvus:///)."""
+    return f"milvus://{tmp_path}/vectors.db/{collection}"
+
+
+def test_store_uris_name_a_server_or_a_lite_file(tmp_path: Path) -> None:
+    server = parse_store("milvus://reader:s3cret@milvus.example.org:19531/news_2025")
+    assert (server.uri, server.collection, server.token) == (
+        "http://milvus.example.org:19531",
+        "news_2025",
+        "reader:s3cret",
+    )
+    assert "s3cret" not in server.text and not server.lite
+    assert parse_store("milvus+https://milvus.example.org").uri == "https://milvus.example.org:19530"
+    assert parse_store("milvus://milvus.example.org").collection == "semsearch"
+    local = parse_store(lite(tmp_path))
+    assert local.lite and local.uri == str(tmp_path / "vectors.db") and local.collection == "news"
+    for bad, fragment in [("faiss://x", "Unknown vector store"), ("milvus://host:port/x", "Bad port"),
+                          ("milvus://host/bad-name", "Bad collection name"), (f"milvus://{tmp_path}/no/x.db", "No folder")]:  # fmt: skip
+        with pytest.raises(SemsearchError, match=fragment):
+            parse_store(bad)
+
+
+def test_filters_become_milvus_expressions() -> None:
+    where = ScalarFilter(langs=("ar", "fa"), since="2024-01-01", until="2024-06-30", source='a_b%"c',
+                         article_ids=("x.txt",))  # fmt: skip
+    assert expression(where, None) == (
+        'lang in ["ar","fa"] and day != "" and day >= "2024-01-01" and day != "" and day <= "2024-06-30" and '
+        '(source == "a_b%\\"c" or path like "a\\\\_b\\\\%\\"c%") and article in ["x.txt"]'
+    )
+    assert expression(None, np.array([3, 5])) == "id in [3,5]" and expression(None, None) == ""
+
+
+@pytest.fixture
+def exported(tiny_index: Settings, tmp_path: Path) -> tuple[Settings, str]:
+    """The tiny index (plumbing embedder) exported exactly (FLAT) into Milvus Lite."""
+    store = lite(tmp_path)
+    report = export_to_milvus(tiny_index.index_dir, store, index_type="Flat")
+    assert report.vectors == len(open_index(tiny_index.index_dir).rows) and report.index_type == "FLAT"
+    return tiny_index, store
+
+
+FILTERS = [
+    {}, {"lang": "en"}, {"lang": "fr,fa"}, {"since": "2024-03-01"}, {"until": "2024-03-04"}, {"source": "Exemple"},
+    {"source": "nested/"}, {"source": "en_"}, {"lang": "en,ru", "source": "nested"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["dense", "hybrid", "lexical"])
+@pytest.mark.parametrize("group", ["stories", "articles"])
+def test_milvus_answers_like_faiss_in_every_mode_grouping_and_filter(
+    exported: tuple[Settings, str], mode: str, group: str
+) -> None:
+    settings, store = exported
+    local = SearchEngine(open_index(settings.index_dir), HashEmbedder())
+    remote = SearchEngine(open_index(settings.index_dir), HashEmbedder(), store=store)
+    assert isinstance(remote.vectors, MilvusVectors)
+    for raw in FILTERS:
+        filters = parse_filters(**raw)
+        for query in ("earthquake rescue Sulawesi", "Grève des transports", "قیمت نفت"):
+            a = local.search(query, 5, filters=filters, mode=mode, group=group)  # type: ignore[arg-type]
+            b = remote.search(query, 5, filters=filters, mode=mode, group=group)  # type: ignore[arg-type]
+            assert [(h.article_id, h.passage_id, h.versions) for h in a.results] == [
+                (h.article_id, h.passage_id, h.versions) for h in b.results
+            ], (raw, query)
+            assert a.note == b.note
+            assert [h.score for h in a.results] == pytest.approx([h.score for h in b.results], abs=1e-5)
+    only = ["en_quake.txt", "fr-1"]
+    a = local.search("earthquake", 5, article_ids=only, mode="dense")
+    assert [h.article_id for h in a.results] == [h.article_id for h in remote.search("earthquake", 5, article_ids=only,
+                                                                                       mode="dense").results]  # fmt: skip
+    assert {h.article_id for h in a.results} == set(only)
+
+
+def test_filtered_search_runs_inside_milvus(exported: tuple[Settings, str]) -> None:
+    settings, store = exported
+    index = open_index(settings.index_dir)
+    vectors = open_vector_store(store, index)
+    query = HashEmbedder().encode_queries(["earthquake"])
+    # no id list is sent: the filter on the collection's own fields selects the French article's rows
+    scores, ids = vectors.search(query, 50, None, ScalarFilter(langs=("fr",)))
+    found = ids[0][ids[0] >= 0]
+    numbers = index.store.article_numbers(["fr-1"])
+    assert len(found) and set(index.rows.articles[index.rows.positions(np.sort(found))]) == {numbers["fr-1"]}
+    assert np.all(np.diff(scores[0][: len(found)]) <= 1e-6)  # best first
+
+
+def test_a_collection_of_another_model_dimension_or_version_is_refused(
+    exported: tuple[Settings, str], tmp_path: Path
+) -> None:
+    settings, store = exported
+    other = Settings(home=tmp_path / "home", index_dir=tmp_path / "other")
+    build_index([write_corpus(tmp_path / "c2")], other, embedder=HashEmbedder(dimension=32))
+    with pytest.raises(IndexMismatchError, match=r"64-dimensional vectors of test/hash-embedder.*export into another"):
+        export_to_milvus(other.index_dir, store)
+    with pytest.raises(IndexMismatchError, match="64-dimensional"):
+        SearchEngine(open_index(other.index_dir), HashEmbedder(dimension=32), store=store)
+    export_to_milvus(other.index_dir, lite(tmp_path, "other"))  # another collection is fine
+    retrained = Settings(home=tmp_path / "home", index_dir=tmp_path / "retrained")
+    build_index([write_corpus(tmp_path / "c3")], retrained, embedder=OtherWeights())
+    with pytest.raises(IndexMismatchError, match=r"\(weights hash-v1\).*\(weights hash-v2\)"):
+        export_to_milvus(retrained.index_dir, store)
+    # a rebuild makes a new index version: the collection must be exported again
+    (tmp_path / "corpus" / "late.txt").write_text("Late news\n\nA late article arrived.", encoding="utf-8")
+    build_index([tmp_path / "corpus"], settings, embedder=HashEmbedder())
+    with pytest.raises(IndexMismatchError, match=r"run `semsearch export --to .* again"):
+        SearchEngine(open_index(settings.index_dir), HashEmbedder(), store=store)
+    export_to_milvus(settings.index_dir, store)  # the same collection name, now pointing at the new vectors
+    engine = SearchEngine(open_index(settings.index_dir), HashEmbedder(), store=store)
+    assert engine.search("late article", 1, mode="dense").results[0].article_id == "late.txt"
+    with pytest.raises(IndexNotFoundError, match="No collection 'missing'"):
+        SearchEngine(open_index(settings.index_dir), HashEmbedder(), store=lite(tmp_path, "missing"))
+
+
+def test_an_unreachable_milvus_is_named_within_the_timeout(tiny_index: Settings) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(SemsearchError, match=f"Milvus at milvus://127.0.0.1:{port}/news did not answer"):
+        export_to_milvus(tiny_index.index_dir, f"milvus://127.0.0.1:{port}/news")
+    assert time.monotonic() - started < 15
+
+
+def test_the_http_api_serves_from_milvus_and_refuses_writes(exported: tuple[Settings, str]) -> None:
+    settings, store = exported
+    engine = SearchEngine(open_index(settings.index_dir), HashEmbedder(), store=store)
+    client = TestClient(create_app(ServedIndex(engine, settings.index_dir), api_key="key"))
+    got = client.get("/query", params={"q": "earthquake rescue", "k": 3, "lang": "en"})
+    assert got.status_code == 200 and got.json()["results"][0]["article_id"] == "en_quake.txt"
+    written = client.post("/articles", json={"articles": [{"id": "n", "text": "New text."}]},
+                          headers={"X-API-Key": "key"})  # fmt: skip
+    assert written.status_code == 400 and "semsearch export" in written.json()["error"]["message"]
+
+
+@pytest.mark.slow
+def test_milvus_hnsw_gives_the_exact_top10_for_most_dev_queries(
+    seeds_index: Settings, real_embedder: Embedder, tmp_path: Path
+) -> None:
+    store = lite(tmp_path)
+    exported = CliRunner().invoke(
+        cli_app, ["export", "--to", store, "--index", str(seeds_index.index_dir), "--index-type", "HNSW32", "--json"]
+    )
+    assert exported.exit_code == 0, exported.output
+    report = json.loads(exported.stdout)
+    assert report["index_type"] == "HNSW" and report["tuning"]["parameter"] == "ef"
+    assert report["tuning"]["recall_heldout"] >= 0.95
+    exact = SearchEngine(open_index(seeds_index.index_dir), real_embedder)  # the seeds index is Flat: exact
+    assert exact.index.manifest.index_spec == "Flat"
+    milvus = SearchEngine(open_index(seeds_index.index_dir), real_embedder, store=store)
+    queries = [j.text for j in load_judgements(ROOT / "benchmarks" / "dev_eval" / "seeds.jsonl")]
+    a = exact.search_many(queries, 10, mode="dense", group="articles", snippets=False)
+    b = milvus.search_many(queries, 10, mode="dense", group="articles", snippets=False)
+    same = [{h.article_id for h in x.results} == {h.article_id for h in y.results} for x, y in zip(a, b)]
+    assert len(queries) == 133 and sum(same) / len(same) >= 0.95
+    # the CLI's --store: the same hybrid answer as the local index for a cross-lingual query
+    args = ["query", "Russia Iran treaty", "--json", "--index", str(seeds_index.index_dir), "-k", "3"]
+    local, remote = CliRunner().invoke(cli_app, args), CliRunner().invoke(cli_app, [*args, "--store", store])
+    assert remote.exit_code == 0, remote.output
+    ids = [[h["article_id"] for h in json.loads(r.stdout)["results"]] for r in (local, remote)]
+    assert ids[0] == ids[1] and len(ids[0]) == 3
