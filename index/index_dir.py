@@ -64,8 +64,9 @@ def current_version(index_dir: Path) -> Path:
 def open_index(index_dir: Path, *, mmap: bool | None = None) -> LoadedIndex:
     """Open the current version of an index, checking manifest and file checksums.
 
-    ``mmap`` maps IVF inverted lists from disk instead of reading them into memory; by default it is on
-    for IVF indexes over MMAP_MIN_BYTES (other types need their data in memory to search it).
+    ``mmap`` maps IVF inverted lists (other types: their vectors) from disk instead of reading them into
+    memory; by default it is on for IVF indexes over MMAP_MIN_BYTES (Flat and HNSW search faster from memory;
+    an engine that searches a Milvus store maps them, as it never searches them).
     """
     folder = current_version(index_dir)
     manifest = Manifest.read(folder)

@@ -69,7 +69,7 @@ class SearchEngine:
     @classmethod
     def open(cls, settings: Settings) -> SearchEngine:
         """Open the index at ``settings.index_dir`` with its own model (or the one asked for, if the same)."""
-        index = open_index(settings.index_dir)
+        index = open_index(settings.index_dir, mmap=True if settings.store else None)  # Milvus holds the vectors
         recorded = index.manifest.model.name
         if settings.model and _model_key(settings.model) != _model_key(recorded):
             raise IndexMismatchError(

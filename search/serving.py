@@ -65,7 +65,7 @@ class ServedIndex:
     def _swap(self) -> None:
         assert self.index_dir is not None
         old = self._engine
-        index = open_index(self.index_dir)
+        index = open_index(self.index_dir, mmap=True if old.store else None)
         if index.manifest.model.fingerprint != old.embedder.fingerprint:
             raise SemsearchError(
                 f"The new index version {index.version} was built with another model "

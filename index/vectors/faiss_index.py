@@ -212,7 +212,9 @@ def load_vector_index(path: Path, spec: IndexSpec, dimension: int, *, mmap: bool
     faiss = _faiss()
 
     try:
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        # IVF maps its inverted lists; Flat and HNSW map their vectors (the "flat codes") instead
+        mapped = faiss.IO_FLAG_MMAP if spec.kind == "IVF" else faiss.IO_FLAG_MMAP_IFC
+        flags = mapped | faiss.IO_FLAG_READ_ONLY if mmap else 0
         index = faiss.read_index(str(path), flags)
     except RuntimeError as exc:
         raise IndexMismatchError(f"The vector file {path} is damaged ({exc}); rebuild with `semsearch build`.") from exc
