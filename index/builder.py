@@ -12,12 +12,14 @@ version folder and swapped in atomically.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,9 @@ from index.build_plan import Plan, plan_ids
 from index.chunker import Chunker
 from index.duplicates import find_duplicates
 from index.embedding import Embedder, encode_with_sentences, load_embedder
+from index.embedding.backends import TORCH_FP32
+from index.embedding.cache import EmbeddingCache
+from index.embedding.pool import EncodePool, available_cores, encode_workers
 from index.errors import NothingToIndexError, SemsearchError
 from index.fingerprint import text_hash
 from index.formats import ReadOptions
@@ -35,7 +40,7 @@ from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
 from index.records import Article, Passage, Repaired, Republished, Skipped
 from index.sentence_vectors import SentenceVectors, body_sentence_spans
-from index.settings import TITLE_CONTEXT_SHARE, Settings
+from index.settings import ENCODE_THREADS_PER_WORKER, ENCODE_TOKEN_BUDGET, TITLE_CONTEXT_SHARE, Settings
 from index.sources import iter_articles
 from index.store import create_store
 from index.stories import stories_of
@@ -72,6 +77,7 @@ class BuildReport:
     republished: list[Republished]
     seconds: float
     encode_seconds: float
+    notices: tuple[str, ...] = ()  # things the user should know: an encoder fallback, a disabled cache
 
     @property
     def passages_per_second(self) -> float:
@@ -126,7 +132,10 @@ def index_articles(
     """Index these articles as the next version of ``settings.index_dir`` (the caller holds the build lock),
     reusing the current version's vectors for unchanged text (``current``: that version, if already open)."""
     skipped, repaired, republished = skipped or [], repaired or [], republished or []
-    embedder = embedder or load_embedder(settings.model, settings.models_dir)
+    embedder = embedder or load_embedder(
+        settings.model, settings.models_dir, settings.encoder, use_gpu=settings.use_gpu
+    )
+    notices: list[str] = list(getattr(embedder, "notices", []))
     if settings.passage_tokens > embedder.max_tokens:
         raise SemsearchError(
             f"--passage-tokens {settings.passage_tokens} exceeds the model's limit of {embedder.max_tokens}."
@@ -135,7 +144,8 @@ def index_articles(
     passages, texts = chunk_articles(articles, embedder, settings, notify)
     plan = plan_ids(articles, passages, texts, previous)
     encode_started = time.perf_counter()
-    raw, sentences = _vectors(plan, previous, embedder, settings.encode_batch, notify, precomputed or {})
+    with _encoding(embedder, settings, notices) as (encoder, cache):
+        raw, sentences, counts = _vectors(plan, previous, encoder, notify, precomputed or {}, cache)
     encode_seconds = time.perf_counter() - encode_started
     rows = VectorRows(plan.ids, plan.articles, plan.langs, raw)
     work = new_work_folder(settings.index_dir)
@@ -162,8 +172,9 @@ def index_articles(
         create_store(work / STORE_FILE, articles, plan.passages, plan.numbers, plan.headline_ids, stories, republished)
         stats = {
             "mode": mode,
-            "vectors_encoded": int((plan.reused_from < 0).sum()),
+            "encoder": _backend(embedder),
             "vectors_reused": int((plan.reused_from >= 0).sum()),
+            **counts,
             "masked": len(masked),
             "trained_on": _trained_on(previous, mode, len(rows)),
             "stories": len(set(stories.values())),
@@ -181,7 +192,7 @@ def index_articles(
         raise
     return BuildReport(
         settings.index_dir, version.name, manifest, skipped, repaired, republished,
-        time.perf_counter() - started, encode_seconds,
+        time.perf_counter() - started, encode_seconds, tuple(notices),
     )  # fmt: skip
 
 
@@ -261,6 +272,7 @@ def _previous(settings: Settings, embedder: Embedder, current: LoadedIndex | Non
     same = (
         m.model.fingerprint == embedder.fingerprint
         and m.model.dimension == embedder.dimension
+        and m.model.encoder == _backend(embedder)
         and m.chunker == ChunkerInfo(settings.passage_tokens, settings.overlap_sentences)
         and m.language_centring == default_strength(settings.language_neutral)
     )
@@ -271,13 +283,17 @@ def _vectors(
     plan: Plan,
     previous: LoadedIndex | None,
     embedder: Embedder,
-    batch: int,
     notify: ProgressCallback,
     precomputed: Mapping[str, Encoded],
-) -> tuple[np.ndarray, SentenceVectors]:
+    cache: EmbeddingCache | None,
+) -> tuple[np.ndarray, SentenceVectors, dict[str, int]]:
     """Raw vectors and sentence vectors for every row: copied from the previous index where the text is
-    unchanged, taken from ``precomputed`` where given, else encoded (sentence vectors come from the same
-    forward pass)."""
+    unchanged, taken from ``precomputed`` or the embedding cache where there, else encoded (sentence
+    vectors come from the same forward pass) and cached.
+
+    Texts are encoded shortest first in calls of similar lengths, each call's batch size set by the
+    padded-token budget, so padding stays small and short texts run in large batches.
+    """
     raw = np.zeros((len(plan.ids), embedder.dimension), dtype=np.float32)
     per_row: list[np.ndarray] = [np.zeros((0, embedder.dimension), np.float32)] * len(plan.ids)
     reuse = np.flatnonzero(plan.reused_from >= 0)
@@ -288,25 +304,92 @@ def _vectors(
         for i, position in zip(reuse.tolist(), positions.tolist()):
             per_row[i] = previous.sentences.of(position)
     bodies = {p.id: p.text for p in plan.passages}
-    to_encode = np.flatnonzero(plan.reused_from < 0)
+    missing = np.flatnonzero(plan.reused_from < 0).tolist()
+    spans = {
+        i: body_sentence_spans(plan.texts[i], bodies[int(plan.ids[i])]) if int(plan.ids[i]) in bodies else []
+        for i in missing
+    }
+    counts = {"vectors_precomputed": 0, "vectors_cached": 0, "vectors_encoded": 0}
     if precomputed:
-        given = [i for i in to_encode.tolist() if text_hash(plan.texts[i]) in precomputed]
-        for i in given:
-            raw[i], per_row[i] = precomputed[text_hash(plan.texts[i])]
-        to_encode = np.setdiff1d(to_encode, np.array(given, dtype=to_encode.dtype))
-    notify(BuildProgress("embed", 0, len(to_encode)))
-    for start in range(0, len(to_encode), _ENCODE_CHUNK):
-        part = to_encode[start : start + _ENCODE_CHUNK]
-        texts = [plan.texts[i] for i in part]
-        spans = [
-            body_sentence_spans(plan.texts[i], bodies[int(plan.ids[i])]) if int(plan.ids[i]) in bodies else []
-            for i in part
-        ]
-        raw[part], sentences = encode_with_sentences(embedder, texts, spans, batch)
-        for i, block in zip(part.tolist(), sentences):
+        for i in missing:
+            if (given := precomputed.get(text_hash(plan.texts[i]))) is not None:
+                raw[i], per_row[i] = given
+        before, missing = len(missing), [i for i in missing if text_hash(plan.texts[i]) not in precomputed]
+        counts["vectors_precomputed"] = before - len(missing)
+    keys: dict[int, str] = {}
+    if cache is not None:
+        keys = {i: cache.key(plan.texts[i], spans[i]) for i in missing}
+        found = cache.get_many(list(keys.values()))
+        for i in missing:
+            if (hit := found.get(keys[i])) is not None:
+                raw[i], per_row[i] = hit
+        before, missing = len(missing), [i for i in missing if keys[i] not in found]
+        counts["vectors_cached"] = before - len(missing)
+    counts["vectors_encoded"] = len(missing)
+    lengths = embedder.count_tokens([plan.texts[i] for i in missing]) if missing else []
+    order = [missing[j] for j in np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")]
+    longest = dict(zip(missing, lengths))
+    notify(BuildProgress("embed", 0, len(order)))
+    for start in range(0, len(order), _ENCODE_CHUNK):
+        part = order[start : start + _ENCODE_CHUNK]
+        batch = max(1, min(len(part), ENCODE_TOKEN_BUDGET // (longest[part[-1]] + embedder.prompt_tokens + 2)))
+        vectors, sentences = encode_with_sentences(
+            embedder, [plan.texts[i] for i in part], [spans[i] for i in part], batch
+        )
+        raw[part] = vectors
+        for i, block in zip(part, sentences):
             per_row[i] = block
-        notify(BuildProgress("embed", start + len(part), len(to_encode)))
-    return raw, SentenceVectors.from_rows(per_row, embedder.dimension)
+        if cache is not None:
+            cache.put_many((keys[i], raw[i], per_row[i]) for i in part)
+        notify(BuildProgress("embed", start + len(part), len(order)))
+    return raw, SentenceVectors.from_rows(per_row, embedder.dimension), counts
+
+
+@contextlib.contextmanager
+def _encoding(
+    embedder: Embedder, settings: Settings, notices: list[str]
+) -> Iterator[tuple[Embedder, EmbeddingCache | None]]:
+    """The encoder to use (a pool of processes where the machine has the cores for it) and the embedding
+    cache (None when off or unusable, with a notice); both closed afterwards."""
+    cache: EmbeddingCache | None = None
+    if settings.cache_bytes > 0:
+        opened = EmbeddingCache.open(settings.cache_dir, embedder.fingerprint, _backend(embedder), settings.cache_bytes)
+        if isinstance(opened, str):
+            notices.append(opened)
+        else:
+            cache = opened
+    encoder: Embedder = embedder
+    pool: EncodePool | None = None
+    workers, threads = encode_workers(
+        settings.encode_workers, _backend(embedder), available_cores(), ENCODE_THREADS_PER_WORKER
+    )
+    if workers > 1 and getattr(embedder, "backend", None) is not None:
+        factory = partial(
+            load_embedder, settings.model, settings.models_dir, _backend(embedder), use_gpu=False
+        )  # fmt: skip
+        pool = EncodePool(embedder, _threads_factory(factory), workers, threads)
+        encoder = pool
+    try:
+        yield encoder, cache
+    finally:
+        if pool is not None:
+            pool.close()
+        if cache is not None:
+            notices.extend(cache.notices)
+            cache.close()
+
+
+def _threads_factory(factory: partial[Embedder]) -> partial[Embedder]:
+    return partial(_with_threads, factory)
+
+
+def _with_threads(factory: partial[Embedder], threads: int) -> Embedder:
+    return factory(threads=threads)
+
+
+def _backend(embedder: Embedder) -> str:
+    """The embedder's backend (plumbing embedders in tests may not name one)."""
+    return str(getattr(embedder, "backend", TORCH_FP32))
 
 
 def memory_budget() -> int:
@@ -406,7 +489,9 @@ def _manifest(
     manifest = Manifest(
         semsearch_version=version("semsearch"),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        model=ModelInfo(embedder.name, embedder.source, embedder.fingerprint, embedder.dimension),
+        model=ModelInfo(
+            embedder.name, embedder.source, embedder.fingerprint, embedder.dimension, encoder=_backend(embedder)
+        ),
         chunker=ChunkerInfo(settings.passage_tokens, settings.overlap_sentences),
         index_spec=str(index.spec),
         index_params=dict(index.params),

@@ -26,6 +26,7 @@ class ModelInfo:
     dimension: int
     normalised: bool = True
     metric: str = "inner_product"
+    encoder: str = "torch-fp32"  # the backend that encoded the passages (index/embedding/backends.py)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,20 @@ DEFAULT_OVERLAP_SENTENCES = 1
 # Centre vectors per language before indexing (see index/centring.py for what it measurably buys).
 DEFAULT_LANGUAGE_NEUTRAL = True
 DEFAULT_ENCODE_BATCH = 32
+# Encoder backend: "auto" (CUDA fp16 when a GPU is usable, else CPU fp32), "fast" (ONNX int8 on the CPU),
+# or a backend by name; see index/embedding/backends.py.
+DEFAULT_ENCODER = "auto"
+# Padded tokens per forward pass (count × longest text): 64 passages of 128 tokens. Measured on NTREX
+# passages with the int8 encoder (benchmarks/README.md): 4k–16k within noise; larger only costs memory.
+ENCODE_TOKEN_BUDGET = 8_192
+# Encode worker processes: 0 = one per ENCODE_THREADS_PER_WORKER cores (one on a machine with fewer),
+# each with its share of the cores. A single process scales well to ~4 threads, worse beyond.
+DEFAULT_ENCODE_WORKERS = 0
+ENCODE_THREADS_PER_WORKER = 4
+# The embedding cache (vectors by model, backend and text) and its size bound.
+DEFAULT_CACHE_BYTES = 2 << 30
+# Query vectors kept by a running engine (an LRU), so a repeated query costs no model call.
+QUERY_CACHE_ENTRIES = 4_096
 DEFAULT_K = 10
 # Retrieval mode and result grouping of queries (see search/engine.py).
 DEFAULT_MODE: Final = "hybrid"
@@ -82,6 +96,12 @@ class Settings:
     overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES
     encode_batch: int = DEFAULT_ENCODE_BATCH
     language_neutral: bool = DEFAULT_LANGUAGE_NEUTRAL
+    # None: the index's own encoder when querying, DEFAULT_ENCODER when building
+    encoder: str | None = None
+    use_gpu: bool = True
+    encode_workers: int = DEFAULT_ENCODE_WORKERS
+    # passage vectors reused across builds; 0 turns the cache off
+    cache_bytes: int = DEFAULT_CACHE_BYTES
     # input column/key for each of our fields (``--field text=body``); empty: the fields' own names
     fields: tuple[tuple[str, str], ...] = ()
     # the server's API key (``--api-key`` or SEMSEARCH_API_KEY); never logged
@@ -100,6 +120,11 @@ class Settings:
     def models_dir(self) -> Path:
         """Folder that holds materialised models."""
         return self.home / "models"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Folder of the embedding cache."""
+        return self.home / "cache"
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given non-None fields replaced (flags beat environment beat defaults)."""

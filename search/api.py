@@ -260,6 +260,7 @@ def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete
         home=holder.index_dir, index_dir=holder.index_dir, model=m.model.name, index_spec=m.index_spec,
         passage_tokens=m.chunker.passage_tokens, overlap_sentences=m.chunker.overlap_sentences,
         recall_target=float(m.recall.get("target") or DEFAULT_RECALL_TARGET), language_neutral=m.language_centring > 0,
+        cache_bytes=0,  # new text from a client: the current index already holds every vector worth reusing
     )  # fmt: skip
     report = write_articles(settings, articles, delete, embedder=engine.embedder)
     holder.reload()

