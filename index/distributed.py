@@ -32,7 +32,7 @@ from index.embedding import Embedder, encode_with_sentences, load_embedder
 from index.errors import NothingToIndexError, SemsearchError
 from index.fingerprint import text_hash
 from index.formats import ReadOptions
-from index.index_dir import build_lock
+from index.index_dir import build_lock, open_index
 from index.language import LanguageDetector
 from index.records import Article, Repaired, Skipped
 from index.sentence_vectors import body_sentence_spans
@@ -93,7 +93,8 @@ def build_index_on_ray(
         articles, republished = find_duplicates(articles)
         embedder = embedder or load_embedder(settings.model, settings.models_dir)
         factory = worker_embedder or _ModelLoader(settings.model, settings.models_dir)
-        precomputed = _encode(articles, settings, embedder.fingerprint, factory, notify)
+        known = _known_texts(settings.index_dir, embedder.fingerprint)
+        precomputed = _encode(articles, settings, embedder.fingerprint, factory, notify, known)
         return index_articles(
             articles, settings, embedder=embedder, notify=notify, started=started, sources=sources,
             skipped=skipped, repaired=repaired, republished=republished, precomputed=precomputed,
@@ -296,9 +297,10 @@ class _ModelLoader:
 class _EncodeActor:
     """A Ray actor: loads the model once, then chunks and encodes batches of articles."""
 
-    def __init__(self, factory: EmbedderFactory, settings: Settings, gpu: bool) -> None:
+    def __init__(self, factory: EmbedderFactory, settings: Settings, gpu: bool, known: frozenset[str]) -> None:
         self.embedder = factory()
         self.settings = settings
+        self.known = known
         model = getattr(self.embedder, "_model", None)  # the sentence-transformers backend's torch module
         if gpu and model is not None:
             model.to("cuda")
@@ -306,6 +308,10 @@ class _EncodeActor:
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
         articles = [pickle.loads(blob) for blob in batch["article"]]
         texts, spans = embedded_texts(articles, self.embedder, self.settings)
+        new = [i for i, text in enumerate(texts) if text_hash(text) not in self.known]
+        texts, spans = [texts[i] for i in new], [spans[i] for i in new]
+        if not texts:
+            return {"hash": [], "vector": [], "sentences": [], "fingerprint": []}
         vectors, sentences = encode_with_sentences(self.embedder, texts, spans, self.settings.encode_batch)
         return {
             "hash": [text_hash(t) for t in texts],
@@ -330,14 +336,29 @@ def embedded_texts(
     return list(out), list(out.values())
 
 
+def _known_texts(index_dir: Path, fingerprint: str) -> frozenset[str]:
+    """Hashes of the texts the current index already holds vectors of (by the same weights): a rebuild reuses
+    those, so the workers skip them. (Should the build not reuse one after all, it encodes it itself.)"""
+    try:
+        current = open_index(index_dir)
+    except SemsearchError:
+        return frozenset()
+    if current.manifest.model.fingerprint != fingerprint:
+        return frozenset()
+    titles = [title for _, title, headline in current.store.article_keys().values() if headline is not None]
+    return frozenset([h for _, _, h in current.store.passage_keys()] + [text_hash(t) for t in titles])
+
+
 def _encode(
     articles: list[Article],
     settings: Settings,
     fingerprint: str,
     factory: EmbedderFactory,
     notify: ProgressCallback,
+    known: frozenset[str] = frozenset(),
 ) -> dict[str, Encoded]:
-    """Vectors of every text the build embeds, keyed by ``text_hash``, encoded by a pool of Ray actors."""
+    """Vectors of every text the build embeds but ``known`` does not hold, keyed by ``text_hash``, encoded by a
+    pool of Ray actors."""
     ray = _ray()
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
@@ -350,7 +371,7 @@ def _encode(
     dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(batches)))
     encoded = dataset.map_batches(
         _EncodeActor,
-        fn_constructor_args=(factory, settings, gpus > 0),
+        fn_constructor_args=(factory, settings, gpus > 0, known),
         batch_size=RAY_ARTICLES_PER_BATCH,
         compute=ray.data.ActorPoolStrategy(size=min(actors, max(1, len(batches)))),
         num_gpus=1 if gpus else 0,

@@ -55,6 +55,15 @@ def test_query_benchmark_runs_on_a_tiny_index(seeds_index: Settings, tmp_path: P
     assert result["vectors"] >= 1500 and result["http_p50_ms"] > 0 and result["bare_p50_ms"] > 0
 
 
+@pytest.mark.slow
+def test_distributed_benchmark_runs_on_a_tiny_corpus(corpus: Path) -> None:
+    result = load("bench_distributed").main([str(corpus), "--repeat", "1", "--milvus-specs", "HNSW16;Flat"])
+    build = result["build"]
+    assert build["vectors"] > 7 and build["ray_s"] > build["ray_phase_s"] > 0 and build["encode_ms_per_vector"] > 0
+    assert [m["milvus_index"] for m in result["milvus"]] == ["HNSW", "FLAT"]
+    assert result["milvus"][1]["same_top10"] == 1.0 and result["milvus"][0]["milvus_p50_ms"] > 0
+
+
 def test_mixture_shapes_vectors_like_real_embeddings() -> None:
     import numpy as np
 
