@@ -164,10 +164,14 @@ class EmbeddingCache:
                 rows = self._db.execute("SELECT key, bytes FROM vectors ORDER BY used LIMIT 1000").fetchall()
                 if not rows:
                     break
-                self._db.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k, _ in rows])
-                freed = sum(b for _, b in rows)
-                self._db.execute("UPDATE totals SET value = value - ? WHERE name = 'bytes'", (freed,))
-                total -= freed
+                victims = []
+                for key, size in rows:  # the least recently used, until enough is freed
+                    victims.append(key)
+                    total -= size
+                    if total <= goal:
+                        break
+                self._db.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in victims])
+            self._db.execute("UPDATE totals SET value = ? WHERE name = 'bytes'", (max(0, total),))
 
     def _delete(self, keys: Sequence[str]) -> None:
         with self._transaction():
