@@ -65,7 +65,8 @@ def export_int8(model: Any, fingerprint: str, name: str, target: Path) -> Path:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         try:
-            meta = _export(model, fingerprint, name, work)
+            with _quiet():
+                meta = _export(model, fingerprint, name, work)
             (work / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
             shutil.rmtree(target, ignore_errors=True)  # an incomplete folder from an older crash
             os.replace(work, target)
@@ -160,6 +161,23 @@ def _has_vnni() -> bool:
     except OSError:
         return True  # not Linux: ONNX Runtime's default
     return "avx512_vnni" in flags or "avx_vnni" in flags or "amx" in flags
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The tracer's and quantiser's advice is for their developers, not for someone building an index."""
+    import logging
+    import warnings
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
 
 
 @contextlib.contextmanager
