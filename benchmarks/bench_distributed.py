@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,8 +104,10 @@ def _run(args: argparse.Namespace, work: Path) -> dict:
     with ray_session(num_cpus=cpus):
         ray_start = time.perf_counter() - t0
         for _ in range(args.repeat):
-            local_runs.append(_timed_build(sources, Settings(home=home, index_dir=work / "local"), embedder, False))
-            ray_runs.append(_timed_build(sources, Settings(home=home, index_dir=work / "ray"), embedder, True))
+            # no embedding cache: both builds encode every vector
+            local = Settings(home=home, index_dir=work / "local", cache_bytes=0)
+            local_runs.append(_timed_build(sources, local, embedder, False))
+            ray_runs.append(_timed_build(sources, replace(local, index_dir=work / "ray"), embedder, True))
     med = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
     vectors = local_runs[0]["vectors"]
     local_s, ray_s = med(local_runs, "seconds"), med(ray_runs, "seconds")

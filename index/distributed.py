@@ -91,8 +91,12 @@ def build_index_on_ray(
     with build_lock(settings.index_dir), ray_session(address):
         articles, skipped, repaired = _read(sources, settings.read_options, notify)
         articles, republished = find_duplicates(articles)
-        embedder = embedder or load_embedder(settings.model, settings.models_dir)
-        factory = worker_embedder or _ModelLoader(settings.model, settings.models_dir)
+        embedder = embedder or load_embedder(
+            settings.model, settings.models_dir, settings.encoder, use_gpu=settings.use_gpu
+        )
+        # the workers encode with the driver's backend, so the index records the one that made its vectors
+        backend = getattr(embedder, "backend", None)
+        factory = worker_embedder or _ModelLoader(settings.model, settings.models_dir, backend, settings.use_gpu)
         known = _known_texts(settings.index_dir, embedder.fingerprint)
         precomputed = _encode(articles, settings, embedder.fingerprint, factory, notify, known)
         return index_articles(
@@ -285,13 +289,14 @@ class _ReadActor:
 
 
 class _ModelLoader:
-    """The default worker embedder: the settings' model, loaded in the worker (materialised there if needed)."""
+    """The default worker embedder: the settings' model with the driver's encoder backend, loaded in the worker
+    (materialised, or exported to int8, there if needed)."""
 
-    def __init__(self, model: str | None, models_dir: Path) -> None:
-        self.model, self.models_dir = model, models_dir
+    def __init__(self, model: str | None, models_dir: Path, backend: str | None, use_gpu: bool) -> None:
+        self.model, self.models_dir, self.backend, self.use_gpu = model, models_dir, backend, use_gpu
 
     def __call__(self) -> Embedder:
-        return load_embedder(self.model, self.models_dir)
+        return load_embedder(self.model, self.models_dir, self.backend, use_gpu=self.use_gpu)
 
 
 class _EncodeActor:
@@ -301,8 +306,10 @@ class _EncodeActor:
         self.embedder = factory()
         self.settings = settings
         self.known = known
-        model = getattr(self.embedder, "_model", None)  # the sentence-transformers backend's torch module
-        if gpu and model is not None:
+        # an fp32 torch encoder (the driver's backend when the driver has no GPU) runs on the actor's GPU: the
+        # same fp32 arithmetic, so the same vectors within float tolerance
+        model = getattr(self.embedder, "model", None)
+        if gpu and getattr(self.embedder, "backend", None) == "torch-fp32" and model is not None:
             model.to("cuda")
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -19,11 +19,15 @@ Index types follow the semsearch spec: Flat → FLAT (exact), HNSW<M> → HNSW (
 FAISS), IVF<k>,Flat / SQ8 / PQ<m> → IVF_FLAT / IVF_SQ8 / IVF_PQ with nlist = k (and m). The recall-targeted
 tuning of the FAISS core (``index.vectors.tuning``) is run against Milvus itself: the smallest ``ef`` (HNSW)
 or ``nprobe`` (IVF) whose recall@10 against exact search reaches the target on held-out corpus vectors.
+A search for more results than 10 (the engine fetches several passages per article) raises them as it
+must: ``ef`` to at least the number asked for (Milvus requires it), ``nprobe`` to enough lists to hold
+twice that many vectors (on a small corpus a few lists hold fewer vectors than the engine asks for).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import socket
 import time
@@ -260,8 +264,9 @@ class MilvusVectors:
         value = value if value is not None else self.params.get(param or "", 0)
         if self.spec.kind == "HNSW":  # Milvus refuses ef < limit (FAISS silently searches with max(ef, k))
             return {"metric_type": "IP", "params": {"ef": max(int(value or 64), limit)}}
-        if self.spec.kind == "IVF":
-            return {"metric_type": "IP", "params": {"nprobe": int(value or 8)}}
+        if self.spec.kind == "IVF":  # probe at least enough lists to hold twice the results asked for
+            reach = math.ceil(2 * limit * self.spec.lists / max(1, self._rows))
+            return {"metric_type": "IP", "params": {"nprobe": min(self.spec.lists, max(int(value or 8), reach))}}
         return {"metric_type": "IP", "params": {}}
 
     def _search(self, queries: np.ndarray, limit: int, expr: str, params: dict[str, Any]) -> list[list[Any]]:
