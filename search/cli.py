@@ -391,6 +391,7 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     typer.echo(f"languages  {', '.join(f'{k} {v}' for k, v in m['languages'].items())}")
     model = m["model"]
     typer.echo(f"model      {model['name']} ({model['dimension']} dims, {model['fingerprint']})")
+    typer.echo(f"encoder    {model.get('encoder', 'torch-fp32')}")
     typer.echo(f"           from {model['source']}")
     typer.echo(f"vectors    {m['passages']} passages + {m['headlines']} headlines, language centring: "
                f"{m['language_centring']}")  # fmt: skip
