@@ -125,14 +125,14 @@ def test_a_collection_of_another_model_dimension_or_version_is_refused(
     exported: tuple[Settings, str], tmp_path: Path
 ) -> None:
     settings, store = exported
-    other = Settings(home=tmp_path / "home", index_dir=tmp_path / "other")
+    other = Settings(home=tmp_path / "home2", index_dir=tmp_path / "other")  # its own embedding cache
     build_index([write_corpus(tmp_path / "c2")], other, embedder=HashEmbedder(dimension=32))
     with pytest.raises(IndexMismatchError, match=r"64-dimensional vectors of test/hash-embedder.*export into another"):
         export_to_milvus(other.index_dir, store)
     with pytest.raises(IndexMismatchError, match="64-dimensional"):
         SearchEngine(open_index(other.index_dir), HashEmbedder(dimension=32), store=store)
     export_to_milvus(other.index_dir, lite(tmp_path, "other"))  # another collection is fine
-    retrained = Settings(home=tmp_path / "home", index_dir=tmp_path / "retrained")
+    retrained = Settings(home=tmp_path / "home3", index_dir=tmp_path / "retrained")
     build_index([write_corpus(tmp_path / "c3")], retrained, embedder=OtherWeights())
     with pytest.raises(IndexMismatchError, match=r"\(weights hash-v1\).*\(weights hash-v2\)"):
         export_to_milvus(retrained.index_dir, store)
