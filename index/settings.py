@@ -27,11 +27,12 @@ DEFAULT_ENCODE_BATCH = 32
 # Encoder backend: "auto" (CUDA fp16 when a GPU is usable, else CPU fp32), "fast" (ONNX int8 on the CPU),
 # or a backend by name; see index/embedding/backends.py.
 DEFAULT_ENCODER = "auto"
-# Padded tokens per forward pass (count × longest text): 64 passages of 128 tokens. Measured on NTREX
-# passages with the int8 encoder (benchmarks/README.md): 4k–16k within noise; larger only costs memory.
+# Padded tokens per forward pass (count × longest text): 64 passages of 128 tokens (budgets measured in
+# benchmarks/README.md, "Encoding throughput").
 ENCODE_TOKEN_BUDGET = 8_192
 # Encode worker processes: 0 = one per ENCODE_THREADS_PER_WORKER cores (one on a machine with fewer),
-# each with its share of the cores. A single process scales well to ~4 threads, worse beyond.
+# each with its share of the cores: intra-op threading of a 384-wide model stops scaling after a few
+# threads, separate processes do not share that limit. (Not measurable on our 2-core machines.)
 DEFAULT_ENCODE_WORKERS = 0
 ENCODE_THREADS_PER_WORKER = 4
 # The embedding cache (vectors by model, backend and text) and its size bound.

@@ -253,9 +253,13 @@ def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete
     if engine.store is not None:  # the collection holds one index version's vectors; a write makes another
         raise SemsearchError(f"This server searches vectors in {engine.store}: change the index with `semsearch "
                              "build`, copy it with `semsearch export`, then restart the server.")  # fmt: skip
+    m = engine.index.manifest  # the write keeps how this index was built
+    backend = getattr(engine.embedder, "backend", m.model.encoder)
+    if backend != m.model.encoder:  # its vectors would not match the index's: every passage would be re-encoded
+        raise SemsearchError(f"This server encodes with {backend} but the index was built with {m.model.encoder}; "
+                             "restart it without --encoder/--fast to accept writes.")  # fmt: skip
     items = articles_from_records(upsert)
     articles = [i for i in items if isinstance(i, Article)]
-    m = engine.index.manifest  # the write keeps how this index was built
     settings = Settings(
         home=holder.index_dir, index_dir=holder.index_dir, model=m.model.name, index_spec=m.index_spec,
         passage_tokens=m.chunker.passage_tokens, overlap_sentences=m.chunker.overlap_sentences,

@@ -1,6 +1,6 @@
 """A multi-process encode pool: on a machine with many cores, several encoder processes, each with its
-share of the cores, beat one process whose threads stop scaling (a BERT-small forward pass parallelises
-well up to about four threads). Each worker loads the encoder once and encodes its share of every call.
+share of the cores, beat one process whose threads stop scaling (the matrices of a 384-wide model are
+too small to split well over many threads). Each worker loads the encoder once and encodes its share of every call.
 
 ``encode_workers`` decides how many; on this project's 2-core machines it is one, and the pool is not
 used at all (the build encodes in-process).
