@@ -45,7 +45,7 @@ INTERCHANGEABLE: Final = frozenset(
 )
 
 INSTALL_HINT: Final = {
-    ONNX_INT8: "pip install 'semsearch[fast]' (onnxruntime and onnx)",
+    ONNX_INT8: "pip install onnxruntime onnx (both are semsearch dependencies: reinstall with pip install -e .)",
     TORCH_FP16_CUDA: "a CUDA build of torch: pip install torch --index-url https://download.pytorch.org/whl/cu124",
 }
 
