@@ -141,7 +141,7 @@ def index_articles(
             f"--passage-tokens {settings.passage_tokens} exceeds the model's limit of {embedder.max_tokens}."
         )
     previous = _previous(settings, embedder, current)
-    passages, texts = chunk_articles(articles, embedder, settings, notify)
+    passages, texts = chunk_articles(articles, embedder, settings, notify, previous=previous)
     plan = plan_ids(articles, passages, texts, previous)
     encode_started = time.perf_counter()
     with _encoding(embedder, settings, notices) as (encoder, cache):
@@ -222,16 +222,23 @@ def _read(
 
 
 def chunk_articles(
-    articles: list[Article], embedder: Embedder, settings: Settings, notify: ProgressCallback | None = None
+    articles: list[Article],
+    embedder: Embedder,
+    settings: Settings,
+    notify: ProgressCallback | None = None,
+    *,
+    previous: LoadedIndex | None = None,
 ) -> tuple[list[Passage], list[str]]:
     """Cut articles into passages; returns the passages and the texts to embed (title context + passage).
 
     Passage ids here are positions; a build renumbers them to keep the ids of unchanged passages.
     In an article that mixes scripts (an Arabic report quoting a paragraph of English), each passage's
-    language is detected too and kept where it differs from the article's.
+    language is detected too and kept where it differs from the article's. ``previous``: an index built
+    with the same model and chunker settings, whose passages an unchanged article keeps (no re-chunking).
     """
     passages: list[Passage] = []
     texts: list[str] = []
+    kept = previous.store.passages_by_content() if previous is not None else {}
     detector: LanguageDetector | None = None  # only for articles that mix scripts
     title_cap = int(settings.passage_tokens * TITLE_CONTEXT_SHARE)
     title_counts = embedder.count_tokens([a.title for a in articles])
@@ -240,6 +247,15 @@ def chunk_articles(
         if title_tokens > title_cap:  # keep the title's head: it is context, not content
             spans = embedder.token_spans(title)
             title, title_tokens = title[: spans[title_cap - 1][1]], title_cap
+        earlier = kept.get(article.id)
+        if earlier is not None and earlier[0] == article.content_hash and earlier[1]:
+            reused = [f"{title}\n{p.text}" if title else p.text for p in earlier[1]]
+            if all(text_hash(t) == p.embed_hash for t, p in zip(reused, earlier[1])):  # same title context too
+                passages.extend(replace(p, id=len(passages) + i) for i, p in enumerate(earlier[1]))
+                texts.extend(reused)
+                if notify:
+                    notify(BuildProgress("chunk", len(passages), None))
+                continue
         # room for the prompt, <s> and </s>, the title and its separator
         budget = settings.passage_tokens - embedder.prompt_tokens - 2 - (title_tokens + 1 if title else 0)
         chunker = Chunker(embedder.count_tokens, embedder.token_spans, budget, settings.overlap_sentences)

@@ -208,6 +208,16 @@ class Store:
         sql = "SELECT article_id, id, title, source, url, date, path FROM republished"
         return [Republished(*row) for row in self._con().execute(sql)]
 
+    def passages_by_content(self) -> dict[str, tuple[str, list[Passage]]]:
+        """Every article's content hash and passages (in order), by article id: what a rebuild may keep."""
+        hashes = dict(self._con().execute("SELECT id, content_hash FROM articles"))
+        out: dict[str, tuple[str, list[Passage]]] = {aid: (h, []) for aid, h in hashes.items()}
+        for row in self._con().execute(f"SELECT {_PASSAGE_COLUMNS} FROM passages ORDER BY article_id, seq"):
+            passage = Passage(*row)
+            if passage.article_id in out:
+                out[passage.article_id][1].append(passage)
+        return out
+
     def passages_of(self, article_id: str) -> list[Passage]:
         """The passages of one article, in order."""
         sql = f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE article_id = ? ORDER BY seq"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -234,3 +235,28 @@ def test_fast_and_another_encoder_contradict(tmp_path: Path) -> None:
         app, ["build", str(SEEDS), "--index", str(tmp_path / "i"), "--fast", "--encoder", "torch-fp32"]
     )
     assert result.exit_code == 2 and "contradict" in result.output
+
+
+class _CountingHash(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.counted = 0
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        self.counted += len(texts)
+        return super().count_tokens(texts)
+
+
+def test_a_rebuild_with_nothing_changed_encodes_and_rechunks_nothing(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    settings = _settings(tmp_path, cache_bytes=0)
+    first = build_index([corpus], settings, embedder=HashEmbedder())
+    embedder = _CountingHash()
+    again = build_index([corpus], settings, embedder=embedder)
+    assert embedder.encoded == 0 and again.manifest.build["vectors_encoded"] == 0
+    assert embedder.counted == first.manifest.articles  # the titles only: no article was chunked again
+    a, b = open_index(settings.index_dir), first.manifest
+    assert a.manifest.passages == b.passages and a.store.passage_keys() == sorted(a.store.passage_keys())
+    (corpus / "en_quake.txt").write_text("Earthquake strikes Indonesia\n\nA changed body.", encoding="utf-8")
+    changed = build_index([corpus], settings, embedder=_CountingHash())
+    assert changed.manifest.build["vectors_encoded"] == 1  # the changed article's one passage
