@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sources", nargs="*", type=Path, default=[ROOT / "seeds"])
     parser.add_argument("--ntrex", type=int, default=0, help="use this many NTREX-128 articles instead")
-    parser.add_argument("--repeat", type=int, default=2, help="alternations of local and Ray builds")
+    parser.add_argument("--repeat", type=int, default=2, help="alternations of local and Ray builds (0: Milvus only)")
     parser.add_argument("--milvus-specs", default="HNSW32;IVF,SQ8;Flat", help="';'-separated specs to export")
     parser.add_argument("--queries", type=Path, default=DEV_EVAL)
     parser.add_argument("--workers", type=int, default=0, help="Ray CPUs (default: this machine's cores)")
@@ -98,16 +98,31 @@ def _run(args: argparse.Namespace, work: Path) -> dict:
         sources = [path]
     home = Settings.from_env().home
     embedder = load_embedder(None, home / "models")
-    cpus = args.workers or os.cpu_count() or 1
+    # no embedding cache: both builds encode every vector
+    local = Settings(home=home, index_dir=work / "local", cache_bytes=0)
+    build: dict = {}
+    if args.repeat:
+        build = _compare_builds(sources, local, embedder, args.repeat, args.workers or os.cpu_count() or 1)
+    else:  # --repeat 0: the Milvus part alone, over one local build
+        build_index(sources, local, embedder=embedder)
+    milvus = _milvus(work, args, embedder, work / "local")
+    result = {"build": build, "milvus": milvus}
+    rows = ([{"part": "build", **build}] if build else []) + [{"part": "milvus", **m} for m in milvus]
+    append_results("distributed", rows, cpu=cpu_name(), model=embedder.name)
+    return result
+
+
+def _compare_builds(sources: list[Path], local: Settings, embedder: object, repeat: int, cpus: int) -> dict:
+    """Local and Ray builds alternated; medians, their ratio, the Ray build's phases."""
     local_runs, ray_runs = [], []
     t0 = time.perf_counter()
     with ray_session(num_cpus=cpus):
         ray_start = time.perf_counter() - t0
-        for _ in range(args.repeat):
-            # no embedding cache: both builds encode every vector
-            local = Settings(home=home, index_dir=work / "local", cache_bytes=0)
+        for _ in range(repeat):
             local_runs.append(_timed_build(sources, local, embedder, False))
-            ray_runs.append(_timed_build(sources, replace(local, index_dir=work / "ray"), embedder, True))
+            ray_runs.append(
+                _timed_build(sources, replace(local, index_dir=local.index_dir.parent / "ray"), embedder, True)
+            )
     med = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
     vectors = local_runs[0]["vectors"]
     local_s, ray_s = med(local_runs, "seconds"), med(ray_runs, "seconds")
@@ -129,11 +144,7 @@ def _run(args: argparse.Namespace, work: Path) -> dict:
     print(f"{'ray':<8}{vectors:>8}{ray_s:>10.2f}{vectors / ray_s:>8.1f}   ray/local {ray_s / local_s:.2f}")
     print(f"Ray phase {ray_phase:.1f} s (encode alone would be {vectors * per_vector:.1f} s: Ray's own cost "
           f"{ray_fixed:.1f} s), driver phase {driver_s:.1f} s; Ray start {ray_start:.1f} s (once)")  # fmt: skip
-    milvus = _milvus(work, args, embedder, work / "local")
-    result = {"build": build, "milvus": milvus}
-    append_results("distributed", [{"part": "build", **build}, *({"part": "milvus", **m} for m in milvus)],
-                   cpu=cpu_name(), model=embedder.name)  # fmt: skip
-    return result
+    return build
 
 
 def _milvus(work: Path, args: argparse.Namespace, embedder: object, index_dir: Path) -> list[dict]:

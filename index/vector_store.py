@@ -19,7 +19,7 @@ from index.builder import memory_budget
 from index.errors import IndexMismatchError
 from index.index_dir import LoadedIndex, open_index
 from index.manifest import Manifest
-from index.vector_rows import LanguageMeans, VectorRows
+from index.vector_rows import LanguageMeans, VectorRows, centred_lookup
 from index.vectors import VectorBackend, parse_spec, validate_target
 from index.vectors.milvus_store import (
     MilvusLocation,
@@ -67,6 +67,7 @@ def open_vector_store(store: str | None, index: LoadedIndex) -> VectorBackend:
         return index.vectors
     location = parse_store(store)
     vectors = open_collection(location, expected_properties(index.manifest, index.version))
+    vectors.lookup = centred_lookup(index.rows, index.means)
     if len(vectors) != len(index.rows):
         raise IndexMismatchError(
             f"{location.text} holds {len(vectors)} vectors, the index {len(index.rows)}; run "

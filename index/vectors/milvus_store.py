@@ -22,6 +22,8 @@ or ``nprobe`` (IVF) whose recall@10 against exact search reaches the target on h
 A search for more results than 10 (the engine fetches several passages per article) raises them as it
 must: ``ef`` to at least the number asked for (Milvus requires it), ``nprobe`` to enough lists to hold
 twice that many vectors (on a small corpus a few lists hold fewer vectors than the engine asks for).
+Candidates from 8-bit or PQ codes are re-ranked with the exact vectors of the local index (twice as many
+fetched for SQ8, the tuned re-rank factor for PQ), as the FAISS core re-ranks PQ.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import numpy as np
 from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
 from index.settings import CONNECT_TIMEOUT_S, DEFAULT_MILVUS_COLLECTION
 from index.vectors.backend import ScalarFilter
+from index.vectors.faiss_index import DEFAULT_RERANK_FACTOR, VectorLookup
 from index.vectors.spec import IndexSpec, parse_spec
 from index.vectors.tuning import (
     _HNSW_EF,
@@ -232,6 +235,8 @@ class MilvusVectors:
         if properties.get("search_param"):
             self.params[properties["search_param"]] = int(properties["search_value"])
         self._rows = rows
+        # exact vectors by id (the local index's memory-mapped rows): quantised codes (SQ8, PQ) are re-ranked
+        self.lookup: VectorLookup | None = None
 
     def __len__(self) -> int:
         return self._rows
@@ -251,12 +256,21 @@ class MilvusVectors:
         out_ids = np.full((len(queries), k), -1, np.int64)
         if allowed is not None and len(allowed) == 0:
             return out_scores, out_ids
-        limit = min(k, MAX_TOPK)
+        rerank = self.lookup is not None and self.spec.coding in ("SQ8", "PQ")
+        factor = int(self.params.get("rerank_factor", DEFAULT_RERANK_FACTOR)) if self.spec.coding == "PQ" else 2
+        limit = min(k * factor if rerank else k, MAX_TOPK)
         hits = self._search(queries, limit, expression(where, allowed), self._search_params(limit))
         for row, found in enumerate(hits):
-            n = len(found)
-            out_ids[row, :n] = [h["id"] for h in found]
-            out_scores[row, :n] = [h["distance"] for h in found]
+            ids = np.array([h["id"] for h in found], dtype=np.int64)
+            scores = np.array([h["distance"] for h in found], dtype=np.float32)
+            if rerank and len(ids):  # as the FAISS core re-ranks PQ: exact scores from the stored vectors
+                assert self.lookup is not None
+                scores = self.lookup(np.sort(ids)) @ queries[row]
+                ids = np.sort(ids)
+                order = np.argsort(-scores, kind="stable")
+                ids, scores = ids[order], scores[order]
+            n = min(k, len(ids))
+            out_ids[row, :n], out_scores[row, :n] = ids[:n], scores[:n]
         return out_scores, out_ids
 
     def _search_params(self, limit: int, value: int | None = None) -> dict[str, Any]:
