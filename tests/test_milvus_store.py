@@ -189,6 +189,14 @@ def test_milvus_hnsw_gives_the_exact_top10_for_most_dev_queries(
     b = milvus.search_many(queries, 10, mode="dense", group="articles", snippets=False)
     same = [{h.article_id for h in x.results} == {h.article_id for h in y.results} for x, y in zip(a, b)]
     assert len(queries) == 133 and sum(same) / len(same) >= 0.95
+    # IVF with 8-bit codes: candidates re-ranked with the exact local vectors
+    ivf = lite(tmp_path, "ivf")
+    assert export_to_milvus(seeds_index.index_dir, ivf, index_type="IVF,SQ8").index_type == "IVF_SQ8"
+    c = SearchEngine(open_index(seeds_index.index_dir), real_embedder, store=ivf).search_many(
+        queries, 10, mode="dense", group="articles", snippets=False
+    )
+    same = [{h.article_id for h in x.results} == {h.article_id for h in y.results} for x, y in zip(a, c)]
+    assert sum(same) / len(same) >= 0.95
     # the CLI's --store: the same hybrid answer as the local index for a cross-lingual query
     args = ["query", "Russia Iran treaty", "--json", "--index", str(seeds_index.index_dir), "-k", "3"]
     local, remote = CliRunner().invoke(cli_app, args), CliRunner().invoke(cli_app, [*args, "--store", store])
