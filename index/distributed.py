@@ -1,12 +1,14 @@
 """The build on a Ray cluster: ingest, chunking and embedding as a Ray Data pipeline, the index written locally.
 
-Reading runs as Ray tasks (one per slice of a folder's files; the folder's boilerplate is learnt first, by
-one task per folder, so every file is cleaned as a local build cleans it), language detection included.
-Chunking and encoding run in a pool of actors, each loading the model once (one actor per GPU when the
-cluster has GPUs, else one per CPU). The driver puts the results back in the local build's order, finds
-copies, and hands the vectors — keyed by the hash of the exact text embedded — to ``index_articles``, so
-the store, the FAISS and BM25 indexes, the stories and the atomic publish are the local build's own code:
-the same passages and the same vectors (within float tolerance: batches are padded differently).
+Reading runs on Ray: one task per folder learns the folder's boilerplate (so every file is cleaned as a
+local build cleans it), then a pool of reader actors (language detector loaded once each) reads slices of
+RAY_FILES_PER_TASK files. Chunking and encoding run in a pool of encoder actors, each loading the model once:
+one per GPU when the cluster has GPUs, else one per ENCODE_THREADS_PER_WORKER cores of a node (its torch
+threads). The driver puts the results back in the local build's order, finds copies, and hands the vectors —
+keyed by the hash of the exact text embedded — to ``index_articles``, so the store, the FAISS and BM25
+indexes, the stories and the atomic publish are the local build's own code: the same passages and the same
+vectors (within float tolerance: batches are padded differently). A rebuild sends only new text to the
+workers.
 
 A worker that dies is restarted and its batch retried (RAY_MAX_RETRIES times); a build that still fails
 raises a SemsearchError before anything is written, so the previous index stays as it was.
@@ -38,6 +40,7 @@ from index.records import Article, Repaired, Skipped
 from index.sentence_vectors import body_sentence_spans
 from index.settings import (
     CONNECT_TIMEOUT_S,
+    ENCODE_THREADS_PER_WORKER,
     RAY_ARTICLES_PER_BATCH,
     RAY_FILES_PER_TASK,
     RAY_MAX_RETRIES,
@@ -367,9 +370,12 @@ def _encode(
     """Vectors of every text the build embeds but ``known`` does not hold, keyed by ``text_hash``, encoded by a
     pool of Ray actors."""
     ray = _ray()
-    resources = ray.cluster_resources()
-    gpus = int(resources.get("GPU", 0))
-    actors = gpus or max(1, int(resources.get("CPU", 1)))
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    # on CPUs: actors of ENCODE_THREADS_PER_WORKER cores (torch threads) at most, as many as the nodes hold
+    node_cpus = [int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
+    cores = max(1, min([c for c in node_cpus if c > 0] or [1], default=1))
+    per_actor = min(ENCODE_THREADS_PER_WORKER, cores)
+    actors = gpus or max(1, sum(c // per_actor for c in node_cpus))
     batches = [
         [pickle.dumps(a) for a in articles[i : i + RAY_ARTICLES_PER_BATCH]]
         for i in range(0, len(articles), RAY_ARTICLES_PER_BATCH)
@@ -382,7 +388,7 @@ def _encode(
         batch_size=RAY_ARTICLES_PER_BATCH,
         compute=ray.data.ActorPoolStrategy(size=min(actors, max(1, len(batches)))),
         num_gpus=1 if gpus else 0,
-        num_cpus=0 if gpus else 1,
+        num_cpus=0 if gpus else per_actor,
         max_restarts=RAY_MAX_RETRIES,
         max_task_retries=RAY_MAX_RETRIES,
     )
