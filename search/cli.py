@@ -332,7 +332,7 @@ def serve(
         raise SemsearchError(f"Serving on {host} needs an API key: pass --api-key or set SEMSEARCH_API_KEY.")
     engine = SearchEngine.open(settings)  # refuses to start without a loadable index
     # a repeated query costs no model call; queries arriving together share one
-    engine.embedder = QueryVectorCache(BatchingEmbedder(engine.embedder))
+    engine.embedder = QueryVectorCache(BatchingEmbedder(cast(QueryVectorCache, engine.embedder).inner))
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

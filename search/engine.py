@@ -32,6 +32,7 @@ from index.vector_store import open_vector_store
 from index.vectors import HEADLINE_ID_BASE, ScalarFilter
 from search.filters import QueryFilters
 from search.fusion import Candidate, Ranked, best_per_article, reciprocal_rank_fusion, single
+from search.query_cache import QueryVectorCache
 from search.results import (
     GROUPINGS,
     MODES,
@@ -57,7 +58,8 @@ class SearchEngine:
     def __init__(self, index: LoadedIndex, embedder: Embedder, *, store: str | None = None) -> None:
         _check_model(index.manifest, embedder)
         self.index = index
-        self.embedder = embedder
+        # an LRU of query vectors: a query repeated (another page, mode or language filter) is encoded once
+        self.embedder: Embedder = embedder if isinstance(embedder, QueryVectorCache) else QueryVectorCache(embedder)
         self.store = store
         self.vectors = open_vector_store(store, index)
         self.warnings: list[str] = []

@@ -1,5 +1,6 @@
-"""An LRU of query vectors for the server: a repeated query (the same words from another reader, the
-next page of results, the same query in another mode) costs no model call."""
+"""An LRU of query vectors, kept by every search engine: a repeated query (the same words from another
+reader, the next page of results, the same query in another mode or under another language filter, as
+an evaluation runs it) costs no model call."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ class QueryVectorCache:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+    @property
+    def inner(self) -> Embedder:
+        """The embedder this cache sits on."""
+        return self._inner
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for ``texts``, from the cache where there, else encoded and kept."""

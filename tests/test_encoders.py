@@ -260,3 +260,17 @@ def test_a_rebuild_with_nothing_changed_encodes_and_rechunks_nothing(tmp_path: P
     (corpus / "en_quake.txt").write_text("Earthquake strikes Indonesia\n\nA changed body.", encoding="utf-8")
     changed = build_index([corpus], settings, embedder=_CountingHash())
     assert changed.manifest.build["vectors_encoded"] == 1  # the changed article's one passage
+
+
+def test_an_engine_encodes_a_repeated_query_once_across_modes_and_filters(tmp_path: Path) -> None:
+    from search.engine import SearchEngine
+    from search.filters import QueryFilters
+
+    settings = _settings(tmp_path)
+    build_index([write_corpus(tmp_path / "corpus")], settings, embedder=HashEmbedder())
+    embedder = HashEmbedder()
+    engine = SearchEngine(open_index(settings.index_dir), embedder)
+    engine.search("earthquake rescue", mode="dense")
+    engine.search("earthquake rescue", mode="hybrid", filters=QueryFilters(lang=["en"]))
+    engine.search("earthquake rescue", offset=1, k=2)
+    assert embedder.encoded == 1
