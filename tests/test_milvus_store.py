@@ -203,3 +203,39 @@ def test_milvus_hnsw_gives_the_exact_top10_for_most_dev_queries(
     assert remote.exit_code == 0, remote.output
     ids = [[h["article_id"] for h in json.loads(r.stdout)["results"]] for r in (local, remote)]
     assert ids[0] == ids[1] and len(ids[0]) == 3
+
+
+@pytest.mark.slow
+def test_semsearch_serve_with_a_milvus_store_answers_over_http(seeds_index: Settings, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import httpx
+
+    semsearch = str(Path(sys.executable).parent / "semsearch")
+    store = lite(tmp_path)
+    exported = subprocess.run([semsearch, "export", "--to", store, "--index", str(seeds_index.index_dir)],
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([semsearch, "serve", "--index", str(seeds_index.index_dir), "--store", store,
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                got = httpx.get(
+                    f"http://127.0.0.1:{port}/query", params={"q": "Russia Iran treaty", "k": 3}, timeout=30
+                )
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.5)
+        assert got.status_code == 200
+        results = got.json()["results"]
+        assert len(results) == 3 and results[0]["lang"] == "ar"  # the Arabic seed article answers, as locally
+    finally:
+        server.terminate()
+        server.wait(30)
