@@ -128,3 +128,12 @@ def test_load_benchmark_under_a_rebuild(seeds_index: Settings) -> None:
         assert row["errors"] == 0 and row["answered_by_unpublished_version"] == 0
         assert row["new_version_answered"] > 0 and len(row["versions"]) == 2
     assert result["batched"]["qps"] > result["plain"]["qps"]
+
+
+@pytest.mark.slow
+def test_encode_benchmark_runs_on_one_document() -> None:
+    result = load("bench_encode").main(["--documents", "1", "--repeat", "1", "--queries", "8"])
+    assert result["articles"] == 14 and result["vectors"] > result["articles"]
+    assert result["cosine_int8_fp32_mean"] > 0.99
+    for name in ("torch-fp32", "onnx-int8"):
+        assert result[name]["rebuild_vectors_encoded"] == 0 and result[name]["query_p50_ms"] > 0
