@@ -27,9 +27,10 @@ DEFAULT_ENCODE_BATCH = 32
 # Encoder backend: "auto" (CUDA fp16 when a GPU is usable, else CPU fp32), "fast" (ONNX int8 on the CPU),
 # or a backend by name; see index/embedding/backends.py.
 DEFAULT_ENCODER = "auto"
-# Padded tokens per forward pass (count × longest text): 64 passages of 128 tokens (budgets measured in
-# benchmarks/README.md, "Encoding throughput").
-ENCODE_TOKEN_BUDGET = 8_192
+# Padded tokens per forward pass (count × longest text): 16 passages of 128 tokens, 100 headlines of 20.
+# Small batches stay in the CPU's caches: on NTREX passages 2,048 beat 8,192 and 32,768 by 15 % (fp32)
+# and 30 % (int8), measured side by side (benchmarks/README.md, "Encoding throughput").
+ENCODE_TOKEN_BUDGET = 2_048
 # Encode worker processes: 0 = one per ENCODE_THREADS_PER_WORKER cores (one on a machine with fewer),
 # each with its share of the cores: intra-op threading of a 384-wide model stops scaling after a few
 # threads, separate processes do not share that limit. (Not measurable on our 2-core machines.)
