@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="semsearch-bench-"))
     args.corpus = _materialise(args, workdir)
 
-    settings = Settings.from_env().with_overrides(model=args.model)
+    settings = Settings.from_env().with_overrides(model=args.model, cache_bytes=0)  # encode, not recall, vectors
     embedder = load_embedder(settings.model, settings.models_dir)
     articles = [a for a in iter_articles(args.corpus) if isinstance(a, Article)]
     passages, texts = chunk_articles(articles, embedder, settings)

@@ -369,7 +369,9 @@ def _encoding(
     cache (None when off or unusable, with a notice); both closed afterwards."""
     cache: EmbeddingCache | None = None
     if settings.cache_bytes > 0:
-        opened = EmbeddingCache.open(settings.cache_dir, embedder.fingerprint, _backend(embedder), settings.cache_bytes)
+        opened = EmbeddingCache.open(
+            settings.cache_dir, embedder.fingerprint, _backend(embedder), settings.cache_bytes, embedder.dimension
+        )
         if isinstance(opened, str):
             notices.append(opened)
         else:

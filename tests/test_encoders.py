@@ -274,3 +274,10 @@ def test_an_engine_encodes_a_repeated_query_once_across_modes_and_filters(tmp_pa
     engine.search("earthquake rescue", mode="hybrid", filters=QueryFilters(lang=["en"]))
     engine.search("earthquake rescue", offset=1, k=2)
     assert embedder.encoded == 1
+
+
+def test_cached_vectors_of_another_dimension_are_misses(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    build_index([corpus], _settings(tmp_path, "a"), embedder=HashEmbedder(64))
+    report = build_index([corpus], _settings(tmp_path, "b"), embedder=HashEmbedder(32))  # same fingerprint
+    assert report.manifest.build["vectors_cached"] == 0 and open_index(tmp_path / "b").rows.raw.shape[1] == 32

@@ -65,8 +65,17 @@ def cache_key(fingerprint: str, backend: str, text: str, spans: Sequence[tuple[i
 class EmbeddingCache:
     """Vectors by key for one (fingerprint, backend); see the module docstring."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path, fingerprint: str, backend: str, max_bytes: int):
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: Path,
+        fingerprint: str,
+        backend: str,
+        max_bytes: int,
+        dimension: int = 0,
+    ):
         self._db = connection
+        self.dimension = dimension
         self.path = path
         self.fingerprint = fingerprint
         self.backend = backend
@@ -78,7 +87,9 @@ class EmbeddingCache:
         self.stored = 0
 
     @classmethod
-    def open(cls, folder: Path, fingerprint: str, backend: str, max_bytes: int) -> EmbeddingCache | str:
+    def open(
+        cls, folder: Path, fingerprint: str, backend: str, max_bytes: int, dimension: int = 0
+    ) -> EmbeddingCache | str:
         """The cache in ``folder``, or a notice saying why the build runs without one."""
         path = folder / CACHE_FILE
         try:
@@ -88,7 +99,7 @@ class EmbeddingCache:
             db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             return f"embedding cache at {path} cannot be used ({exc}); building without it"
-        return cls(db, path, fingerprint, backend, max_bytes)
+        return cls(db, path, fingerprint, backend, max_bytes, dimension)
 
     def key(self, text: str, spans: Sequence[tuple[int, int]]) -> str:
         """This cache's key for ``text`` with ``spans``."""
@@ -109,6 +120,8 @@ class EmbeddingCache:
                     f"SELECT key, dim, vector, sentences, crc FROM vectors WHERE key IN ({marks})", part
                 ).fetchall()
                 for key, dim, vector, sentences, crc in rows:
+                    if self.dimension and dim != self.dimension:
+                        continue  # another model under the same fingerprint (a misreporting embedder): a miss
                     decoded = _decode(dim, vector, sentences, crc)
                     if decoded is None:
                         bad.append(key)
