@@ -18,7 +18,7 @@ from index.embedding.backends import ONNX_INT8
 from index.embedding.batches import token_batches
 from index.embedding.onnx_export import MODEL_FILE, TOKENIZER_FILE
 from index.embedding.pooling import mean_pool, span_vectors
-from index.settings import ENCODE_TOKEN_BUDGET
+from index.settings import ONNX_ENCODE_TOKEN_BUDGET
 
 _PASSAGE = "passage"
 _QUERY = "query"
@@ -79,7 +79,7 @@ class OnnxEmbedder:
         if not texts:
             return vectors, pooled
         encodings = self._encoder.encode_batch([prefix + t for t in texts])
-        for batch in token_batches([len(e.ids) for e in encodings], ENCODE_TOKEN_BUDGET):
+        for batch in token_batches([len(e.ids) for e in encodings], ONNX_ENCODE_TOKEN_BUDGET):
             rows = [encodings[i] for i in batch.tolist()]
             longest = max(len(e.ids) for e in rows)
             ids = np.full((len(rows), longest), self._pad, dtype=np.int64)
