@@ -34,6 +34,7 @@ from bench_build import append_results  # noqa: E402
 
 from index import Settings, build_index, chunk_articles, iter_articles, load_embedder, open_index  # noqa: E402
 from index.embedding import Embedder, encode_with_sentences  # noqa: E402
+from index.embedding.batches import batch_size  # noqa: E402
 from index.records import Article  # noqa: E402
 from index.sentence_vectors import body_sentence_spans  # noqa: E402
 from index.settings import ENCODE_TOKEN_BUDGET, ONNX_ENCODE_TOKEN_BUDGET  # noqa: E402
@@ -122,7 +123,7 @@ def _bare(embedder: Embedder, texts: list[str], spans: list[list[tuple[int, int]
     out = np.zeros((len(texts), embedder.dimension), np.float32)
     for start in range(0, len(order), 256):
         part = order[start : start + 256]
-        batch = max(1, min(len(part), ENCODE_TOKEN_BUDGET // (lengths[part[-1]] + embedder.prompt_tokens + 2)))
+        batch = batch_size(len(part), lengths[part[-1]], embedder.prompt_tokens)
         out[part], _ = encode_with_sentences(embedder, [texts[i] for i in part], [spans[i] for i in part], batch)
     return out
 

@@ -29,6 +29,7 @@ from index.chunker import Chunker
 from index.duplicates import find_duplicates
 from index.embedding import Embedder, encode_with_sentences, load_embedder
 from index.embedding.backends import TORCH_FP32
+from index.embedding.batches import batch_size
 from index.embedding.cache import EmbeddingCache
 from index.embedding.pool import EncodePool, available_cores, encode_workers
 from index.errors import NothingToIndexError, SemsearchError
@@ -40,7 +41,7 @@ from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
 from index.records import Article, Passage, Repaired, Republished, Skipped
 from index.sentence_vectors import SentenceVectors, body_sentence_spans
-from index.settings import ENCODE_THREADS_PER_WORKER, ENCODE_TOKEN_BUDGET, TITLE_CONTEXT_SHARE, Settings
+from index.settings import ENCODE_THREADS_PER_WORKER, TITLE_CONTEXT_SHARE, Settings
 from index.sources import iter_articles
 from index.store import create_store
 from index.stories import stories_of
@@ -327,11 +328,11 @@ def _vectors(
     }
     counts = {"vectors_precomputed": 0, "vectors_cached": 0, "vectors_encoded": 0}
     if precomputed:
-        for i in missing:
-            if (given := precomputed.get(text_hash(plan.texts[i]))) is not None:
-                raw[i], per_row[i] = given
-        before, missing = len(missing), [i for i in missing if text_hash(plan.texts[i]) not in precomputed]
-        counts["vectors_precomputed"] = before - len(missing)
+        given = {i: entry for i in missing if (entry := precomputed.get(text_hash(plan.texts[i]))) is not None}
+        for i, (given_vector, given_sentences) in given.items():
+            raw[i], per_row[i] = given_vector, given_sentences
+        missing = [i for i in missing if i not in given]
+        counts["vectors_precomputed"] = len(given)
     keys: dict[int, str] = {}
     if cache is not None:
         keys = {i: cache.key(plan.texts[i], spans[i]) for i in missing}
@@ -348,7 +349,7 @@ def _vectors(
     notify(BuildProgress("embed", 0, len(order)))
     for start in range(0, len(order), _ENCODE_CHUNK):
         part = order[start : start + _ENCODE_CHUNK]
-        batch = max(1, min(len(part), ENCODE_TOKEN_BUDGET // (longest[part[-1]] + embedder.prompt_tokens + 2)))
+        batch = batch_size(len(part), longest[part[-1]], embedder.prompt_tokens)
         vectors, sentences = encode_with_sentences(
             embedder, [plan.texts[i] for i in part], [spans[i] for i in part], batch
         )
@@ -385,7 +386,7 @@ def _encoding(
         factory = partial(
             load_embedder, settings.model, settings.models_dir, _backend(embedder), use_gpu=False
         )  # fmt: skip
-        pool = EncodePool(embedder, _threads_factory(factory), workers, threads)
+        pool = EncodePool(embedder, factory, workers, threads)
         encoder = pool
     try:
         yield encoder, cache
@@ -395,14 +396,6 @@ def _encoding(
         if cache is not None:
             notices.extend(cache.notices)
             cache.close()
-
-
-def _threads_factory(factory: partial[Embedder]) -> partial[Embedder]:
-    return partial(_with_threads, factory)
-
-
-def _with_threads(factory: partial[Embedder], threads: int) -> Embedder:
-    return factory(threads=threads)
 
 
 def _backend(embedder: Embedder) -> str:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from index.settings import ENCODE_TOKEN_BUDGET
+
 
 def token_batches(lengths: Sequence[int], budget: int, max_count: int = 256) -> list[np.ndarray]:
     """Positions of ``lengths`` in ascending length order, cut into batches whose padded size
@@ -25,3 +27,9 @@ def token_batches(lengths: Sequence[int], budget: int, max_count: int = 256) -> 
     if start < len(order):
         batches.append(order[start:])
     return batches
+
+
+def batch_size(count: int, longest: int, prompt_tokens: int, budget: int = ENCODE_TOKEN_BUDGET) -> int:
+    """Texts per batch for a call of ``count`` texts of at most ``longest`` tokens (plus the prompt and the
+    two special tokens), so that a batch stays within ``budget`` padded tokens; at least one."""
+    return max(1, min(count, budget // (longest + prompt_tokens + 2)))

@@ -18,7 +18,7 @@ import numpy as np
 from index.embedding.backends import TORCH_FP16_CUDA
 from index.errors import SemsearchError
 
-Factory = Callable[[int], Any]  # threads -> an Embedder; must be picklable (a module-level function or partial)
+Factory = Callable[..., Any]  # factory(threads=N) -> an Embedder; picklable (a module-level function or partial)
 
 
 def encode_workers(requested: int, backend: str, cores: int, threads_per_worker: int) -> tuple[int, int]:
@@ -45,7 +45,7 @@ def available_cores() -> int:
 def _work(factory: Factory, threads: int, inbox: Any, outbox: Any) -> None:
     """A worker's loop: load the encoder once, then encode (texts, spans) jobs until told to stop."""
     try:
-        embedder = factory(threads)
+        embedder = factory(threads=threads)
         outbox.put(("ready", None))
     except BaseException as exc:  # reported to the parent, which raises it there
         outbox.put(("error", f"{type(exc).__name__}: {exc}"))
