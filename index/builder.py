@@ -133,6 +133,10 @@ def index_articles(
     """Index these articles as the next version of ``settings.index_dir`` (the caller holds the build lock),
     reusing the current version's vectors for unchanged text (``current``: that version, if already open)."""
     skipped, repaired, republished = skipped or [], repaired or [], republished or []
+    if settings.models_dir.resolve().is_relative_to(settings.index_dir.resolve()):
+        raise SemsearchError(
+            f"Models would be kept inside the index folder {settings.index_dir}; set SEMSEARCH_HOME to another folder."
+        )
     embedder = embedder or load_embedder(
         settings.model, settings.models_dir, settings.encoder, use_gpu=settings.use_gpu
     )

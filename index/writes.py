@@ -18,11 +18,24 @@ from index.duplicates import find_duplicates
 from index.embedding import Embedder
 from index.errors import ArticleNotFoundError, InvalidQueryError
 from index.index_dir import build_lock, open_index
+from index.manifest import Manifest
 from index.records import Article
-from index.settings import Settings
+from index.settings import DEFAULT_RECALL_TARGET, Settings
 
 # Articles in one write request at most.
 MAX_WRITE_ARTICLES = 1_000
+
+
+def write_settings(settings: Settings, manifest: Manifest) -> Settings:
+    """``settings`` (where models live: SEMSEARCH_HOME, never the index folder) with everything about how the
+    index was built taken from its manifest, so a write keeps the index as it is."""
+    return settings.with_overrides(
+        model=manifest.model.name, index_spec=manifest.index_spec, passage_tokens=manifest.chunker.passage_tokens,
+        overlap_sentences=manifest.chunker.overlap_sentences,
+        recall_target=float(manifest.recall.get("target") or DEFAULT_RECALL_TARGET),
+        language_neutral=manifest.language_centring > 0,
+        cache_bytes=0,  # new text from a client: the current index already holds every vector worth reusing
+    )  # fmt: skip
 
 
 def write_articles(

@@ -30,7 +30,6 @@ from index.settings import (
     DEFAULT_GROUP,
     DEFAULT_K,
     DEFAULT_MODE,
-    DEFAULT_RECALL_TARGET,
     MAX_DEPTH,
     MAX_K,
     MAX_QUERY_CHARS,
@@ -245,7 +244,7 @@ def create_app(
 def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete: Sequence[str] = ()) -> WriteResult:
     from index import Article, Repaired, Skipped
     from index.sources import articles_from_records
-    from index.writes import write_articles
+    from index.writes import write_articles, write_settings
 
     engine = holder.engine
     if holder.index_dir is None:
@@ -260,12 +259,9 @@ def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete
                              "restart it without --encoder/--fast to accept writes.")  # fmt: skip
     items = articles_from_records(upsert)
     articles = [i for i in items if isinstance(i, Article)]
-    settings = Settings(
-        home=holder.index_dir, index_dir=holder.index_dir, model=m.model.name, index_spec=m.index_spec,
-        passage_tokens=m.chunker.passage_tokens, overlap_sentences=m.chunker.overlap_sentences,
-        recall_target=float(m.recall.get("target") or DEFAULT_RECALL_TARGET), language_neutral=m.language_centring > 0,
-        cache_bytes=0,  # new text from a client: the current index already holds every vector worth reusing
-    )  # fmt: skip
+    if holder.home is None:
+        raise SemsearchError("This server was started without a SEMSEARCH_HOME for models; it cannot accept writes.")
+    settings = write_settings(Settings(home=holder.home, index_dir=holder.index_dir), m)
     report = write_articles(settings, articles, delete, embedder=engine.embedder)
     holder.reload()
     return WriteResult(

@@ -25,9 +25,10 @@ _log = logging.getLogger("semsearch.serving")
 class ServedIndex:
     """The engine currently serving ``index_dir``, reloaded when the index's ``current`` pointer moves."""
 
-    def __init__(self, engine: SearchEngine, index_dir: Path | None = None) -> None:
+    def __init__(self, engine: SearchEngine, index_dir: Path | None = None, *, home: Path | None = None) -> None:
         self._engine = engine
         self.index_dir = index_dir
+        self.home = home  # SEMSEARCH_HOME: where a write's encoder workers find the model (None: no writes)
         self._checked = time.monotonic()
         self._loading = threading.Lock()
         self.reloads = 0

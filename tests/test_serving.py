@@ -23,7 +23,7 @@ def served(tmp_path: Path) -> tuple[ServedIndex, Settings, Path]:
     settings = Settings(home=tmp_path, index_dir=tmp_path / "idx")
     build_index([folder], settings, embedder=HashEmbedder())
     engine = SearchEngine(open_index(settings.index_dir), HashEmbedder())
-    return ServedIndex(engine, settings.index_dir), settings, folder
+    return ServedIndex(engine, settings.index_dir, home=settings.home), settings, folder
 
 
 def test_a_rebuilt_index_is_served_after_reload(served: tuple[ServedIndex, Settings, Path]) -> None:
