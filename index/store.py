@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,12 @@ def create_store(
         con.close()
 
 
+def read_only_uri(path: Path) -> str:
+    """A ``file:`` URI that opens ``path`` read-only; the path is percent-encoded, so a ``#``, ``?`` or ``%`` in a
+    folder name stays part of the path instead of starting SQLite's query string or fragment."""
+    return f"file:{urllib.parse.quote(str(Path(path).absolute()))}?mode=ro"
+
+
 class Store:
     """Read-only access to a store file; one SQLite connection per thread."""
 
@@ -90,7 +97,7 @@ class Store:
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            con = sqlite3.connect(read_only_uri(self.path), uri=True)
             self._local.con = con
         return con
 

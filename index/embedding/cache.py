@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from index.fingerprint import text_hash
+from index.store import read_only_uri
 
 CACHE_FILE = "embeddings.sqlite"
 _SCHEMA = """
@@ -231,7 +232,7 @@ def cache_stats(folder: Path, max_bytes: int) -> CacheStats:
     path = folder / CACHE_FILE
     if not path.is_file():
         return CacheStats(path, 0, 0, max_bytes, {})
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    db = sqlite3.connect(read_only_uri(path), uri=True, timeout=30)
     try:
         by_model = {
             f"{fp} {backend}": n
