@@ -11,18 +11,22 @@ import fcntl
 import os
 import shutil
 import sqlite3
+import struct
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
+from index.arrays import damaged, load_npy, npy_header
 from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
 from index.lexical import LEXICAL_DIR, LexicalIndex
-from index.manifest import STORE_FILE, VECTORS_FILE, Manifest
+from index.manifest import LEASE_FILE, MANIFEST_FILE, STORE_FILE, VECTORS_FILE, Manifest
 from index.sentence_vectors import SentenceVectors
 from index.store import Store
 from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup
@@ -33,6 +37,7 @@ LOCK_FILE = ".build.lock"
 _VERSION_PREFIX = "v-"
 _TMP_PREFIX = ".tmp-"
 MMAP_MIN_BYTES = 1 << 30
+_FAISS_TYPES = {b"IxMp", b"IwFl", b"IwSq", b"IwPQ", b"IwSh", b"IwRQ"}  # IndexIDMap (Flat, HNSW) and the IVF types
 
 
 @dataclass
@@ -49,6 +54,12 @@ class LoadedIndex:
     sentences: SentenceVectors
     means: LanguageMeans
     masked: np.ndarray
+    lease: Lease | None = None  # released when this index is closed or garbage-collected
+
+    def close(self) -> None:
+        """Release the reader lease (the version may then be deleted by the next publish)."""
+        if self.lease is not None:
+            self.lease.release()
 
 
 def current_version(index_dir: Path) -> Path:
@@ -62,44 +73,161 @@ def current_version(index_dir: Path) -> Path:
 
 
 def open_index(index_dir: Path, *, mmap: bool | None = None) -> LoadedIndex:
-    """Open the current version of an index, checking manifest and file checksums.
+    """Open the current version of an index, holding a reader lease on it until the index is closed.
+
+    Opening costs the same at any size: the manifest, every file's size and the cheap headers (FAISS, array
+    shapes, SQLite schema) are checked, never the checksums (``check_index`` verifies those). A damaged or
+    truncated file is refused in one line before anything is memory-mapped.
 
     ``mmap`` maps IVF inverted lists (other types: their vectors) from disk instead of reading them into
     memory; by default it is on for IVF indexes over MMAP_MIN_BYTES (Flat and HNSW search faster from memory;
     an engine that searches a Milvus store maps them, as it never searches them).
     """
-    folder = current_version(index_dir)
+    folder, lease = _lease_current(index_dir)
+    try:
+        return _open_version(folder, lease, mmap)
+    except BaseException:
+        lease.release()
+        raise
+
+
+def _open_version(folder: Path, lease: Lease, mmap: bool | None) -> LoadedIndex:
     manifest = Manifest.read(folder)
-    manifest.verify_files(folder)
+    manifest.check_sizes(folder)
+    masked = load_npy(folder / MASKED_FILE, dtype="int64", ndim=1)
+    expected = manifest.passages + manifest.headlines
+    _check_faiss_header(folder / VECTORS_FILE, manifest.model.dimension, expected + len(masked))
     spec = parse_spec(manifest.index_spec, 0, manifest.model.dimension, 0)
     if mmap is None:
         mmap = spec.kind == "IVF" and (folder / VECTORS_FILE).stat().st_size > MMAP_MIN_BYTES
-    vectors = load_vector_index(folder / VECTORS_FILE, spec, manifest.model.dimension, mmap=mmap)
     rows = VectorRows.load(folder)
+    if len(rows) != expected or rows.raw.shape[1] != manifest.model.dimension:
+        raise IndexMismatchError(
+            f"{folder} holds {len(rows)} vectors, its manifest {expected}; rebuild the index with `semsearch build`."
+        )
     means = LanguageMeans.load(folder / MEANS_FILE)
-    masked = np.load(folder / MASKED_FILE)
-    expected = manifest.passages + manifest.headlines
-    if len(rows) != expected or len(vectors) != expected + len(masked):
-        raise IndexMismatchError(f"{folder} holds {len(vectors)} vectors, its manifest {expected}; rebuild the index.")
+    sentences = SentenceVectors.load(folder)
+    if len(sentences.offsets) != len(rows) + 1:
+        raise IndexMismatchError(f"{folder} has sentence vectors for {len(sentences.offsets) - 1} rows, not {len(rows)}; "
+                                 "rebuild the index with `semsearch build`.")  # fmt: skip
+    for path in sorted((folder / LEXICAL_DIR).glob("*.npy")):
+        npy_header(path)  # bm25s maps these: sizes checked first
+    lexical = LexicalIndex.load(folder / LEXICAL_DIR, mmap=True)
+    if lexical.rows != len(rows):
+        raise IndexMismatchError(
+            f"{folder} has {lexical.rows} lexical rows for {len(rows)} vectors; rebuild the index with `semsearch build`."
+        )
+    vectors = load_vector_index(folder / VECTORS_FILE, spec, manifest.model.dimension, mmap=mmap)
     vectors.lookup = centred_lookup(rows, means)
     vectors.masked = masked
     store = Store(folder / STORE_FILE)
     try:
         store.check()
     except sqlite3.DatabaseError as exc:
-        raise IndexMismatchError(
-            f"The store in {folder} is unreadable ({exc}); rebuild with `semsearch build`."
-        ) from exc
-    lexical = LexicalIndex.load(folder / LEXICAL_DIR, mmap=True)
-    if lexical.rows != len(rows):
-        raise IndexMismatchError(
-            f"{folder} has {lexical.rows} lexical rows for {len(rows)} vectors; rebuild the index."
-        )
-    sentences = SentenceVectors.load(folder)
-    if len(sentences.offsets) != len(rows) + 1:
-        raise IndexMismatchError(f"{folder} has sentence vectors for {len(sentences.offsets) - 1} rows, not {len(rows)}; "
-                                 "rebuild the index.")  # fmt: skip
-    return LoadedIndex(folder, folder.name, manifest, vectors, store, lexical, rows, sentences, means, masked)
+        raise damaged(folder / STORE_FILE, f"SQLite: {exc}") from exc
+    return LoadedIndex(folder, folder.name, manifest, vectors, store, lexical, rows, sentences, means, masked, lease)
+
+
+def _check_faiss_header(path: Path, dimension: int, ntotal: int) -> None:
+    """The FAISS file starts with a known index type, then the dimension and vector count the manifest gives."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise damaged(path, str(exc)) from exc
+    if len(head) < 16 or head[:4] not in _FAISS_TYPES:
+        raise damaged(path, "not a FAISS index semsearch writes")
+    d, n = struct.unpack("<iq", head[4:16])
+    if (d, n) != (dimension, ntotal):
+        raise damaged(path, f"{n} vectors of dimension {d}, the manifest says {ntotal} of {dimension}")
+
+
+class Lease:
+    """A shared lock on a version's lease file, held while this process reads the version; a version is
+    deleted only by whoever can lock it exclusively, so never under a reader."""
+
+    def __init__(self, handle: IO[bytes] | None) -> None:
+        self._handle = handle
+
+    def release(self) -> None:
+        """Let the version go (also done when the lease is garbage-collected)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def _lease_current(index_dir: Path) -> tuple[Path, Lease]:
+    """The version ``current`` points to, leased; retried when a cleanup deleted it between the two steps."""
+    for _ in range(5):
+        folder = current_version(index_dir)
+        lease = _take_lease(folder)
+        if (folder / MANIFEST_FILE).is_file():  # still there: a deleter renames a version away under its lock
+            return folder, lease
+        lease.release()
+    raise IndexNotFoundError(f"The index at {index_dir} keeps changing under this reader; try again.")
+
+
+def _take_lease(folder: Path) -> Lease:
+    try:
+        handle = (folder / LEASE_FILE).open("rb")
+    except FileNotFoundError:
+        try:  # a version written before leases: give it one if this user may
+            handle = (folder / LEASE_FILE).open("a+b")
+        except OSError:
+            return Lease(None)
+    except OSError:
+        return Lease(None)
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    return Lease(handle)
+
+
+def version_in_use(folder: Path) -> bool:
+    """Whether a process holds a lease on this version folder."""
+    try:
+        with (folder / LEASE_FILE).open("rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            return False
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What ``check_index`` verified."""
+
+    index_dir: Path
+    version: str
+    files: int
+    bytes: int
+    seconds: float
+
+
+def check_index(index_dir: Path) -> CheckReport:
+    """Verify every file of the current version against the checksums its build recorded (reads them all),
+    then open it and run SQLite's quick_check; a damaged version is refused, naming every damaged file."""
+    started = time.perf_counter()
+    folder, lease = _lease_current(index_dir)
+    try:
+        manifest = Manifest.read(folder)
+        bad = manifest.damaged_files(folder)
+        if bad:
+            raise IndexMismatchError(
+                f"{len(bad)} file(s) of {folder} differ from what the build wrote: {', '.join(bad)}. Repair: run "
+                f"`semsearch build` on the sources again ({', '.join(manifest.sources) or 'the articles'}); it "
+                "writes a new, whole version."
+            )
+        index = _open_version(folder, Lease(None), mmap=True)
+        try:
+            index.store.quick_check()
+        except sqlite3.DatabaseError as exc:
+            raise damaged(folder / STORE_FILE, f"SQLite: {exc}") from exc
+    finally:
+        lease.release()
+    size = sum(int(f["bytes"]) for f in manifest.files.values())
+    return CheckReport(index_dir, folder.name, len(manifest.files), size, time.perf_counter() - started)
 
 
 @contextmanager
@@ -134,8 +262,14 @@ def _check_writable_target(index_dir: Path) -> None:
 
 
 def new_work_folder(index_dir: Path) -> Path:
-    """A fresh hidden folder to build into."""
-    return Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=index_dir))
+    """A fresh hidden folder to build into, with its (empty) lease file; readable as the umask allows, like
+    any folder the user makes (mkdtemp's 0700 would hide the index from a server run by another user)."""
+    work = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=index_dir))
+    umask = os.umask(0)
+    os.umask(umask)
+    work.chmod(0o777 & ~umask)
+    (work / LEASE_FILE).touch()
+    return work
 
 
 def publish(index_dir: Path, work: Path) -> Path:
@@ -172,10 +306,35 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _remove_old_versions(index_dir: Path, keep: set[str]) -> None:
-    """Keep the new version and the one it replaced (a server may still be reading it)."""
+    """Delete versions no process reads. The new version and the one it replaced are always kept (a reader
+    may have resolved ``current`` and not yet taken its lease); any other version while someone holds its
+    lease (a server that has not yet moved on, a long export)."""
     for old in index_dir.glob(f"{_VERSION_PREFIX}*"):
         if old.is_dir() and old.name not in keep:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_unleased(old)
+
+
+def _remove_unleased(folder: Path) -> None:
+    """Delete a version folder unless it is leased: it is renamed away under the exclusive lock, so a reader
+    that takes its lease meanwhile finds it gone and reads ``current`` again."""
+    try:
+        handle = (folder / LEASE_FILE).open("rb")
+    except OSError:
+        handle = None  # a version written before leases
+    try:
+        if handle is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+        trash = folder.with_name(f"{_TMP_PREFIX}old-{folder.name}")
+        folder.rename(trash)
+    except OSError:
+        return
+    finally:
+        if handle is not None:
+            handle.close()
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _remove_abandoned(index_dir: Path) -> None:

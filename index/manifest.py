@@ -14,6 +14,8 @@ FORMAT_VERSION = 4
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.faiss"
 STORE_FILE = "store.sqlite"
+# Readers of a version hold a shared lock on this empty file; a version is deleted only under an exclusive one.
+LEASE_FILE = ".lease"
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,23 @@ class Manifest:
                 f"The manifest {path} is missing or corrupt ({type(exc).__name__}); rebuild with `semsearch build`."
             ) from exc
 
-    def verify_files(self, folder: Path) -> None:
-        """Refuse files whose size or checksum differs from what the build wrote."""
+    def check_sizes(self, folder: Path) -> None:
+        """Refuse a version whose files are missing or not the size the build wrote (cheap: no file is read)."""
+        for name, expected in self.files.items():
+            path = folder / name
+            try:
+                size = path.stat().st_size
+            except OSError:
+                raise IndexMismatchError(f"{path} is missing; rebuild the index with `semsearch build`.") from None
+            if size != expected["bytes"]:
+                raise IndexMismatchError(
+                    f"{path} is damaged ({size} bytes, the build wrote {expected['bytes']}); rebuild the index with "
+                    "`semsearch build`."
+                )
+
+    def damaged_files(self, folder: Path) -> list[str]:
+        """The files whose size or sha256 differs from what the build wrote (reads every file)."""
+        bad = []
         for name, expected in self.files.items():
             path = folder / name
             if (
@@ -93,10 +110,8 @@ class Manifest:
                 or path.stat().st_size != expected["bytes"]
                 or file_sha256(path) != expected["sha256"]
             ):
-                raise IndexMismatchError(
-                    f"{path} is missing or changed since it was built (checksum mismatch); "
-                    "rebuild with `semsearch build`."
-                )
+                bad.append(name)
+        return bad
 
 
 def file_sha256(path: Path) -> str:
@@ -110,5 +125,5 @@ def file_sha256(path: Path) -> str:
 
 def describe_files(folder: Path) -> dict[str, dict[str, Any]]:
     """Size and checksum of every file in a build folder (before the manifest is written)."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST_FILE)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (MANIFEST_FILE, LEASE_FILE))
     return {p.relative_to(folder).as_posix(): {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in files}

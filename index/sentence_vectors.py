@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.arrays import damaged, load_npy
 from index.chunker import split_sentences
 
 SENTENCES_FILE = "sentences.npy"
@@ -56,4 +57,8 @@ class SentenceVectors:
     @classmethod
     def load(cls, folder: Path) -> SentenceVectors:
         """Read them back (vectors memory-mapped)."""
-        return cls(np.load(folder / OFFSETS_FILE), np.load(folder / SENTENCES_FILE, mmap_mode="r"))
+        offsets = load_npy(folder / OFFSETS_FILE, dtype="int64", ndim=1)
+        vectors = load_npy(folder / SENTENCES_FILE, dtype="float16", ndim=2, mmap=True)
+        if len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != len(vectors) or (np.diff(offsets) < 0).any():
+            raise damaged(folder / OFFSETS_FILE, f"offsets that do not cover the {len(vectors)} sentence vectors")
+        return cls(offsets, vectors)

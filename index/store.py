@@ -241,5 +241,26 @@ class Store:
         return dict(rows.fetchall())
 
     def check(self) -> None:
-        """Raise sqlite3.DatabaseError when the file is not a readable store."""
-        self._con().execute("SELECT COUNT(*) FROM articles").fetchone()
+        """Raise sqlite3.DatabaseError when the file is not a whole store (reads its header and schema only)."""
+        try:
+            with self.path.open("rb") as fh:
+                header = fh.read(100)
+            size = self.path.stat().st_size
+        except OSError as exc:
+            raise sqlite3.DatabaseError(str(exc)) from exc
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            raise sqlite3.DatabaseError("not an SQLite file")
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        if header[24:28] == header[92:96] and page_size * pages != size:  # the page count is valid: compare
+            raise sqlite3.DatabaseError(f"{size} bytes where its header promises {pages} pages of {page_size}")
+        tables = {row[0] for row in self._con().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"articles", "passages", "republished"} <= tables:
+            raise sqlite3.DatabaseError(f"tables {sorted(tables)}, not a semsearch store")
+
+    def quick_check(self) -> None:
+        """Raise sqlite3.DatabaseError unless SQLite's ``quick_check`` finds every page sound (reads the file)."""
+        problems = [row[0] for row in self._con().execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise sqlite3.DatabaseError("; ".join(problems))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.arrays import damaged, load_npy, load_npz
 from index.centring import STRENGTH, centre, language_means
 from index.errors import IndexMismatchError
 
@@ -56,8 +57,11 @@ class LanguageMeans:
     @classmethod
     def load(cls, path: Path) -> LanguageMeans:
         """Read from an .npz file."""
-        with np.load(path) as data:
-            return cls(dict(zip(data["langs"].tolist(), data["means"])), float(data["strength"]))
+        data = load_npz(path, ("langs", "means", "strength"))
+        langs, means = data["langs"], data["means"]
+        if langs.ndim != 1 or means.ndim != 2 or len(langs) != len(means) or data["strength"].shape != ():
+            raise damaged(path, f"{len(langs)} languages for means of shape {means.shape}")
+        return cls(dict(zip(langs.tolist(), means)), float(data["strength"]))
 
     @classmethod
     def off(cls, dim: int) -> LanguageMeans:
@@ -99,11 +103,17 @@ class VectorRows:
     @classmethod
     def load(cls, folder: Path) -> VectorRows:
         """Read the rows; embeddings are memory-mapped, not loaded."""
-        with np.load(folder / ROWS_FILE) as data:
-            ids, articles, langs = data["ids"], data["articles"], data["langs"]
-        raw = np.load(folder / EMBEDDINGS_FILE, mmap_mode="r")
+        data = load_npz(folder / ROWS_FILE, ("ids", "articles", "langs"))
+        ids, articles, langs = data["ids"], data["articles"], data["langs"]
+        if not (ids.ndim == articles.ndim == langs.ndim == 1 and len(ids) == len(articles) == len(langs)):
+            raise damaged(folder / ROWS_FILE, f"arrays of shapes {ids.shape}, {articles.shape}, {langs.shape}")
+        if ids.dtype != np.int64 or articles.dtype != np.int64 or (len(ids) > 1 and not (np.diff(ids) > 0).all()):
+            raise damaged(folder / ROWS_FILE, "vector ids that are not sorted int64")
+        raw = load_npy(folder / EMBEDDINGS_FILE, dtype="float32", ndim=2, mmap=True)
         if len(raw) != len(ids):
-            raise IndexMismatchError(f"{folder} holds {len(raw)} embeddings for {len(ids)} ids; rebuild the index.")
+            raise IndexMismatchError(
+                f"{folder} holds {len(raw)} embeddings for {len(ids)} ids; rebuild the index with `semsearch build`."
+            )
         return cls(ids, articles, langs, raw)
 
 

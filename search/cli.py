@@ -410,6 +410,20 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     typer.echo(f"sources    {', '.join(m['sources'])}")
 
 
+@app.command()
+def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Verify every file of the index against its build's checksums (exit 4 naming damaged files). Example: semsearch check"""
+    from index.index_dir import check_index
+
+    report = check_index(_settings(index).index_dir)
+    if as_json:
+        _print_json({"index_dir": str(report.index_dir), "version": report.version, "files": report.files,
+                     "bytes": report.bytes, "seconds": round(report.seconds, 3), "ok": True})  # fmt: skip
+        return
+    typer.echo(f"ok: {report.files} files ({report.bytes / 2**20:.1f} MiB) of {report.index_dir} ({report.version}) "
+               f"match their checksums; checked in {report.seconds:.1f} s")  # fmt: skip
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -223,6 +223,11 @@ def load_vector_index(path: Path, spec: IndexSpec, dimension: int, *, mmap: bool
             f"The vector file {path} has dimension {index.d}, the manifest says {dimension}; rebuild the index."
         )
     params_path = path.parent / PARAMS_FILE
-    params = json.loads(params_path.read_text()) if params_path.is_file() else {}
+    try:
+        params = json.loads(params_path.read_text()) if params_path.is_file() else {}
+        if not isinstance(params, dict):
+            raise ValueError("not an object")
+    except (OSError, ValueError) as exc:
+        raise IndexMismatchError(f"{params_path} is damaged ({exc}); rebuild with `semsearch build`.") from exc
     params.pop("spec", None)
     return FaissIndex(index, spec, params)
