@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import search.serving
-from index import Settings, build_index, open_index
+from index import SemsearchError, Settings, build_index, open_index
 from search import SearchEngine
 from search.api import create_app
 from search.serving import ServedIndex
@@ -159,3 +160,120 @@ def test_a_server_querying_with_another_encoder_refuses_writes(tmp_path: Path) -
     response = client.post("/articles", headers={"X-API-Key": "k"}, json={"articles": [{"id": "b", "text": "Beta."}]})
     assert response.status_code == 400 and "restart it without --encoder" in response.text
     assert open_index(settings.index_dir).manifest.articles == 1
+
+
+def _versions(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.glob("v-*"))
+
+
+def test_an_idle_server_keeps_its_version_through_two_rebuilds(
+    served: tuple[ServedIndex, Settings, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18.4: after two rebuilds with no traffic, the version an idle server still held was deleted and the
+    next queries got HTTP 500s; a version is now kept while a process holds its lease."""
+    import httpx
+
+    from tests.conftest import running_server
+
+    holder, settings, folder = served
+    holder.close()  # this server does not move on, by itself or on traffic: only its lease keeps its version
+    monkeypatch.setattr(search.serving, "RELOAD_CHECK_S", 3600.0)
+    first = holder.engine.index.version
+    for n in range(2):
+        (folder / f"r{n}.txt").write_text(f"Rebuild {n}\n\nStory number {n}, about a ferry.", encoding="utf-8")
+        build_index([folder], settings, embedder=HashEmbedder())
+    assert first in _versions(settings.index_dir) and len(_versions(settings.index_dir)) == 3
+    with running_server(create_app(holder)) as url:
+        statuses = [httpx.get(f"{url}/query", params={"q": f"harbour north {i}"}).status_code for i in range(40)]
+    assert statuses == [200] * 40 and holder.engine.index.version == first
+    holder.close()
+    holder._engine = None  # type: ignore[assignment]  # the server lets the version go...
+    import gc
+
+    gc.collect()
+    (folder / "r2.txt").write_text("Rebuild 2\n\nStory number 2, about a ferry.", encoding="utf-8")
+    build_index([folder], settings, embedder=HashEmbedder())
+    assert first not in _versions(settings.index_dir)  # ...and the next publish deletes it
+
+
+def test_reload_does_not_wait_for_traffic(
+    served: tuple[ServedIndex, Settings, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18.4: a new version was noticed only when a request arrived; a watcher now loads it with no traffic."""
+    import httpx
+
+    from tests.conftest import running_server
+
+    monkeypatch.setattr(search.serving, "RELOAD_CHECK_S", 0.05)
+    holder, settings, folder = served
+    first = holder.engine.index.version
+    for n in range(2):
+        (folder / f"r{n}.txt").write_text(f"Rebuild {n}\n\nStory number {n}, about a ferry.", encoding="utf-8")
+        build_index([folder], settings, embedder=HashEmbedder())
+    latest = (settings.index_dir / "current").resolve().name
+    deadline = time.monotonic() + 10
+    while holder._engine.index.version != latest:  # not through .engine: that would be traffic
+        assert time.monotonic() < deadline, "the new version was not loaded without traffic"
+        time.sleep(0.05)
+    with running_server(create_app(holder)) as url:
+        answers = [httpx.get(f"{url}/query", params={"q": "ferry", "group": "articles"}) for _ in range(20)]
+    assert [a.status_code for a in answers] == [200] * 20 and first != latest
+    assert {a.json()["index_version"] for a in answers} == {latest}
+    holder.close()
+
+
+def test_a_damaged_current_version_is_tried_once(
+    served: tuple[ServedIndex, Settings, Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 18.18: a damaged `current` was loaded (and verified) again every second while the server kept the
+    old one; it is now remembered until `current` changes."""
+    monkeypatch.setattr(search.serving, "RELOAD_CHECK_S", 0.05)
+    attempts: list[Path] = []
+    real_open = search.serving.open_index
+    monkeypatch.setattr(search.serving, "open_index", lambda path, **kw: attempts.append(path) or real_open(path, **kw))
+    holder, settings, folder = served
+    first = holder.engine.index.version
+    (folder / "b.txt").write_text("Beta\n\nA second story, about a bridge in the south.", encoding="utf-8")
+    build_index([folder], settings, embedder=HashEmbedder())
+    broken = (settings.index_dir / "current").resolve() / "sentences.npy"
+    os.truncate(broken, 10)
+    with caplog.at_level(logging.ERROR, logger="semsearch.serving"):
+        time.sleep(1.5)  # some 30 checks of `current`
+        for _ in range(5):
+            assert holder.engine.index.version == first
+    assert len(attempts) == 1 and holder.failed_loads == 1
+    assert sum("could not load index version" in r.getMessage() for r in caplog.records) == 1
+    (folder / "c.txt").write_text("Gamma\n\nA third story, about a tunnel.", encoding="utf-8")
+    build_index([folder], settings, embedder=HashEmbedder())  # current moves: tried again, and served
+    deadline = time.monotonic() + 10
+    while holder._engine.index.version == first:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert len(attempts) == 2
+    holder.close()
+
+
+def test_a_truncated_file_is_refused_on_reload_and_logged_while_served(
+    served: tuple[ServedIndex, Settings, Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 18.13: truncating a mapped file under a running server killed it with SIGBUS and no log line; sizes
+    are checked against the manifest on reload (refused, the old version keeps answering) and while serving."""
+    monkeypatch.setattr(search.serving, "RELOAD_CHECK_S", 3600.0)
+    holder, settings, folder = served
+    first = holder.engine.index.version
+    (folder / "b.txt").write_text("Beta\n\nA second story, about a bridge in the south.", encoding="utf-8")
+    build_index([folder], settings, embedder=HashEmbedder())
+    new = (settings.index_dir / "current").resolve()
+    os.truncate(new / "embeddings.npy", 100)
+    with pytest.raises(SemsearchError, match=r"embeddings\.npy"):
+        holder.reload()
+    client = TestClient(create_app(holder))
+    assert client.get("/query", params={"q": "harbour"}).json()["index_version"] == first
+    served_file = settings.index_dir / first / "rows.npz"
+    os.truncate(served_file, 10)
+    with caplog.at_level(logging.ERROR, logger="semsearch.serving"):
+        holder._check_sizes()
+        holder._check_sizes()
+    lines = [r.getMessage() for r in caplog.records if "changed on disk" in r.getMessage()]
+    assert len(lines) == 1 and "rows.npz" in lines[0]
+    holder.close()
