@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArticleNotFoundError",
+    "IndexBusyError",
     "IndexMismatchError",
     "IndexNotFoundError",
     "InvalidQueryError",
@@ -38,6 +39,16 @@ class IndexMismatchError(SemsearchError):
 
     exit_code = 4
     http_status = 409
+
+
+class IndexBusyError(SemsearchError):
+    """Another build or write held the index for longer than the caller would wait; try again later."""
+
+    http_status = 503
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class NothingToIndexError(SemsearchError):

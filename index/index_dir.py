@@ -8,6 +8,7 @@ so a reader sees the old index or the new one, never a mix; a crash mid-build le
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import shutil
 import sqlite3
@@ -24,7 +25,7 @@ from typing import IO
 import numpy as np
 
 from index.arrays import damaged, load_npy, npy_header
-from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
+from index.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, SemsearchError
 from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import LEASE_FILE, MANIFEST_FILE, STORE_FILE, VECTORS_FILE, Manifest
 from index.sentence_vectors import SentenceVectors
@@ -37,6 +38,7 @@ LOCK_FILE = ".build.lock"
 _VERSION_PREFIX = "v-"
 _TMP_PREFIX = ".tmp-"
 MMAP_MIN_BYTES = 1 << 30
+_LOCK_POLL_S = 0.1  # how often a queued write looks at the build lock again
 _FAISS_TYPES = {b"IxMp", b"IwFl", b"IwSq", b"IwPQ", b"IwSh", b"IwRQ"}  # IndexIDMap (Flat, HNSW) and the IVF types
 
 
@@ -231,15 +233,25 @@ def check_index(index_dir: Path) -> CheckReport:
 
 
 @contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the index folder so two builds never interleave."""
+def build_lock(index_dir: Path, wait_s: float = 0.0) -> Iterator[None]:
+    """Hold an exclusive lock on the index folder so two builds never interleave; wait up to ``wait_s`` for
+    a build or write that holds it (writes queue this way), then refuse with IndexBusyError."""
     _check_writable_target(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with (index_dir / LOCK_FILE).open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise SemsearchError(f"Another build is writing {index_dir}; wait for it to finish.") from exc
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    waited = f" (waited {wait_s:g} s)" if wait_s else ""
+                    raise IndexBusyError(
+                        f"Another build is writing {index_dir}{waited}; wait for it to finish and try again.",
+                        retry_after_s=max(1, math.ceil(wait_s) or 10),
+                    ) from None
+                time.sleep(_LOCK_POLL_S)
         _remove_abandoned(index_dir)
         yield
 

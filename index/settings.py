@@ -63,6 +63,9 @@ MAX_K = 100
 MAX_DEPTH = 1_000
 MAX_QUERY_CHARS = 2_000
 MAX_BATCH_QUERIES = 10_000
+# Seconds a write (POST /articles, DELETE /articles/{id}) waits for a running build or write to finish
+# before it is refused (HTTP 503 with Retry-After); `semsearch build` never waits for another build.
+DEFAULT_WRITE_WAIT_S = 30.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # Characters of an article fed to language detection: no error on NTREX-128's 1,722 articles in 14
@@ -113,6 +116,8 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     # where queries search the vectors: None for the index's own FAISS file, or ``milvus://…`` (SEMSEARCH_STORE)
     store: str | None = None
+    # how long a write queues behind a build or another write before it is refused (SEMSEARCH_WRITE_WAIT_S)
+    write_wait_s: float = DEFAULT_WRITE_WAIT_S
 
     @property
     def read_options(self) -> ReadOptions:
@@ -138,12 +143,22 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL``, ``SEMSEARCH_API_KEY`` and
-        ``SEMSEARCH_STORE``."""
+        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL``, ``SEMSEARCH_API_KEY``,
+        ``SEMSEARCH_STORE`` and ``SEMSEARCH_WRITE_WAIT_S``."""
         env = os.environ if environ is None else environ
         home = Path(env["SEMSEARCH_HOME"]).expanduser() if env.get("SEMSEARCH_HOME") else _default_home()
         index_dir = Path(env["SEMSEARCH_INDEX"]).expanduser() if env.get("SEMSEARCH_INDEX") else home / "index"
+        wait = env.get("SEMSEARCH_WRITE_WAIT_S") or str(DEFAULT_WRITE_WAIT_S)
+        try:
+            write_wait_s = float(wait)
+        except ValueError:
+            write_wait_s = -1.0
+        if not 0 <= write_wait_s < float("inf"):
+            from index.errors import SemsearchError
+
+            raise SemsearchError(f"SEMSEARCH_WRITE_WAIT_S={wait!r}: give a number of seconds, 0 or more.")
         return cls(
             home=home, index_dir=index_dir, model=env.get("SEMSEARCH_MODEL") or None,
             api_key=env.get("SEMSEARCH_API_KEY") or None, store=env.get("SEMSEARCH_STORE") or None,
+            write_wait_s=write_wait_s,
         )  # fmt: skip

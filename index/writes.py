@@ -52,7 +52,7 @@ def write_articles(
             f"{len(upsert) + len(delete)} articles in one write; send at most {MAX_WRITE_ARTICLES}."
         )
     started = time.perf_counter()
-    with build_lock(settings.index_dir):
+    with build_lock(settings.index_dir, wait_s=settings.write_wait_s):
         current = open_index(settings.index_dir)
         articles = {a.id: a for a in current.store.all_articles()}
         unknown = sorted(set(delete) - set(articles))

@@ -53,7 +53,7 @@ from search.serving import ServedIndex
 
 _ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorBody} for code in (401, 403, 413, 422, 503)}
 _WRITE_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 422)
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 422, 503)
 }
 # Largest request body accepted (a query with filters is well under 10 KB).
 MAX_BODY_BYTES = 64 * 1024
@@ -113,9 +113,11 @@ def create_app(
 
     @app.exception_handler(SemsearchError)
     async def _semsearch_error(request: Request, exc: SemsearchError) -> JSONResponse:
+        retry = getattr(exc, "retry_after_s", None)  # IndexBusyError: a write that waited for a build
         return JSONResponse(
-            status_code=exc.http_status, content={"error": {"type": type(exc).__name__, "message": str(exc)}}
-        )
+            status_code=exc.http_status, content={"error": {"type": type(exc).__name__, "message": str(exc)}},
+            headers=None if retry is None else {"Retry-After": str(retry)},
+        )  # fmt: skip
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -261,7 +263,9 @@ def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete
     articles = [i for i in items if isinstance(i, Article)]
     if holder.home is None:
         raise SemsearchError("This server was started without a SEMSEARCH_HOME for models; it cannot accept writes.")
-    settings = write_settings(Settings(home=holder.home, index_dir=holder.index_dir), m)
+    settings = write_settings(
+        Settings(home=holder.home, index_dir=holder.index_dir, write_wait_s=holder.write_wait_s), m
+    )
     report = write_articles(settings, articles, delete, embedder=engine.embedder)
     holder.reload()
     return WriteResult(

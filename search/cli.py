@@ -336,7 +336,8 @@ def serve(
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    app_ = create_app(ServedIndex(engine, settings.index_dir, home=settings.home), api_key=settings.api_key, require_key=public,
+    app_ = create_app(ServedIndex(engine, settings.index_dir, home=settings.home,
+                                         write_wait_s=settings.write_wait_s), api_key=settings.api_key, require_key=public,
                       cors_origins=cors_origin or (), log_queries=log_queries)  # fmt: skip
     uvicorn.run(app_, host=host, port=port, log_level="info", access_log=False)
 

@@ -23,6 +23,7 @@ from index.arrays import damaged
 from index.errors import SemsearchError
 from index.index_dir import current_version
 from index.manifest import STORE_FILE
+from index.settings import DEFAULT_WRITE_WAIT_S
 from search.engine import SearchEngine
 
 RELOAD_CHECK_S = 1.0
@@ -33,15 +34,23 @@ class ServedIndex:
     """The engine currently serving ``index_dir``, reloaded when the index's ``current`` pointer moves.
 
     ``home``: SEMSEARCH_HOME, where a write's encoder workers find the model (None: the server takes no
-    writes). With an ``index_dir``, a daemon thread watches for new versions until ``close`` (or until this
+    writes); ``write_wait_s``: how long a write waits for a running build. With an ``index_dir``, a daemon thread watches for new versions until ``close`` (or until this
     object is garbage-collected)."""
 
-    def __init__(self, engine: SearchEngine, index_dir: Path | None = None, *, home: Path | None = None) -> None:
+    def __init__(
+        self,
+        engine: SearchEngine,
+        index_dir: Path | None = None,
+        *,
+        home: Path | None = None,
+        write_wait_s: float = DEFAULT_WRITE_WAIT_S,
+    ) -> None:
         if index_dir is not None:
             quick_check(engine)
         self._engine = engine
         self.index_dir = index_dir
         self.home = home
+        self.write_wait_s = write_wait_s  # how long a write queues behind a build before a 503
         self._checked = time.monotonic()
         self._loading = threading.Lock()
         self._failed: str | None = None  # a version that could not be loaded, not retried until current moves

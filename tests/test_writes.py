@@ -68,3 +68,42 @@ def test_a_build_refuses_models_inside_its_index(tmp_path: Path, corpus: Path) -
     with pytest.raises(SemsearchError, match="inside the index folder"):
         build_index([corpus], Settings(home=tmp_path / "idx", index_dir=tmp_path / "idx"), embedder=HashEmbedder())
     assert not (tmp_path / "idx" / "models").exists()
+
+
+def test_a_write_during_a_build_queues_then_gets_503_with_retry_after(tmp_path: Path) -> None:
+    """Issue 18.8: a write during `semsearch build` was refused at once (HTTP 400); it now waits for the build
+    (bounded by a setting) and is applied when the build ends, or gets 503 with Retry-After."""
+    import threading
+    import time
+
+    from index.index_dir import build_lock
+
+    folder = write_corpus(tmp_path / "c", {"a.txt": "Alpha\n\nThe first story, about a harbour in the north."})
+    settings = Settings(home=tmp_path / "home", index_dir=tmp_path / "idx")
+    build_index([folder], settings, embedder=HashEmbedder())
+    holder = ServedIndex(SearchEngine(open_index(settings.index_dir), HashEmbedder()), settings.index_dir,
+                         home=settings.home, write_wait_s=0.5)  # fmt: skip
+    client = TestClient(create_app(holder, api_key="k"))
+    article = {"articles": [{"id": "w", "title": "Bridge", "text": "A new bridge opened in the south."}]}
+
+    def hold_build(seconds: float, entered: threading.Event) -> None:
+        with build_lock(settings.index_dir):  # what `semsearch build` holds while it runs
+            entered.set()
+            time.sleep(seconds)
+
+    for seconds, expected in ((0.2, 200), (2.0, 503)):
+        entered = threading.Event()
+        build = threading.Thread(target=hold_build, args=(seconds, entered))
+        build.start()
+        entered.wait(5)
+        started = time.monotonic()
+        response = client.post("/articles", headers=KEY, json=article)
+        waited = time.monotonic() - started
+        build.join()
+        assert response.status_code == expected, response.text
+        if expected == 200:  # queued behind the build, then applied
+            assert response.json()["upserted"] == ["w"] and 0.1 < waited < 2
+        else:
+            assert response.headers["Retry-After"] == "1" and 0.4 < waited < 1.9
+            assert "Another build is writing" in response.json()["error"]["message"]
+    holder.close()
