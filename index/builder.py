@@ -26,6 +26,7 @@ import numpy as np
 
 from index.build_plan import Plan, plan_ids
 from index.chunker import Chunker
+from index.disk import writing
 from index.duplicates import find_duplicates
 from index.embedding import Embedder, encode_with_sentences, load_embedder
 from index.embedding.backends import TORCH_FP32
@@ -35,7 +36,7 @@ from index.embedding.pool import EncodePool, available_cores, encode_workers
 from index.errors import NothingToIndexError, SemsearchError
 from index.fingerprint import text_hash
 from index.formats import ReadOptions
-from index.index_dir import LoadedIndex, build_lock, new_work_folder, open_index, publish
+from index.index_dir import INDEX_HINT, LoadedIndex, build_lock, new_work_folder, open_index, publish
 from index.language import LanguageDetector, mixes_scripts
 from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
@@ -153,6 +154,40 @@ def index_articles(
         raw, sentences, counts = _vectors(plan, previous, encoder, notify, precomputed or {}, cache)
     encode_seconds = time.perf_counter() - encode_started
     rows = VectorRows(plan.ids, plan.articles, plan.langs, raw)
+    with writing(settings.index_dir, INDEX_HINT, _bytes_needed(rows, plan.texts, sentences)):
+        version, manifest = _write_version(
+            rows, sentences, plan, previous, articles, embedder, settings, skipped, sources, started, republished,
+            repaired, counts, notify,
+        )  # fmt: skip
+    return BuildReport(
+        settings.index_dir, version.name, manifest, skipped, repaired, republished,
+        time.perf_counter() - started, encode_seconds, tuple(notices),
+    )  # fmt: skip
+
+
+def _bytes_needed(rows: VectorRows, texts: list[str], sentences: SentenceVectors) -> int:
+    """About what a version takes on disk: vectors twice (raw and indexed), sentence vectors, text twice
+    (store and lexical index)."""
+    return 2 * rows.raw.nbytes + sentences.vectors.nbytes + 2 * sum(len(t.encode()) for t in texts) + (1 << 20)
+
+
+def _write_version(
+    rows: VectorRows,
+    sentences: SentenceVectors,
+    plan: Plan,
+    previous: LoadedIndex | None,
+    articles: list[Article],
+    embedder: Embedder,
+    settings: Settings,
+    skipped: list[Skipped],
+    sources: list[Path],
+    started: float,
+    republished: list[Republished],
+    repaired: list[Repaired],
+    counts: dict[str, int],
+    notify: ProgressCallback,
+) -> tuple[Path, Manifest]:
+    """Index the rows, write every file of the new version into a work folder, and publish it."""
     work = new_work_folder(settings.index_dir)
     try:
         notify(BuildProgress("index", 0, 1))
@@ -195,10 +230,7 @@ def index_articles(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return BuildReport(
-        settings.index_dir, version.name, manifest, skipped, repaired, republished,
-        time.perf_counter() - started, encode_seconds, tuple(notices),
-    )  # fmt: skip
+    return version, manifest
 
 
 def _read(

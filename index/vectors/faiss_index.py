@@ -9,7 +9,9 @@ no search mutates shared state either.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -170,7 +172,13 @@ class FaissIndex:
         """Write the index to ``path`` and its search parameters beside it."""
         faiss = _faiss()
 
-        faiss.write_index(self._index, str(path))
+        try:
+            faiss.write_index(self._index, str(path))
+        except RuntimeError as exc:  # FAISS reports a failed write in the message only: give it its errno back
+            for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+                if os.strerror(code) in str(exc):
+                    raise OSError(code, os.strerror(code), str(path)) from exc
+            raise
         (path.parent / PARAMS_FILE).write_text(json.dumps({"spec": str(self.spec), **self.params}, indent=2))
 
     def copy(self) -> FaissIndex:
