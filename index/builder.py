@@ -80,6 +80,7 @@ class BuildReport:
     seconds: float
     encode_seconds: float
     notices: tuple[str, ...] = ()  # things the user should know: an encoder fallback, a disabled cache
+    published: bool = True  # False: nothing changed, the current version (``version``) stays as it is
 
     @property
     def passages_per_second(self) -> float:
@@ -149,6 +150,11 @@ def index_articles(
     previous = _previous(settings, embedder, current)
     passages, texts = chunk_articles(articles, embedder, settings, notify, previous=previous)
     plan = plan_ids(articles, passages, texts, previous)
+    if previous is not None and _unchanged(previous, articles, plan, settings, skipped, sources, republished):
+        return BuildReport(
+            settings.index_dir, previous.version, previous.manifest, skipped, repaired, republished,
+            time.perf_counter() - started, 0.0, tuple(notices), published=False,
+        )  # fmt: skip
     encode_started = time.perf_counter()
     with _encoding(embedder, settings, notices) as (encoder, cache):
         raw, sentences, counts = _vectors(plan, previous, encoder, notify, precomputed or {}, cache)
@@ -163,6 +169,39 @@ def index_articles(
         settings.index_dir, version.name, manifest, skipped, repaired, republished,
         time.perf_counter() - started, encode_seconds, tuple(notices),
     )  # fmt: skip
+
+
+def _unchanged(
+    previous: LoadedIndex,
+    articles: list[Article],
+    plan: Plan,
+    settings: Settings,
+    skipped: list[Skipped],
+    sources: list[Path],
+    republished: list[Republished],
+) -> bool:
+    """Whether the new version would hold what ``previous`` holds: the same articles under the same numbers,
+    every vector reused under its id, the same copies, index settings, sources and skipped files. (Cheap
+    checks first; the article comparison reads the store.)"""
+    m, rows = previous.manifest, previous.rows
+    spec = parse_spec(settings.index_spec, len(plan.ids), m.model.dimension, memory_budget())
+    if (
+        str(spec) != m.index_spec
+        or float(m.recall.get("target") or -1) != settings.recall_target
+        or m.skipped != len(skipped)
+        or m.sources != [str(s.resolve()) for s in sources]
+        or len(plan.ids) != len(rows)
+        or not (plan.reused_from >= 0).all()
+        or not np.array_equal(plan.ids, rows.ids)
+        or not np.array_equal(plan.articles, rows.articles)
+        or not np.array_equal(plan.langs, rows.langs)
+        or len(articles) != m.articles
+    ):
+        return False
+    numbers = {article_id: key[0] for article_id, key in previous.store.article_keys().items()}
+    if numbers != plan.numbers or set(previous.store.all_republished()) != set(republished):
+        return False
+    return set(previous.store.all_articles()) == set(articles)
 
 
 def _bytes_needed(rows: VectorRows, texts: list[str], sentences: SentenceVectors) -> int:

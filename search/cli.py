@@ -155,6 +155,7 @@ def build(
             {
                 "index_dir": str(report.index_dir),
                 "version": report.version,
+                "published": report.published,
                 "articles": m.articles,
                 "passages": m.passages,
                 "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
@@ -173,6 +174,10 @@ def build(
                 "build": m.build,
             }
         )
+        return
+    if not report.published:
+        typer.echo(f"Nothing changed: {m.articles} articles as {m.passages} passages, as in version {report.version}; "
+                   f"no new version published ({report.seconds:.1f} s). Index: {report.index_dir}")  # fmt: skip
         return
     typer.echo(
         f"Indexed {m.articles} articles as {m.passages} passages in {report.seconds:.1f} s "

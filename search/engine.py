@@ -29,7 +29,7 @@ from index.settings import (
 )
 from index.store import PassageWithArticle
 from index.vector_store import open_vector_store
-from index.vectors import HEADLINE_ID_BASE, ScalarFilter
+from index.vectors import HEADLINE_ID_BASE, ScalarFilter, VectorBackend
 from search.filters import QueryFilters
 from search.fusion import Candidate, Ranked, best_per_article, reciprocal_rank_fusion, single
 from search.query_cache import QueryVectorCache
@@ -55,13 +55,15 @@ class SearchEngine:
     ``store``: where the dense search runs — None for the index's own FAISS file, or a ``milvus://`` store the
     index was exported to (``semsearch export``); the lexical index and the SQLite store are always local."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, *, store: str | None = None) -> None:
+    def __init__(
+        self, index: LoadedIndex, embedder: Embedder, *, store: str | None = None, vectors: VectorBackend | None = None
+    ) -> None:
         _check_model(index.manifest, embedder)
         self.index = index
         # an LRU of query vectors: a query repeated (another page, mode or language filter) is encoded once
         self.embedder: Embedder = embedder if isinstance(embedder, QueryVectorCache) else QueryVectorCache(embedder)
         self.store = store
-        self.vectors = open_vector_store(store, index)
+        self.vectors = vectors if vectors is not None else open_vector_store(store, index)
         self.warnings: list[str] = []
         if embedder.fingerprint != index.manifest.model.fingerprint:
             self.warnings.append(
@@ -79,11 +81,12 @@ class SearchEngine:
                 f"The index at {settings.index_dir} was built with {recorded!r}, not {settings.model!r}. "
                 f"Query without --model, or rebuild with `semsearch build --model {settings.model} ...`."
             )
+        vectors = open_vector_store(settings.store, index)  # a stale store is refused before the model loads
         embedder = load_embedder(
             settings.model or recorded, settings.models_dir, settings.encoder or _query_encoder(index.manifest),
             use_gpu=settings.use_gpu,
         )  # fmt: skip
-        return cls(index, embedder, store=settings.store)
+        return cls(index, embedder, store=settings.store, vectors=vectors)
 
     def search(
         self,

@@ -108,7 +108,7 @@ def test_build_then_info_and_model_mismatch(tmp_path: Path, corpus: Path) -> Non
     assert code == 1 and "Unknown index spec" in err
     code, out, err = run("build", str(corpus), "--index", index, "--json")
     report = json.loads(out)
-    assert report["build"]["mode"] == "incremental" and report["build"]["vectors_encoded"] == 0
+    assert report["published"] is False  # nothing changed: no new version
     code, _, err = run("query", "quake", "--index", index, "--model", "sentence-transformers/LaBSE")
     assert code == 4 and "built with 'intfloat/multilingual-e5-small'" in err
 

@@ -239,3 +239,23 @@ def test_semsearch_serve_with_a_milvus_store_answers_over_http(seeds_index: Sett
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_a_stale_store_is_refused_before_the_model_loads(
+    exported: tuple[Settings, str], corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19.6: a no-op rebuild made a Milvus export stale, and a server with --store refused only after
+    ~50 s of loading the model; a no-op rebuild now keeps the version, and a stale store is refused first."""
+    import search.engine
+
+    settings, store = exported
+    loads: list[object] = []
+    monkeypatch.setattr(search.engine, "load_embedder", lambda *a, **k: loads.append(a) or HashEmbedder())
+    assert not build_index([corpus], settings, embedder=HashEmbedder()).published
+    with_store = settings.with_overrides(store=store)
+    assert SearchEngine.open(with_store).search("earthquake", k=1).results and len(loads) == 1
+    (corpus / "new.txt").write_text("New\n\nA new story about a lighthouse.", encoding="utf-8")
+    assert build_index([corpus], settings, embedder=HashEmbedder()).published
+    with pytest.raises(IndexMismatchError, match="export"):
+        SearchEngine.open(with_store)
+    assert len(loads) == 1

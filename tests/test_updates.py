@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index import LoadedIndex, Settings, build_index, open_index
 from index.vectors import HEADLINE_ID_BASE
@@ -33,7 +34,7 @@ def test_rebuild_with_nothing_changed_encodes_nothing(tiny_index: Settings, corp
     embedder = HashEmbedder()
     report = build_index([corpus], tiny_index, embedder=embedder)
     assert embedder.encoded == 0
-    assert report.manifest.build["mode"] == "incremental" and report.manifest.build["vectors_encoded"] == 0
+    assert not report.published and report.version == before.version
     after = open_index(tiny_index.index_dir)
     assert np.array_equal(after.rows.ids, before.rows.ids)
     q = "earthquake rescue"
@@ -118,3 +119,35 @@ def test_large_ivf_indexes_are_memory_mapped(tmp_path: Path, monkeypatch) -> Non
     engine = SearchEngine(mapped, HashEmbedder())
     assert engine.search("Story 3 headline", k=1).results[0].article_id == "a003.txt"
     assert open_index(settings.index_dir, mmap=False).vectors.spec.kind == "IVF"
+
+
+def test_a_rebuild_that_changes_nothing_publishes_nothing(
+    tiny_index: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19.6: a no-op rebuild published a new version (making a Milvus export stale); it now publishes
+    nothing and says so (`published: false` in `semsearch build --json`, a "Nothing changed" summary)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    import index.builder
+    from search.cli import app as cli_app
+
+    before = sorted(p.name for p in tiny_index.index_dir.glob("v-*"))
+    version = open_index(tiny_index.index_dir).version
+    report = build_index([corpus], tiny_index, embedder=HashEmbedder())
+    assert not report.published and report.version == version
+    monkeypatch.setattr(index.builder, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+    monkeypatch.setenv("SEMSEARCH_HOME", str(tiny_index.home))
+    args = ["build", str(corpus), "--index", str(tiny_index.index_dir), "--quiet"]
+    runner = CliRunner()
+    out = json.loads(runner.invoke(cli_app, [*args, "--json"]).stdout)
+    assert out["published"] is False and out["version"] == version
+    assert runner.invoke(cli_app, args).stdout.startswith("Nothing changed: 7 articles")
+    assert sorted(p.name for p in tiny_index.index_dir.glob("v-*")) == before
+    (corpus / "en_football.txt").write_text("Local club loses the cup\n\nThe final was lost.", encoding="utf-8")
+    changed = build_index([corpus], tiny_index, embedder=HashEmbedder())
+    assert changed.published and changed.version != version
+    assert build_index([corpus], tiny_index, embedder=HashEmbedder(), progress=None).published is False
+    other_spec = build_index([corpus], tiny_index.with_overrides(index_spec="HNSW16"), embedder=HashEmbedder())
+    assert other_spec.published and other_spec.manifest.index_spec == "HNSW16"
