@@ -137,3 +137,19 @@ def test_encode_benchmark_runs_on_one_document() -> None:
     assert result["cosine_int8_fp32_mean"] > 0.99
     for name in ("torch-fp32", "onnx-int8"):
         assert result[name]["rebuild_vectors_encoded"] == 0 and result[name]["query_p50_ms"] > 0
+
+
+def test_faults_benchmark_runs_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -> None:
+    """Issue 18, "Done when": the fault trials that held (kill -9 during a build and during writes, damage to
+    every file) rerun by benchmarks/bench_faults.py; here tiny, with the plumbing embedder."""
+    out = tmp_path / "faults.jsonl"
+    result = load("bench_faults").main([str(corpus), "--kill-points", "2", "--write-trials", "1", "--plumbing",
+                                        "--kinds", "truncated", "--out", str(out)])  # fmt: skip
+    assert result["kill_build"]["trials"] == 2 and result["kill_build"]["half"] == 0
+    assert result["kill_build"]["leftovers_after_next_build"] == 0
+    assert result["kill_write"]["trials"] == 1 and result["kill_write"]["half"] == 0
+    corrupt = result["corrupt_file"]
+    assert corrupt["trials"] >= 15 and corrupt["errors"] == corrupt["crashes"] == 0
+    assert corrupt["refused_on_open"] == corrupt["named_by_check"] == corrupt["trials"]  # sizes are always checked
+    assert [json.loads(line)["trial"] for line in out.read_text().splitlines()] == [
+        "kill_build", "kill_write", "corrupt_file"]  # fmt: skip
