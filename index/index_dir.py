@@ -28,7 +28,7 @@ from index.arrays import damaged, load_npy, npy_header
 from index.disk import writing
 from index.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, SemsearchError
 from index.lexical import LEXICAL_DIR, LexicalIndex
-from index.manifest import LEASE_FILE, MANIFEST_FILE, STORE_FILE, VECTORS_FILE, Manifest
+from index.manifest import LEASE_FILE, STORE_FILE, VECTORS_FILE, Manifest
 from index.sentence_vectors import SentenceVectors
 from index.store import Store
 from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup
@@ -166,7 +166,7 @@ def _lease_current(index_dir: Path) -> tuple[Path, Lease]:
     for _ in range(5):
         folder = current_version(index_dir)
         lease = _take_lease(folder)
-        if (folder / MANIFEST_FILE).is_file():  # still there: a deleter renames a version away under its lock
+        if folder.is_dir():  # still there: a deleter renames a version away under its lock
             return folder, lease
         lease.release()
     raise IndexNotFoundError(f"The index at {index_dir} keeps changing under this reader; try again.")
