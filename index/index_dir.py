@@ -173,6 +173,7 @@ def _lease_current(index_dir: Path) -> tuple[Path, Lease]:
 
 
 def _take_lease(folder: Path) -> Lease:
+    handle: IO[bytes]
     try:
         handle = (folder / LEASE_FILE).open("rb")
     except FileNotFoundError:
@@ -184,19 +185,6 @@ def _take_lease(folder: Path) -> Lease:
         return Lease(None)
     fcntl.flock(handle, fcntl.LOCK_SH)
     return Lease(handle)
-
-
-def version_in_use(folder: Path) -> bool:
-    """Whether a process holds a lease on this version folder."""
-    try:
-        with (folder / LEASE_FILE).open("rb") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            return False
-    except OSError:
-        return False
 
 
 @dataclass(frozen=True)
