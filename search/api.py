@@ -1,28 +1,25 @@
 """The HTTP API: an app factory over a served index (no globals, no environment reads).
 
-Security and limits live here, at the edge: an API key (sent as ``Authorization: Bearer KEY`` or
-``X-API-Key``) guards the admin routes always, and every route when ``require_key`` is set (the CLI
-sets it when binding beyond loopback); keys are compared in constant time and never logged. Request
-bodies over ``max_body_bytes`` get 413. Access logs are JSON lines without the query text unless
-``log_queries``. CORS is off unless origins are given.
+Security and limits live at the edge (search/http_edge.py), which sees every request before a route
+reads its body: an API key (sent as ``Authorization: Bearer KEY`` or ``X-API-Key``) guards the admin
+routes always, and every route but the pages and /health when ``require_key`` is set (the CLI sets it
+when binding beyond loopback). Request bodies over ``max_body_bytes`` (MAX_WRITE_BYTES for writes) get
+413, counted as they arrive. Access logs are JSON lines without the query text unless ``log_queries``.
+CORS is off unless origins are given.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
-import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from http import HTTPStatus
 from importlib.metadata import version
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import SemsearchError
@@ -38,6 +35,7 @@ from index.settings import (
 )
 from search.engine import SearchEngine
 from search.filters import parse_filters
+from search.http_edge import Edge, LatencyWindow
 from search.results import (
     ArticlesIn,
     ArticleView,
@@ -60,19 +58,6 @@ _WRITE_ERRORS: dict[int | str, dict[str, object]] = {
 MAX_BODY_BYTES = 64 * 1024
 # Largest body of a write (POST /articles): a batch of articles.
 MAX_WRITE_BYTES = 16 << 20
-_access = logging.getLogger("semsearch.access")
-
-
-class UnauthorizedError(SemsearchError):
-    """No API key sent where one is needed."""
-
-    http_status = 401
-
-
-class ForbiddenError(SemsearchError):
-    """A wrong API key, or a route that needs a key the server was not given."""
-
-    http_status = 403
 
 
 def create_app(
@@ -89,28 +74,18 @@ def create_app(
     app = FastAPI(title="semsearch", version=version("semsearch"), description="Cross-lingual semantic news search.")
     started = time.monotonic()
     latency = LatencyWindow()
-    if cors_origins:
+    # The edge runs before any route reads a body: keys on the headers alone, bodies counted as received.
+    app.add_middleware(
+        Edge, api_key=api_key, require_key=require_key, latency=latency, log_queries=log_queries,
+        body_limit=lambda method, path: MAX_WRITE_BYTES if path == "/articles" else max_body_bytes,
+    )  # fmt: skip
+    if cors_origins:  # outside the edge, so a preflight (which carries no key) is answered here
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"])
 
-    def check_key(request: Request, *, always: bool) -> None:
-        if not (always or require_key):
-            return
-        if api_key is None:
-            raise ForbiddenError("This route needs an API key: start the server with --api-key or SEMSEARCH_API_KEY.")
-        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
-        if not given:
-            raise UnauthorizedError("Send the API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.")
-        if not hmac.compare_digest(given.encode(), api_key.encode()):
-            raise ForbiddenError("The API key is not valid.")
-
-    def reader(request: Request) -> SearchEngine:
-        check_key(request, always=False)
+    def reader() -> SearchEngine:
         return holder.engine
-
-    def admin(request: Request) -> None:
-        check_key(request, always=True)
 
     @app.exception_handler(SemsearchError)
     async def _semsearch_error(request: Request, exc: SemsearchError) -> JSONResponse:
@@ -204,40 +179,21 @@ def create_app(
     writing = threading.Lock()  # writes queue here, one at a time; searches go on meanwhile
 
     @app.post("/articles", response_model=WriteResult, responses=_WRITE_ERRORS)
-    def post_articles(body: ArticlesIn, _: None = Depends(admin)) -> WriteResult:
+    def post_articles(body: ArticlesIn) -> WriteResult:
         """Add or replace articles (by id); the new index version answers once this returns."""
         with writing:
             return _write(holder, upsert=[a.model_dump() for a in body.articles])
 
     @app.delete("/articles/{article_id:path}", response_model=WriteResult, responses=_WRITE_ERRORS)
-    def delete_article(article_id: str, _: None = Depends(admin)) -> WriteResult:
+    def delete_article(article_id: str) -> WriteResult:
         """Remove one article; the new index version answers once this returns."""
         with writing:
             return _write(holder, delete=[article_id])
 
     @app.post("/admin/reload", responses=_WRITE_ERRORS)
-    def reload(_: None = Depends(admin)) -> dict[str, str]:
+    def reload() -> dict[str, str]:
         """Serve the index's current version now (a build is also noticed by itself within a second)."""
         return {"index_version": holder.reload()}
-
-    @app.middleware("http")
-    async def _edge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        t0 = time.perf_counter()
-        length = request.headers.get("content-length")
-        limit = MAX_WRITE_BYTES if request.url.path == "/articles" else max_body_bytes
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            response: Response = JSONResponse(status_code=413, content={"error": {"type": "TooLarge", "message":
-                                              f"The request body is over {limit} bytes."}})  # fmt: skip
-        else:
-            response = await call_next(request)
-        ms = (time.perf_counter() - t0) * 1000
-        if request.url.path == "/query" and response.status_code == 200:
-            latency.add(ms)
-        entry = {"method": request.method, "path": request.url.path, "status": response.status_code, "ms": round(ms, 2)}
-        if log_queries and request.url.query:
-            entry["query"] = request.url.query
-        _access.info(json.dumps(entry))
-        return response
 
     return app
 
@@ -280,29 +236,3 @@ def _web(name: str) -> str:
     from importlib.resources import files
 
     return (files("search") / "web" / name).read_text(encoding="utf-8")
-
-
-class LatencyWindow:
-    """The last WINDOW request durations, for percentiles; thread-safe."""
-
-    WINDOW = 2_000
-
-    def __init__(self) -> None:
-        self._values: deque[float] = deque(maxlen=self.WINDOW)
-        self._lock = threading.Lock()
-        self.count = 0
-
-    def add(self, ms: float) -> None:
-        """Record one request's duration."""
-        with self._lock:
-            self._values.append(ms)
-            self.count += 1
-
-    def percentiles(self) -> dict[str, float]:
-        """p50, p90 and p99 of the window (empty when nothing was recorded)."""
-        with self._lock:
-            values = sorted(self._values)
-        if not values:
-            return {}
-        pick = lambda q: round(values[min(len(values) - 1, int(q * len(values)))], 2)  # noqa: E731
-        return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99)}

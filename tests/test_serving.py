@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,68 @@ def test_a_server_querying_with_another_encoder_refuses_writes(tmp_path: Path) -
     response = client.post("/articles", headers={"X-API-Key": "k"}, json={"articles": [{"id": "b", "text": "Beta."}]})
     assert response.status_code == 400 and "restart it without --encoder" in response.text
     assert open_index(settings.index_dir).manifest.articles == 1
+
+
+def _chunked_post(base_url: str, path: str, total: int, headers: str = "", timeout_s: float = 20.0) -> tuple[str, int]:
+    """POST a chunked body of ``total`` spaces on a raw socket, writing only while the server has not answered;
+    returns the response's status line and how many body bytes were written."""
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base_url)
+    sock = socket.create_connection((url.hostname, url.port))
+    head = f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\nTransfer-Encoding: chunked\r\n"
+    sock.sendall((head + "Content-Type: application/json\r\n" + headers + "\r\n").encode())
+    sock.setblocking(False)
+    piece, sent, pending, reply = 64 * 1024, 0, b"", b""
+    deadline = time.monotonic() + timeout_s
+    try:
+        while b"\r\n" not in reply:
+            assert time.monotonic() < deadline, f"no answer after {sent} bytes"
+            if not pending and sent < total:
+                pending = f"{piece:x}\r\n".encode() + b" " * piece + b"\r\n"
+                sent += piece
+                pending += b"0\r\n\r\n" if sent >= total else b""
+            readable, writable, _ = select.select([sock], [sock] if pending else [], [], 0.2)
+            if readable:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                reply += data
+            elif writable:
+                try:
+                    pending = pending[sock.send(pending) :]
+                except (BrokenPipeError, ConnectionResetError):
+                    pending = b""
+    finally:
+        sock.close()
+    return reply.split(b"\r\n", 1)[0].decode(), sent
+
+
+def test_chunked_bodies_are_capped_on_the_bytes_received(served: tuple[ServedIndex, Settings, Path]) -> None:
+    """Issue 18.1: a chunked body (no Content-Length) over the cap gets 413 after the cap, on every route;
+    an unauthenticated write is refused on its headers before any of its body is read."""
+    from tests.conftest import running_server
+
+    holder, _, _ = served
+    app = create_app(holder, api_key="s3cret", max_body_bytes=64 * 1024)
+    with running_server(app) as url:
+        t0 = time.monotonic()
+        status, sent = _chunked_post(url, "/query", total=256 << 20)
+        assert " 413 " in status and sent < 256 << 20 and time.monotonic() - t0 < 10, (status, sent)
+        # a write has its own, larger cap (16 MiB), counted the same way
+        status, sent = _chunked_post(url, "/articles", total=256 << 20, headers="X-API-Key: s3cret\r\n")
+        assert " 413 " in status and sent < 256 << 20, (status, sent)
+        # no key: 401 at once, though the body never comes (the old code waited to read it all)
+        status, sent = _chunked_post(url, "/articles", total=0, timeout_s=5)
+        assert " 401 " in status and sent == 0
+        # a chunked body under the cap is read as usual
+        import httpx
+
+        def small() -> Iterator[bytes]:
+            yield b'{"q": "harbour",'
+            yield b' "k": 1}'
+
+        ok = httpx.post(url + "/query", content=small(), headers={"content-type": "application/json"})
+        assert ok.status_code == 200 and ok.json()["results"][0]["article_id"] == "a.txt"
