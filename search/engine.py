@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from index import Article, Embedder, LoadedIndex, Republished, Settings, load_embedder, open_index
+from index.cleaning import normalise
 from index.embedding.backends import AUTO, TORCH_FP16_CUDA, check_interchangeable
 from index.errors import ArticleNotFoundError, IndexMismatchError, InvalidQueryError
 from index.index_dir import current_version
@@ -367,12 +369,18 @@ def _scalar_filter(filters: QueryFilters | None, article_ids: Sequence[str] | No
 
 
 def validate_query(query: str) -> str:
-    """The query stripped, or an error saying what is wrong with it."""
+    """The query normalised as article text is (control characters as spaces), or an error saying what is wrong.
+
+    The one check every edge uses: a query of nothing but spaces and invisible characters (NUL, zero-width
+    space, BOM, soft hyphen, bidi controls) is empty, and would otherwise match arbitrary articles.
+    """
     if not isinstance(query, str) or not query.strip():
         raise InvalidQueryError("The query is empty; type some words to search for.")
-    query = query.strip()
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidQueryError(f"The query has {len(query)} characters; shorten it to at most {MAX_QUERY_CHARS}.")
+    query = normalise("".join(" " if unicodedata.category(c) == "Cc" else c for c in query)).strip()
+    if not any(unicodedata.category(c)[0] not in "CZ" for c in query):  # no letter, digit, mark or symbol
+        raise InvalidQueryError("The query has no visible characters; type some words to search for.")
     return query
 
 

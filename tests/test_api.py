@@ -48,6 +48,10 @@ def test_get_and_post_answer_the_same(client: TestClient) -> None:
         ("post", {"json": {"k": 3}}, 422, "q"),
         ("post", {"json": {"q": " \n "}}, 422, "empty"),
         ("post", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+        # Issue 18.16: invisible characters only (NUL, ZWSP, BOM, soft hyphen, bidi controls) are an empty query
+        ("get", {"params": {"q": "\x00"}}, 422, "no visible characters"),
+        ("get", {"params": {"q": "\u200b\ufeff\u00ad"}}, 422, "no visible characters"),
+        ("post", {"json": {"q": "\u202e\u2066\u2069"}}, 422, "no visible characters"),
     ],
 )
 def test_bad_requests_get_4xx_with_a_json_error(
