@@ -6,8 +6,9 @@ counts the body's bytes as they arrive through ``receive``: a chunked upload has
 to trust, so the cap is on what was actually received, for every route.
 
 Who needs a key (``access``): the search page and the article page (``/``, ``/read/…``; plain HTML
-and JavaScript, no data) and ``/health`` never; reads (every other GET, and POST /query) when the
-server requires a key (it binds beyond loopback); writes and admin routes (every other method) always.
+and JavaScript, no data) and ``/health`` never; writes and admin routes (POST /articles, DELETE
+/articles/…, POST /admin/…) always; everything else (reads, the API docs, methods no route has) when
+the server requires a key (it binds beyond loopback).
 Keys are compared in constant time and never logged.
 """
 
@@ -58,9 +59,10 @@ class BodyTooLargeError(HTTPException):
 
 def access(method: str, path: str) -> Access:
     """Which key rule a request falls under (see the module docstring)."""
-    if method in ("GET", "HEAD"):
-        return "open" if path in ("/", "/health") or path.startswith("/read/") else "read"
-    return "read" if method == "OPTIONS" or (method, path) == ("POST", "/query") else "admin"
+    if path in ("/", "/health") or path.startswith("/read/"):
+        return "open"
+    writes = method == "POST" and (path == "/articles" or path.startswith("/admin/"))
+    return "admin" if writes or (method == "DELETE" and path.startswith("/articles/")) else "read"
 
 
 def check_key(headers: Headers, api_key: str | None) -> None:
