@@ -146,12 +146,15 @@ def create_app(
         """One stored article: text, passages with their offsets, story versions and republished copies."""
         return engine.article(article_id)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    # GET and HEAD: a monitor or a link checker asks for the pages (and /health) with HEAD
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
         """The search page (plain HTML and JavaScript over /query; nothing loaded from elsewhere)."""
         return HTMLResponse(_web("index.html"))
 
-    @app.get("/read/{article_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route(
+        "/read/{article_id:path}", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
+    )
     def read_page(article_id: str) -> HTMLResponse:
         """The article page (over /articles/{id})."""
         return HTMLResponse(_web("read.html"))
@@ -160,6 +163,8 @@ def create_app(
     def health() -> dict[str, str]:
         """Liveness: the server process answers (no key needed)."""
         return {"status": "ok"}
+
+    app.head("/health", include_in_schema=False)(health)  # one operation in the schema, two methods
 
     @app.get("/ready", responses=_ERRORS)
     def ready(engine: SearchEngine = Depends(reader)) -> dict[str, object]:

@@ -225,3 +225,13 @@ def test_chunked_bodies_are_capped_on_the_bytes_received(served: tuple[ServedInd
 
         ok = httpx.post(url + "/query", content=small(), headers={"content-type": "application/json"})
         assert ok.status_code == 200 and ok.json()["results"][0]["article_id"] == "a.txt"
+
+
+def test_head_answers_for_the_pages_and_health(served: tuple[ServedIndex, Settings, Path]) -> None:
+    """Issue 18 minor "HEAD /": HEAD / (and /health, /read/{id}) answer 200 with no body, not 405."""
+    holder, _, _ = served
+    client = TestClient(create_app(holder, api_key="s3cret", require_key=True))
+    for path in ("/", "/health", "/read/a.txt"):
+        response = client.head(path)
+        assert response.status_code == 200 and response.content == b"", path
+    assert client.head("/").headers["content-type"].startswith("text/html")
