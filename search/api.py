@@ -229,8 +229,10 @@ def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete
     )  # fmt: skip
     report = write_articles(settings, articles, delete, embedder=engine.embedder)
     holder.reload()
+    copies = {r.id: r.article_id for r in report.republished}
     return WriteResult(
-        index_version=report.version, upserted=[a.id for a in articles], deleted=list(delete),
+        index_version=report.version, upserted=[a.id for a in articles if a.id not in copies], deleted=list(delete),
+        republished=[{"id": a.id, "copy_of": copies[a.id]} for a in articles if a.id in copies],
         skipped=[{"id": i.path, "reason": i.reason} for i in items if isinstance(i, Skipped)],
         repaired=[{"id": i.path, "what": i.what} for i in items if isinstance(i, Repaired)],
         vectors_encoded=int(report.manifest.build["vectors_encoded"]),

@@ -328,11 +328,22 @@ class SearchEngine:
         return out
 
     def article(self, article_id: str) -> ArticleView:
-        """One stored article with its passages, story versions and republished copies."""
+        """One stored article with its passages, story versions and republished copies.
+
+        A copy kept out of the index answers too: its own id and metadata, ``copy_of`` naming the article it
+        copies, and that article's text, passages and versions.
+        """
         store = self.index.store
         a = store.article(article_id)
         if a is None:
-            raise ArticleNotFoundError(f"No article {article_id!r} in this index; search for it with /query.")
+            copy = store.copy(article_id)
+            if copy is None:
+                raise ArticleNotFoundError(f"No article {article_id!r} in this index; search for it with /query.")
+            original = self.article(copy.article_id)
+            return original.model_copy(update={
+                "article_id": copy.id, "title": copy.title, "source": copy.source or copy.path, "url": copy.url,
+                "date": copy.date, "author": None, "path": copy.path, "copy_of": original.article_id,
+            })  # fmt: skip
         number = store.article_numbers([article_id])[article_id]
         story = store.stories([number]).get(number)
         members = store.story_versions([story]).get(story, []) if story is not None else []

@@ -108,6 +108,11 @@ class ArticleView(BaseModel):
     story: int | None
     versions: list[Version]
     republished: list[Version]
+    copy_of: str | None = Field(
+        default=None,
+        description="set when the id asked for is a copy kept out of the index: the id of the article it copies, "
+        "whose text, passages, versions and copies are shown",
+    )
 
 
 class QueryResult(BaseModel):
@@ -170,7 +175,12 @@ class WriteResult(BaseModel):
     """What a write did, and the index version that now answers."""
 
     index_version: str
-    upserted: list[str] = Field(default_factory=list)
+    upserted: list[str] = Field(default_factory=list, description="ids now indexed as sent")
+    republished: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="ids sent that copy another article's text: kept out of the index, each with `copy_of`, the id "
+        "of the article it copies (GET /articles/{id} of a copy shows that article)",
+    )
     deleted: list[str] = Field(default_factory=list)
     skipped: list[dict[str, str]] = Field(default_factory=list, description="articles refused, with why")
     repaired: list[dict[str, str]] = Field(default_factory=list)

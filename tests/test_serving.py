@@ -235,3 +235,31 @@ def test_head_answers_for_the_pages_and_health(served: tuple[ServedIndex, Settin
         response = client.head(path)
         assert response.status_code == 200 and response.content == b"", path
     assert client.head("/").headers["content-type"].startswith("text/html")
+
+
+def test_a_copy_sent_to_the_write_path_is_reported_and_points_to_its_original(
+    served: tuple[ServedIndex, Settings, Path],
+) -> None:
+    """Issue 18.11: POST /articles reports copies under `republished` with the article they copy (not as
+    upserted), GET /articles/{copy} answers 200 with `copy_of` and the original's text, and DELETE removes it."""
+    holder, _, _ = served
+    client = TestClient(create_app(holder, api_key="s3cret"))
+    key = {"X-API-Key": "s3cret"}
+    text = "The harbour authority opened a new ferry terminal on the north shore after six years of building work."
+    sent = client.post("/articles", headers=key, json={"articles": [
+        {"id": "orig", "title": "Terminal opens", "text": text, "date": "2024-05-01", "source": "First"},
+        {"id": "copy", "title": "Terminal opens (wire)", "text": text, "date": "2024-05-02", "source": "Second"},
+    ]})  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["upserted"] == ["orig"]
+    assert sent.json()["republished"] == [{"id": "copy", "copy_of": "orig"}]
+    got = client.get("/articles/copy")
+    assert got.status_code == 200, got.text
+    view = got.json()
+    assert view["copy_of"] == "orig" and view["article_id"] == "copy" and view["source"] == "Second"
+    assert view["text"] == text and view["passages"]
+    assert client.get("/articles/orig").json()["copy_of"] is None
+    assert [c["article_id"] for c in client.get("/articles/orig").json()["republished"]] == ["copy"]
+    assert client.delete("/articles/copy", headers=key).json()["deleted"] == ["copy"]
+    assert client.get("/articles/copy").status_code == 404
+    assert client.get("/articles/orig").json()["republished"] == []
