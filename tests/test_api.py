@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -121,3 +123,28 @@ def test_live_server_handles_concurrent_queries(live_server: str) -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+DOT_ID = "a/../../stats"
+
+
+def test_an_id_with_dot_segments_is_one_path_segment(tmp_path: Path) -> None:
+    """Issue 18.17: an article id with `/../` segments, sent percent-encoded as one path segment, reaches that
+    article (read, deleted) and never another endpoint such as /stats."""
+    from index import build_index
+    from search.serving import ServedIndex
+
+    (tmp_path / "c").mkdir()
+    records = [{"id": DOT_ID, "title": "Dots", "text": "A story whose id climbs up the path with dot segments."},
+               {"id": "b", "title": "Other", "text": "Another story about a harbour and its ferries."}]  # fmt: skip
+    (tmp_path / "c" / "a.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    settings = Settings(home=tmp_path, index_dir=tmp_path / "idx")
+    build_index([tmp_path / "c"], settings, embedder=HashEmbedder())
+    holder = ServedIndex(SearchEngine(open_index(settings.index_dir), HashEmbedder()), settings.index_dir)
+    with running_server(create_app(holder, api_key="k")) as url, httpx.Client(base_url=url) as http:
+        encoded = "/articles/" + quote(DOT_ID, safe="")
+        got = http.get(encoded)
+        assert got.status_code == 200 and got.json()["article_id"] == DOT_ID and "uptime_s" not in got.text
+        assert http.get("/read/" + quote(DOT_ID, safe="")).headers["content-type"].startswith("text/html")
+        assert http.delete(encoded, headers={"X-API-Key": "k"}).json()["deleted"] == [DOT_ID]
+        assert http.get(encoded).status_code == 404

@@ -16,7 +16,8 @@ from index import Settings, open_index
 from index.embedding import Embedder
 from search import SearchEngine
 from search.api import create_app
-from tests.conftest import ROOT, SEED_ARTICLE, running_server
+from search.serving import ServedIndex
+from tests.conftest import ROOT, SEED_ARTICLE, HashEmbedder, running_server
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -85,3 +86,47 @@ def test_a_missing_page_asset_is_not_needed(server: str) -> None:
     html = httpx.get(server + "/").text
     assert "<script src" not in html and "<link " not in html and "http://" not in html.replace(server, "")
     assert Path(ROOT / "search" / "web" / "index.html").is_file()
+
+
+DOT_ID = "a/../../stats"
+
+
+@pytest.fixture(scope="module")
+def plumbing_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny index (plumbing embedder) holding an article whose id has dot segments."""
+    import json
+
+    from index import build_index
+
+    base = tmp_path_factory.mktemp("web-plumbing")
+    (base / "c").mkdir()
+    records = [{"id": DOT_ID, "title": "Dots", "text": "A story whose id climbs up the path with dot segments."},
+               {"id": "b", "title": "Other", "text": "Another story about a harbour and its ferries."}]  # fmt: skip
+    (base / "c" / "a.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    build_index([base / "c"], Settings(home=base, index_dir=base / "idx"), embedder=HashEmbedder())
+    return base / "idx"
+
+
+def _plumbing_app(index_dir: Path, **options: object) -> object:
+    return create_app(ServedIndex(SearchEngine(open_index(index_dir), HashEmbedder()), index_dir), **options)  # type: ignore[arg-type]
+
+
+def test_an_id_with_dot_segments_stays_one_segment_on_the_pages(plumbing_index: Path, browser: object) -> None:
+    """Issue 18.17: the page links an id with `/../` segments as one encoded segment, and the article page
+    fetches that article, never another endpoint (`a/../../stats` used to fetch /stats)."""
+    from urllib.parse import quote, urlsplit
+
+    with running_server(_plumbing_app(plumbing_index)) as server:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(server + "/?q=dot+segments+climbs")
+        page.wait_for_selector("#results article")
+        link = page.locator("#results article h2 a", has_text="Dots")
+        assert link.get_attribute("href") == "/read/" + quote(DOT_ID, safe="")
+        link.click()
+        page.wait_for_selector("#text p")
+        assert page.inner_text("#title") == "Dots"
+        assert server + "/articles/" + quote(DOT_ID, safe="") in requests
+        assert not any(urlsplit(u).path in ("/stats", "/") for u in requests[1:]), requests
+        page.close()
