@@ -263,3 +263,26 @@ def test_a_copy_sent_to_the_write_path_is_reported_and_points_to_its_original(
     assert client.delete("/articles/copy", headers=key).json()["deleted"] == ["copy"]
     assert client.get("/articles/copy").status_code == 404
     assert client.get("/articles/orig").json()["republished"] == []
+
+
+def test_beyond_loopback_the_docs_need_the_key_and_the_pages_do_not(served: tuple[ServedIndex, Settings, Path]) -> None:
+    """Issue 18.10: with a key required, /docs, /redoc and /openapi.json follow the key rule of every data
+    route (they were open); the pages (/, /read/{id}: HTML and JavaScript, no data) and /health need none."""
+    import httpx
+
+    from tests.conftest import running_server
+
+    holder, _, _ = served
+    with (
+        running_server(create_app(holder, api_key="s3cret", require_key=True)) as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        for path in ("/", "/read/a.txt", "/health"):
+            assert http.get(path).status_code == 200, path
+        for path in ("/docs", "/redoc", "/openapi.json", "/query?q=harbour", "/stats"):
+            refused = http.get(path)
+            assert refused.status_code == 401 and "API key" in refused.json()["error"]["message"], path
+            assert http.get(path, headers={"X-API-Key": "s3cret"}).status_code == 200, path
+            assert http.get(path, headers={"Authorization": "Bearer nope"}).status_code == 403, path
+    # on loopback (no key required) the docs stay open
+    assert TestClient(create_app(holder, api_key="s3cret")).get("/openapi.json").status_code == 200

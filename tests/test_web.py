@@ -130,3 +130,25 @@ def test_an_id_with_dot_segments_stays_one_segment_on_the_pages(plumbing_index: 
         assert server + "/articles/" + quote(DOT_ID, safe="") in requests
         assert not any(urlsplit(u).path in ("/stats", "/") for u in requests[1:]), requests
         page.close()
+
+
+def test_the_page_asks_for_the_key_once_and_sends_it(plumbing_index: Path, browser: object) -> None:
+    """Issue 18.10: on a server that needs a key the page asks for it once, keeps it in sessionStorage, and
+    sends it (X-API-Key) with its searches and from the article page; the page itself needs no key."""
+    with running_server(_plumbing_app(plumbing_index, api_key="s3cret", require_key=True)) as server:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        page.goto(server + "/?q=harbour+ferries")
+        page.wait_for_selector("#key:not([hidden])")
+        assert "API key" in page.inner_text("#status")
+        page.fill("#key input[name=key]", "s3cret")
+        page.press("#key input[name=key]", "Enter")
+        page.wait_for_selector("#results article")
+        assert page.evaluate("sessionStorage.getItem('semsearch-api-key')") == "s3cret"
+        assert page.locator("#key").is_hidden()
+        page.locator("#results article h2 a", has_text="Other").click()
+        page.wait_for_selector("#text p")
+        assert page.inner_text("#title") == "Other"
+        page.goto(server + "/?q=dot+segments")  # asked once: the next search sends the kept key
+        page.wait_for_selector("#results article")
+        assert page.locator("#key").is_hidden()
+        page.close()
