@@ -20,6 +20,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import SemsearchError
@@ -71,7 +72,11 @@ def create_app(
 ) -> FastAPI:
     """A FastAPI app answering queries against ``served`` (an engine, or a served index that reloads)."""
     holder = served if isinstance(served, ServedIndex) else ServedIndex(served)
-    app = FastAPI(title="semsearch", version=version("semsearch"), description="Cross-lingual semantic news search.")
+    # /docs and /redoc with Swagger UI's and ReDoc's assets served from the fastapi-offline package (under
+    # /static-offline-docs), not a CDN: the docs work offline, as everything else does
+    app = FastAPIOffline(
+        title="semsearch", version=version("semsearch"), description="Cross-lingual semantic news search."
+    )
     started = time.monotonic()
     latency = LatencyWindow()
     # The edge runs before any route reads a body: keys on the headers alone, bodies counted as received.

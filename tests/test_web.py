@@ -152,3 +152,31 @@ def test_the_page_asks_for_the_key_once_and_sends_it(plumbing_index: Path, brows
         page.wait_for_selector("#results article")
         assert page.locator("#key").is_hidden()
         page.close()
+
+
+def test_the_api_docs_render_with_the_network_blocked(plumbing_index: Path, browser: object) -> None:
+    """Issue 19.5: /docs (Swagger UI) and /redoc render from assets the server itself serves: every request
+    that does not go to the server is aborted, and the operations still show."""
+    with running_server(_plumbing_app(plumbing_index)) as server:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        elsewhere: list[str] = []
+
+        def only_the_server(route: object) -> None:
+            url = route.request.url  # type: ignore[attr-defined]
+            if url.startswith(server):
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                elsewhere.append(url)
+                route.abort()  # type: ignore[attr-defined]
+
+        page.route("**/*", only_the_server)
+        page.goto(server + "/docs")
+        page.wait_for_selector(".swagger-ui .opblock-summary-path", timeout=15_000)
+        paths = page.locator(".swagger-ui .opblock-summary-path").all_inner_texts()
+        assert "/query" in paths and "/articles/{article_id}" in paths
+        assert elsewhere == []
+        page.goto(server + "/redoc")
+        page.wait_for_selector("text=/query", timeout=15_000)
+        # ReDoc's bundle links its "powered by" logo from its CDN: a missing image, nothing the docs need
+        assert all(url.endswith("logo-mini.svg") for url in elsewhere), elsewhere
+        page.close()
