@@ -36,7 +36,7 @@ from index.settings import (
 )
 from search.engine import SearchEngine
 from search.filters import parse_filters
-from search.http_edge import Edge, LatencyWindow
+from search.http_edge import Edge, LatencyWindow, describe_invalid_request
 from search.results import (
     ArticlesIn,
     ArticleView,
@@ -51,9 +51,9 @@ from search.results import (
 )
 from search.serving import ServedIndex
 
-_ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorBody} for code in (401, 403, 413, 422, 503)}
+_ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorBody} for code in (401, 403, 413, 415, 422, 503)}
 _WRITE_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 422)
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 415, 422)
 }
 # Largest request body accepted (a query with filters is well under 10 KB).
 MAX_BODY_BYTES = 64 * 1024
@@ -108,8 +108,9 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return JSONResponse(status_code=422, content={"error": {"type": "InvalidRequest", "message": problems}})
+        status, message = describe_invalid_request(exc.errors(), request.headers.get("content-type"))
+        kind = "InvalidRequest" if status == 422 else "UnsupportedMediaType"
+        return JSONResponse(status_code=status, content={"error": {"type": kind, "message": message}})
 
     # Plain ``def`` routes run in FastAPI's thread pool, so encoding never blocks the event loop.
     @app.get("/query", response_model=QueryResult, responses=_ERRORS)
@@ -127,14 +128,14 @@ def create_app(
         engine: SearchEngine = Depends(reader),
     ) -> QueryResult:
         """Search: the k best articles (or stories) for q, each with its best passage and snippet; optional filters."""
-        filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
+        filters = parse_filters(lang, since, until, source, index_languages=engine.languages(), prefix="")
         return engine.search(q, k, filters=filters, mode=mode, group=group, snippets=snippets, offset=offset)
 
     @app.post("/query", response_model=QueryResult, responses=_ERRORS)
     def post_query(request: QueryRequest, engine: SearchEngine = Depends(reader)) -> QueryResult:
         """Search with a JSON body {"q": ..., "k": ..., "lang": ..., "since", "until", "source", "mode", "group"}."""
         filters = parse_filters(
-            request.lang, request.since, request.until, request.source, index_languages=engine.languages()
+            request.lang, request.since, request.until, request.source, index_languages=engine.languages(), prefix=""
         )
         return engine.search(
             request.q, request.k, filters=filters, mode=request.mode, group=request.group, snippets=request.snippets,
@@ -180,9 +181,11 @@ def create_app(
     def stats(engine: SearchEngine = Depends(reader)) -> ServerStats:
         """Counts, model, index type and recall, uptime, and latency percentiles of recent queries."""
         m = engine.index.manifest
+        vector_store, index_spec = engine.vector_index()
         return ServerStats(
             index_version=engine.index.version, articles=m.articles, passages=m.passages, languages=m.languages,
-            model=m.model.name, index_spec=m.index_spec, recall=m.recall, uptime_s=round(time.monotonic() - started, 1),
+            model=m.model.name, vector_store=vector_store, index_spec=index_spec, recall=m.recall,
+            uptime_s=round(time.monotonic() - started, 1),
             queries=latency.count, query_ms=latency.percentiles(), reloads=holder.reloads,
         )  # fmt: skip
 

@@ -138,6 +138,13 @@ class SearchEngine:
             allowed = self._filtered(filters, allowed)
             if len(allowed) == 0:
                 note = f"No article in this index matches the filters ({filters.describe()})."
+        if note is not None:  # nothing can match: answer before encoding anything
+            took = round((time.perf_counter() - started) * 1000, 2)
+            return [
+                QueryResult(query=q, k=k, offset=offset, mode=mode, group=group, results=[], took_ms=took,
+                            index_version=self.index.version, note=note)
+                for q in cleaned
+            ]  # fmt: skip
         where = None if allowed is None else _scalar_filter(filters, article_ids)
         vectors = self.embedder.encode_queries(cleaned) if mode != "lexical" else [None] * len(cleaned)
         per_query_ms = (time.perf_counter() - started) * 1000 / max(1, len(cleaned))
@@ -175,6 +182,15 @@ class SearchEngine:
         """Every vector id (passages and headline) of the given articles."""
         rows = self.index.rows
         return rows.ids[np.isin(rows.articles, np.asarray(list(article_numbers), dtype=np.int64))]
+
+    def vector_index(self) -> tuple[str, str]:
+        """Where dense search runs ("faiss" or "milvus") and the spec of the vector index it searches there."""
+        spec = str(self.vectors.spec)
+        if self.store is None:
+            return "faiss", spec
+        from index.vectors.milvus_store import milvus_index_type
+
+        return "milvus", f"{spec} (Milvus {milvus_index_type(self.vectors.spec)[0]})"
 
     def languages(self) -> list[str]:
         """Language codes present in the index."""

@@ -20,8 +20,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -159,6 +159,46 @@ class Edge:
         if length is not None and (not length.isdigit() or int(length) > limit):
             return error_response(413, "TooLarge", f"The request body is over {limit} bytes.")
         return None
+
+
+def describe_invalid_request(errors: Sequence[Mapping[str, Any]], content_type: str | None) -> tuple[int, str]:
+    """A request FastAPI could not validate, in HTTP's terms: (status, message).
+
+    Names query parameters and JSON fields as a client sends them (not pydantic's ``body.11``); a body sent
+    without a JSON content type gets 415 saying so.
+    """
+    sent_json = (content_type or "").split(";")[0].strip().lower()
+    sent_json_ok = sent_json == "application/json" or sent_json.endswith("+json")
+    if not sent_json_ok and any(e["loc"] and e["loc"][0] == "body" for e in errors):
+        shown = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+        return (
+            415,
+            f"This route takes a JSON object as its body; it was sent with {shown}: send 'Content-Type: application/json'.",
+        )
+    problems = []
+    for e in errors:
+        where, rest = (e["loc"][0], [str(part) for part in e["loc"][1:]]) if e["loc"] else ("", [])
+        if e["type"] == "json_invalid":
+            problems.append(
+                f"request body is not valid JSON: {e.get('ctx', {}).get('error', e['msg'])} at character {rest[0] if rest else 0}"
+            )
+        elif e["type"] == "extra_forbidden":
+            problems.append(f"unknown field {'.'.join(rest)!r} in the JSON body; check its spelling")
+        elif where == "body" and not rest:
+            problems.append(
+                "request body "
+                + (
+                    "is missing: send a JSON object"
+                    if e["type"] == "missing"
+                    else f"must be a JSON object ({e['msg']})"
+                )
+            )
+        else:
+            kind = {"body": "field", "query": "query parameter", "path": "path parameter", "header": "header"}.get(
+                str(where), str(where)
+            )
+            problems.append(f"{kind} {'.'.join(rest)}: {e['msg']}")
+    return 422, "; ".join(problems)
 
 
 class LatencyWindow:

@@ -134,7 +134,7 @@ class QueryResult(BaseModel):
 class QueryRequest(BaseModel):
     """Body of ``POST /query`` (strict JSON types: 0 is not false, "10" is not 10)."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")  # a misspelt field is refused, not ignored
 
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the query text, any language")
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="how many articles (or stories) to return")
@@ -205,7 +205,10 @@ class ServerStats(BaseModel):
     passages: int
     languages: dict[str, int]
     model: str
-    index_spec: str
+    vector_store: str = Field(
+        default="faiss", description="where dense search runs: faiss (the index's own file) or milvus"
+    )
+    index_spec: str = Field(description="the vector index searched (in Milvus: its spec and Milvus index type)")
     recall: dict[str, Any]
     uptime_s: float
     queries: int = Field(description="queries answered since start")

@@ -50,6 +50,25 @@ def test_get_and_post_answer_the_same(client: TestClient) -> None:
         ("post", {"json": {"k": 3}}, 422, "q"),
         ("post", {"json": {"q": " \n "}}, 422, "empty"),
         ("post", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+        # Issue 19.12: requests described in HTTP's terms (fields as sent; no CLI flags, no pydantic `body.11`)
+        ("post", {"json": {"q": "x", "lnag": "en"}}, 422, "unknown field 'lnag'"),
+        (
+            "post",
+            {"content": b'{"q": "x",,}', "headers": {"content-type": "application/json"}},
+            422,
+            "request body is not valid JSON",
+        ),
+        ("post", {"json": ["x"]}, 422, "request body must be a JSON object"),
+        ("post", {"json": {"q": "x", "since": "2024-13-01"}}, 422, "since '2024-13-01' is not a date"),
+        ("get", {"params": {"q": "x", "until": "soon"}}, 422, "until 'soon' is not a date"),
+        (
+            "post",
+            {"json": {"q": "x", "since": "2024-05-01", "until": "2024-01-01"}},
+            422,
+            "since 2024-05-01 is after until 2024-01-01",
+        ),
+        ("post", {"content": b'{"q": "x"}'}, 415, "Content-Type: application/json"),
+        ("post", {"content": b'{"q": "x"}', "headers": {"content-type": "text/plain"}}, 415, "'text/plain'"),
         # Issue 18.16: invisible characters only (NUL, ZWSP, BOM, soft hyphen, bidi controls) are an empty query
         ("get", {"params": {"q": "\x00"}}, 422, "no visible characters"),
         ("get", {"params": {"q": "\u200b\ufeff\u00ad"}}, 422, "no visible characters"),
@@ -63,6 +82,19 @@ def test_bad_requests_get_4xx_with_a_json_error(
     assert response.status_code == status
     body = response.json()
     assert set(body) == {"error"} and fragment.lower() in body["error"]["message"].lower()
+    assert "--" not in body["error"]["message"] and "body." not in body["error"]["message"]
+
+
+def test_a_language_absent_from_the_index_answers_before_encoding(tiny_index: Settings) -> None:
+    """Issue 19.12: lang=de (a valid code no article has) answers empty with its note without encoding the query."""
+    embedder = HashEmbedder()
+    client = TestClient(create_app(SearchEngine(open_index(tiny_index.index_dir), embedder)))
+    for response in (client.post("/query", json={"q": "flood", "lang": "de"}),
+                     client.get("/query", params={"q": "flood", "lang": "de", "mode": "hybrid"})):  # fmt: skip
+        assert response.status_code == 200 and response.json()["results"] == []
+        assert "lang=de" in response.json()["note"]
+    assert embedder.encoded == 0
+    assert client.get("/query", params={"q": "flood"}).status_code == 200 and embedder.encoded == 1
 
 
 def test_health_info_and_openapi(client: TestClient) -> None:
