@@ -102,7 +102,7 @@ def create_app(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # a body that is not even JSON is an invalid request like any other (422), not a 400
         status = 422 if exc.status_code == 400 else exc.status_code
-        kind = "InvalidRequest" if status == 422 else HTTPStatus(status).phrase.replace(" ", "")
+        kind = {422: "InvalidRequest", 413: "TooLarge"}.get(status) or HTTPStatus(status).phrase.replace(" ", "")
         return JSONResponse(status_code=status, content={"error": {"type": kind, "message": str(exc.detail)}},
                             headers=getattr(exc, "headers", None))  # fmt: skip
 
