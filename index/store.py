@@ -234,6 +234,12 @@ class Store:
         """Every article, in article-number order."""
         return [Article(*row) for row in self._con().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY num")]
 
+    def copy(self, copy_id: str) -> Republished | None:
+        """The copy kept out of the index under ``copy_id`` (naming the article it copies), if any."""
+        sql = "SELECT article_id, id, title, source, url, date, path FROM republished WHERE id = ? LIMIT 1"
+        row = self._con().execute(sql, (copy_id,)).fetchone()
+        return None if row is None else Republished(*row)
+
     def all_republished(self) -> list[Republished]:
         """Every copy kept out of the index."""
         sql = "SELECT article_id, id, title, source, url, date, path FROM republished"

@@ -55,17 +55,19 @@ def write_articles(
     with build_lock(settings.index_dir, wait_s=settings.write_wait_s):
         current = open_index(settings.index_dir)
         articles = {a.id: a for a in current.store.all_articles()}
-        unknown = sorted(set(delete) - set(articles))
+        earlier = current.store.all_republished()
+        unknown = sorted(set(delete) - set(articles) - {r.id for r in earlier})
         if unknown:
             raise ArticleNotFoundError(f"No article {', '.join(map(repr, unknown[:5]))} in this index to delete.")
         for article_id in delete:
-            del articles[article_id]
+            articles.pop(article_id, None)  # a copy's id is dropped from the copies listed below
         for article in upsert:
             articles[article.id] = article
         kept, republished = find_duplicates(list(articles.values()))
         leads, copies = {a.id for a in kept}, {r.id for r in republished}
-        # copies found by earlier builds stay listed while the article they copy stays
-        republished += [r for r in current.store.all_republished() if r.article_id in leads and r.id not in copies]
+        # copies found by earlier builds stay listed while the article they copy stays (unless deleted or sent again)
+        gone = copies | set(delete) | {a.id for a in upsert}
+        republished += [r for r in earlier if r.article_id in leads and r.id not in gone]
         return index_articles(
             kept, settings, embedder=embedder, notify=progress or (lambda event: None), started=started,
             sources=[Path(s) for s in current.manifest.sources], republished=republished, current=current,

@@ -1,28 +1,26 @@
 """The HTTP API: an app factory over a served index (no globals, no environment reads).
 
-Security and limits live here, at the edge: an API key (sent as ``Authorization: Bearer KEY`` or
-``X-API-Key``) guards the admin routes always, and every route when ``require_key`` is set (the CLI
-sets it when binding beyond loopback); keys are compared in constant time and never logged. Request
-bodies over ``max_body_bytes`` get 413. Access logs are JSON lines without the query text unless
-``log_queries``. CORS is off unless origins are given.
+Security and limits live at the edge (search/http_edge.py), which sees every request before a route
+reads its body: an API key (sent as ``Authorization: Bearer KEY`` or ``X-API-Key``) guards the admin
+routes always, and every route but the pages and /health when ``require_key`` is set (the CLI sets it
+when binding beyond loopback). Request bodies over ``max_body_bytes`` (MAX_WRITE_BYTES for writes) get
+413, counted as they arrive. Access logs are JSON lines without the query text unless ``log_queries``.
+CORS is off unless origins are given.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
-import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from http import HTTPStatus
 from importlib.metadata import version
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import SemsearchError
@@ -37,6 +35,7 @@ from index.settings import (
 )
 from search.engine import SearchEngine
 from search.filters import parse_filters
+from search.http_edge import Edge, LatencyWindow, describe_invalid_request
 from search.results import (
     ArticlesIn,
     ArticleView,
@@ -51,27 +50,14 @@ from search.results import (
 )
 from search.serving import ServedIndex
 
-_ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorBody} for code in (401, 403, 413, 422, 503)}
+_ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorBody} for code in (401, 403, 413, 415, 422, 503)}
 _WRITE_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 422, 503)
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 415, 422, 503)
 }
 # Largest request body accepted (a query with filters is well under 10 KB).
 MAX_BODY_BYTES = 64 * 1024
 # Largest body of a write (POST /articles): a batch of articles.
 MAX_WRITE_BYTES = 16 << 20
-_access = logging.getLogger("semsearch.access")
-
-
-class UnauthorizedError(SemsearchError):
-    """No API key sent where one is needed."""
-
-    http_status = 401
-
-
-class ForbiddenError(SemsearchError):
-    """A wrong API key, or a route that needs a key the server was not given."""
-
-    http_status = 403
 
 
 def create_app(
@@ -85,31 +71,25 @@ def create_app(
 ) -> FastAPI:
     """A FastAPI app answering queries against ``served`` (an engine, or a served index that reloads)."""
     holder = served if isinstance(served, ServedIndex) else ServedIndex(served)
-    app = FastAPI(title="semsearch", version=version("semsearch"), description="Cross-lingual semantic news search.")
+    # /docs and /redoc with Swagger UI's and ReDoc's assets served from the fastapi-offline package (under
+    # /static-offline-docs), not a CDN: the docs work offline, as everything else does
+    app = FastAPIOffline(
+        title="semsearch", version=version("semsearch"), description="Cross-lingual semantic news search."
+    )
     started = time.monotonic()
     latency = LatencyWindow()
-    if cors_origins:
+    # The edge runs before any route reads a body: keys on the headers alone, bodies counted as received.
+    app.add_middleware(
+        Edge, api_key=api_key, require_key=require_key, latency=latency, log_queries=log_queries,
+        body_limit=lambda method, path: MAX_WRITE_BYTES if path == "/articles" else max_body_bytes,
+    )  # fmt: skip
+    if cors_origins:  # outside the edge, so a preflight (which carries no key) is answered here
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"])
 
-    def check_key(request: Request, *, always: bool) -> None:
-        if not (always or require_key):
-            return
-        if api_key is None:
-            raise ForbiddenError("This route needs an API key: start the server with --api-key or SEMSEARCH_API_KEY.")
-        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
-        if not given:
-            raise UnauthorizedError("Send the API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.")
-        if not hmac.compare_digest(given.encode(), api_key.encode()):
-            raise ForbiddenError("The API key is not valid.")
-
-    def reader(request: Request) -> SearchEngine:
-        check_key(request, always=False)
+    def reader() -> SearchEngine:
         return holder.engine
-
-    def admin(request: Request) -> None:
-        check_key(request, always=True)
 
     @app.exception_handler(SemsearchError)
     async def _semsearch_error(request: Request, exc: SemsearchError) -> JSONResponse:
@@ -123,14 +103,15 @@ def create_app(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # a body that is not even JSON is an invalid request like any other (422), not a 400
         status = 422 if exc.status_code == 400 else exc.status_code
-        kind = "InvalidRequest" if status == 422 else HTTPStatus(status).phrase.replace(" ", "")
+        kind = {422: "InvalidRequest", 413: "TooLarge"}.get(status) or HTTPStatus(status).phrase.replace(" ", "")
         return JSONResponse(status_code=status, content={"error": {"type": kind, "message": str(exc.detail)}},
                             headers=getattr(exc, "headers", None))  # fmt: skip
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return JSONResponse(status_code=422, content={"error": {"type": "InvalidRequest", "message": problems}})
+        status, message = describe_invalid_request(exc.errors(), request.headers.get("content-type"))
+        kind = "InvalidRequest" if status == 422 else "UnsupportedMediaType"
+        return JSONResponse(status_code=status, content={"error": {"type": kind, "message": message}})
 
     # Plain ``def`` routes run in FastAPI's thread pool, so encoding never blocks the event loop.
     @app.get("/query", response_model=QueryResult, responses=_ERRORS)
@@ -148,14 +129,14 @@ def create_app(
         engine: SearchEngine = Depends(reader),
     ) -> QueryResult:
         """Search: the k best articles (or stories) for q, each with its best passage and snippet; optional filters."""
-        filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
+        filters = parse_filters(lang, since, until, source, index_languages=engine.languages(), prefix="")
         return engine.search(q, k, filters=filters, mode=mode, group=group, snippets=snippets, offset=offset)
 
     @app.post("/query", response_model=QueryResult, responses=_ERRORS)
     def post_query(request: QueryRequest, engine: SearchEngine = Depends(reader)) -> QueryResult:
         """Search with a JSON body {"q": ..., "k": ..., "lang": ..., "since", "until", "source", "mode", "group"}."""
         filters = parse_filters(
-            request.lang, request.since, request.until, request.source, index_languages=engine.languages()
+            request.lang, request.since, request.until, request.source, index_languages=engine.languages(), prefix=""
         )
         return engine.search(
             request.q, request.k, filters=filters, mode=request.mode, group=request.group, snippets=request.snippets,
@@ -172,12 +153,15 @@ def create_app(
         """One stored article: text, passages with their offsets, story versions and republished copies."""
         return engine.article(article_id)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    # GET and HEAD: a monitor or a link checker asks for the pages (and /health) with HEAD
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
         """The search page (plain HTML and JavaScript over /query; nothing loaded from elsewhere)."""
         return HTMLResponse(_web("index.html"))
 
-    @app.get("/read/{article_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route(
+        "/read/{article_id:path}", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
+    )
     def read_page(article_id: str) -> HTMLResponse:
         """The article page (over /articles/{id})."""
         return HTMLResponse(_web("read.html"))
@@ -186,6 +170,8 @@ def create_app(
     def health() -> dict[str, str]:
         """Liveness: the server process answers (no key needed)."""
         return {"status": "ok"}
+
+    app.head("/health", include_in_schema=False)(health)  # one operation in the schema, two methods
 
     @app.get("/ready", responses=_ERRORS)
     def ready(engine: SearchEngine = Depends(reader)) -> dict[str, object]:
@@ -196,49 +182,32 @@ def create_app(
     def stats(engine: SearchEngine = Depends(reader)) -> ServerStats:
         """Counts, model, index type and recall, uptime, and latency percentiles of recent queries."""
         m = engine.index.manifest
+        vector_store, index_spec = engine.vector_index()
         return ServerStats(
             index_version=engine.index.version, articles=m.articles, passages=m.passages, languages=m.languages,
-            model=m.model.name, index_spec=m.index_spec, recall=m.recall, uptime_s=round(time.monotonic() - started, 1),
+            model=m.model.name, vector_store=vector_store, index_spec=index_spec, recall=m.recall,
+            uptime_s=round(time.monotonic() - started, 1),
             queries=latency.count, query_ms=latency.percentiles(), reloads=holder.reloads,
         )  # fmt: skip
 
     writing = threading.Lock()  # writes queue here, one at a time; searches go on meanwhile
 
     @app.post("/articles", response_model=WriteResult, responses=_WRITE_ERRORS)
-    def post_articles(body: ArticlesIn, _: None = Depends(admin)) -> WriteResult:
+    def post_articles(body: ArticlesIn) -> WriteResult:
         """Add or replace articles (by id); the new index version answers once this returns."""
         with writing:
             return _write(holder, upsert=[a.model_dump() for a in body.articles])
 
     @app.delete("/articles/{article_id:path}", response_model=WriteResult, responses=_WRITE_ERRORS)
-    def delete_article(article_id: str, _: None = Depends(admin)) -> WriteResult:
+    def delete_article(article_id: str) -> WriteResult:
         """Remove one article; the new index version answers once this returns."""
         with writing:
             return _write(holder, delete=[article_id])
 
     @app.post("/admin/reload", responses=_WRITE_ERRORS)
-    def reload(_: None = Depends(admin)) -> dict[str, str]:
+    def reload() -> dict[str, str]:
         """Serve the index's current version now (a build is also noticed by itself within a second)."""
         return {"index_version": holder.reload()}
-
-    @app.middleware("http")
-    async def _edge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        t0 = time.perf_counter()
-        length = request.headers.get("content-length")
-        limit = MAX_WRITE_BYTES if request.url.path == "/articles" else max_body_bytes
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            response: Response = JSONResponse(status_code=413, content={"error": {"type": "TooLarge", "message":
-                                              f"The request body is over {limit} bytes."}})  # fmt: skip
-        else:
-            response = await call_next(request)
-        ms = (time.perf_counter() - t0) * 1000
-        if request.url.path == "/query" and response.status_code == 200:
-            latency.add(ms)
-        entry = {"method": request.method, "path": request.url.path, "status": response.status_code, "ms": round(ms, 2)}
-        if log_queries and request.url.query:
-            entry["query"] = request.url.query
-        _access.info(json.dumps(entry))
-        return response
 
     return app
 
@@ -268,8 +237,10 @@ def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete
     )
     report = write_articles(settings, articles, delete, embedder=engine.embedder)
     holder.reload()
+    copies = {r.id: r.article_id for r in report.republished}
     return WriteResult(
-        index_version=report.version, upserted=[a.id for a in articles], deleted=list(delete),
+        index_version=report.version, upserted=[a.id for a in articles if a.id not in copies], deleted=list(delete),
+        republished=[{"id": a.id, "copy_of": copies[a.id]} for a in articles if a.id in copies],
         skipped=[{"id": i.path, "reason": i.reason} for i in items if isinstance(i, Skipped)],
         repaired=[{"id": i.path, "what": i.what} for i in items if isinstance(i, Repaired)],
         vectors_encoded=int(report.manifest.build["vectors_encoded"]),
@@ -280,29 +251,3 @@ def _web(name: str) -> str:
     from importlib.resources import files
 
     return (files("search") / "web" / name).read_text(encoding="utf-8")
-
-
-class LatencyWindow:
-    """The last WINDOW request durations, for percentiles; thread-safe."""
-
-    WINDOW = 2_000
-
-    def __init__(self) -> None:
-        self._values: deque[float] = deque(maxlen=self.WINDOW)
-        self._lock = threading.Lock()
-        self.count = 0
-
-    def add(self, ms: float) -> None:
-        """Record one request's duration."""
-        with self._lock:
-            self._values.append(ms)
-            self.count += 1
-
-    def percentiles(self) -> dict[str, float]:
-        """p50, p90 and p99 of the window (empty when nothing was recorded)."""
-        with self._lock:
-            values = sorted(self._values)
-        if not values:
-            return {}
-        pick = lambda q: round(values[min(len(values) - 1, int(q * len(values)))], 2)  # noqa: E731
-        return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from index import Article, Embedder, LoadedIndex, Republished, Settings, load_embedder, open_index
+from index.cleaning import normalise
 from index.embedding.backends import AUTO, TORCH_FP16_CUDA, check_interchangeable
 from index.errors import ArticleNotFoundError, IndexMismatchError, InvalidQueryError
 from index.index_dir import current_version
@@ -139,6 +141,13 @@ class SearchEngine:
             allowed = self._filtered(filters, allowed)
             if len(allowed) == 0:
                 note = f"No article in this index matches the filters ({filters.describe()})."
+        if note is not None:  # nothing can match: answer before encoding anything
+            took = round((time.perf_counter() - started) * 1000, 2)
+            return [
+                QueryResult(query=q, k=k, offset=offset, mode=mode, group=group, results=[], took_ms=took,
+                            index_version=self.index.version, note=note)
+                for q in cleaned
+            ]  # fmt: skip
         where = None if allowed is None else _scalar_filter(filters, article_ids)
         vectors = self.embedder.encode_queries(cleaned) if mode != "lexical" else [None] * len(cleaned)
         per_query_ms = (time.perf_counter() - started) * 1000 / max(1, len(cleaned))
@@ -176,6 +185,15 @@ class SearchEngine:
         """Every vector id (passages and headline) of the given articles."""
         rows = self.index.rows
         return rows.ids[np.isin(rows.articles, np.asarray(list(article_numbers), dtype=np.int64))]
+
+    def vector_index(self) -> tuple[str, str]:
+        """Where dense search runs ("faiss" or "milvus") and the spec of the vector index it searches there."""
+        spec = str(self.vectors.spec)
+        if self.store is None:
+            return "faiss", spec
+        from index.vectors.milvus_store import milvus_index_type
+
+        return "milvus", f"{spec} (Milvus {milvus_index_type(self.vectors.spec)[0]})"
 
     def languages(self) -> list[str]:
         """Language codes present in the index."""
@@ -329,11 +347,22 @@ class SearchEngine:
         return out
 
     def article(self, article_id: str) -> ArticleView:
-        """One stored article with its passages, story versions and republished copies."""
+        """One stored article with its passages, story versions and republished copies.
+
+        A copy kept out of the index answers too: its own id and metadata, ``copy_of`` naming the article it
+        copies, and that article's text, passages and versions.
+        """
         store = self.index.store
         a = store.article(article_id)
         if a is None:
-            raise ArticleNotFoundError(f"No article {article_id!r} in this index; search for it with /query.")
+            copy = store.copy(article_id)
+            if copy is None:
+                raise ArticleNotFoundError(f"No article {article_id!r} in this index; search for it with /query.")
+            original = self.article(copy.article_id)
+            return original.model_copy(update={
+                "article_id": copy.id, "title": copy.title, "source": copy.source or copy.path, "url": copy.url,
+                "date": copy.date, "author": None, "path": copy.path, "copy_of": original.article_id,
+            })  # fmt: skip
         number = store.article_numbers([article_id])[article_id]
         story = store.stories([number]).get(number)
         members = store.story_versions([story]).get(story, []) if story is not None else []
@@ -370,12 +399,18 @@ def _scalar_filter(filters: QueryFilters | None, article_ids: Sequence[str] | No
 
 
 def validate_query(query: str) -> str:
-    """The query stripped, or an error saying what is wrong with it."""
+    """The query normalised as article text is (control characters as spaces), or an error saying what is wrong.
+
+    The one check every edge uses: a query of nothing but spaces and invisible characters (NUL, zero-width
+    space, BOM, soft hyphen, bidi controls) is empty, and would otherwise match arbitrary articles.
+    """
     if not isinstance(query, str) or not query.strip():
         raise InvalidQueryError("The query is empty; type some words to search for.")
-    query = query.strip()
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidQueryError(f"The query has {len(query)} characters; shorten it to at most {MAX_QUERY_CHARS}.")
+    query = normalise("".join(" " if unicodedata.category(c) == "Cc" else c for c in query)).strip()
+    if not any(unicodedata.category(c)[0] not in "CZ" for c in query):  # no letter, digit, mark or symbol
+        raise InvalidQueryError("The query has no visible characters; type some words to search for.")
     return query
 
 

@@ -41,8 +41,11 @@ def parse_filters(
     source: str | None = None,
     *,
     index_languages: Iterable[str] = (),
+    prefix: str = "--",
 ) -> QueryFilters:
-    """Validate raw filter values (comma-separated languages, ISO dates) into QueryFilters."""
+    """Validate raw filter values (comma-separated languages, ISO dates) into QueryFilters.
+
+    Messages name a filter as the edge does: ``prefix`` "--" for the CLI's flags, "" for HTTP's fields."""
     codes = None
     if lang:
         raw = lang.split(",") if isinstance(lang, str) else list(lang)
@@ -53,9 +56,9 @@ def parse_filters(
             raise InvalidQueryError(
                 f"Unknown language code(s) {', '.join(map(repr, unknown))}; use ISO 639-1 codes such as ar, fa, ru, zh."
             )
-    start, end = _date(since, "since"), _date(until, "until")
+    start, end = _date(since, prefix + "since"), _date(until, prefix + "until")
     if start and end and start > end:
-        raise InvalidQueryError(f"--since {start} is after --until {end}; swap them.")
+        raise InvalidQueryError(f"{prefix}since {start} is after {prefix}until {end}; swap them.")
     return QueryFilters(lang=codes or None, since=start, until=end, source=(source or "").strip() or None)
 
 
@@ -67,7 +70,7 @@ def _date(value: str | date | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value.strip()[:10])
     except ValueError:
-        raise InvalidQueryError(f"--{name} {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-01-17.") from None
+        raise InvalidQueryError(f"{name} {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-01-17.") from None
 
 
 def _known_languages() -> set[str]:

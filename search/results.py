@@ -108,6 +108,11 @@ class ArticleView(BaseModel):
     story: int | None
     versions: list[Version]
     republished: list[Version]
+    copy_of: str | None = Field(
+        default=None,
+        description="set when the id asked for is a copy kept out of the index: the id of the article it copies, "
+        "whose text, passages, versions and copies are shown",
+    )
 
 
 class QueryResult(BaseModel):
@@ -129,7 +134,7 @@ class QueryResult(BaseModel):
 class QueryRequest(BaseModel):
     """Body of ``POST /query`` (strict JSON types: 0 is not false, "10" is not 10)."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")  # a misspelt field is refused, not ignored
 
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the query text, any language")
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="how many articles (or stories) to return")
@@ -170,7 +175,12 @@ class WriteResult(BaseModel):
     """What a write did, and the index version that now answers."""
 
     index_version: str
-    upserted: list[str] = Field(default_factory=list)
+    upserted: list[str] = Field(default_factory=list, description="ids now indexed as sent")
+    republished: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="ids sent that copy another article's text: kept out of the index, each with `copy_of`, the id "
+        "of the article it copies (GET /articles/{id} of a copy shows that article)",
+    )
     deleted: list[str] = Field(default_factory=list)
     skipped: list[dict[str, str]] = Field(default_factory=list, description="articles refused, with why")
     repaired: list[dict[str, str]] = Field(default_factory=list)
@@ -195,7 +205,10 @@ class ServerStats(BaseModel):
     passages: int
     languages: dict[str, int]
     model: str
-    index_spec: str
+    vector_store: str = Field(
+        default="faiss", description="where dense search runs: faiss (the index's own file) or milvus"
+    )
+    index_spec: str = Field(description="the vector index searched (in Milvus: its spec and Milvus index type)")
     recall: dict[str, Any]
     uptime_s: float
     queries: int = Field(description="queries answered since start")

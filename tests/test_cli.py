@@ -154,3 +154,9 @@ def test_build_a_mapped_export_and_report_skipped_and_repaired_inputs(tmp_path: 
     assert report["skipped"] == [{"path": "blob.html", "reason": "binary file, not text"}]
     assert report["repaired"][0]["path"] == "export.csv#3" and "not understood" in report["repaired"][0]["what"]
     assert "skipped blob.html" in err and "repaired export.csv#3" in err
+
+
+def test_a_query_of_invisible_characters_exits_2(tmp_path: Path) -> None:
+    """Issue 18.16: the CLI refuses a query of invisible characters only like a blank one (exit 2)."""
+    result = CliRunner().invoke(app, ["query", "\u200b\u00ad\ufeff", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "no visible characters" in result.output

@@ -84,6 +84,20 @@ def test_empty_query_is_refused(engine: SearchEngine, query: str) -> None:
         engine.search(query)
 
 
+INVISIBLE_QUERIES = ["\x00", "\u200b", "\ufeff", "\u00ad", "\u202e\u2066", "\x00 \u200b\u2060\u200e", "\u200c"]
+
+
+@pytest.mark.parametrize("query", INVISIBLE_QUERIES)
+def test_a_query_of_invisible_characters_is_refused(engine: SearchEngine, query: str) -> None:
+    """Issue 18.16: a query of NUL, ZWSP, BOM, soft hyphen or bidi controls only is empty once normalised
+    as articles are, and refused like a blank one (it used to return arbitrary articles)."""
+    with pytest.raises(InvalidQueryError, match="no visible characters"):
+        engine.search(query)
+    # the same characters inside words are dropped as they are from articles, and the words still match
+    hit = engine.search("earth\u00adquake\u200b \x00rescue", k=1)
+    assert hit.query == "earthquake rescue" and hit.results[0].article_id == "en_quake.txt"
+
+
 def test_overlong_query_is_refused(engine: SearchEngine) -> None:
     with pytest.raises(InvalidQueryError, match=str(MAX_QUERY_CHARS)):
         engine.search("x" * (MAX_QUERY_CHARS + 1))

@@ -169,6 +169,17 @@ def test_the_http_api_serves_from_milvus_and_refuses_writes(exported: tuple[Sett
     assert written.status_code == 400 and "semsearch export" in written.json()["error"]["message"]
 
 
+def test_stats_report_the_milvus_index_served(tiny_index: Settings, tmp_path: Path) -> None:
+    """Issue 19.12: /stats names the vector index searched (Milvus HNSW here), not the local FAISS spec (Flat)."""
+    store = lite(tmp_path)
+    export_to_milvus(tiny_index.index_dir, store, index_type="HNSW16")
+    engine = SearchEngine(open_index(tiny_index.index_dir), HashEmbedder(), store=store)
+    stats = TestClient(create_app(ServedIndex(engine, tiny_index.index_dir))).get("/stats").json()
+    assert stats["vector_store"] == "milvus" and stats["index_spec"] == "HNSW16 (Milvus HNSW)"
+    local = TestClient(create_app(SearchEngine(open_index(tiny_index.index_dir), HashEmbedder()))).get("/stats")
+    assert local.json()["vector_store"] == "faiss" and local.json()["index_spec"] == "Flat"
+
+
 @pytest.mark.slow
 def test_milvus_hnsw_gives_the_exact_top10_for_most_dev_queries(
     seeds_index: Settings, real_embedder: Embedder, tmp_path: Path

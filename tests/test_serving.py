@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,129 @@ def test_a_truncated_file_is_refused_on_reload_and_logged_while_served(
     lines = [r.getMessage() for r in caplog.records if "changed on disk" in r.getMessage()]
     assert len(lines) == 1 and "rows.npz" in lines[0]
     holder.close()
+
+
+def _chunked_post(base_url: str, path: str, total: int, headers: str = "", timeout_s: float = 20.0) -> tuple[str, int]:
+    """POST a chunked body of ``total`` spaces on a raw socket, writing only while the server has not answered;
+    returns the response's status line and how many body bytes were written."""
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base_url)
+    sock = socket.create_connection((url.hostname, url.port))
+    head = f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\nTransfer-Encoding: chunked\r\n"
+    sock.sendall((head + "Content-Type: application/json\r\n" + headers + "\r\n").encode())
+    sock.setblocking(False)
+    piece, sent, pending, reply = 64 * 1024, 0, b"", b""
+    deadline = time.monotonic() + timeout_s
+    try:
+        while b"\r\n" not in reply:
+            assert time.monotonic() < deadline, f"no answer after {sent} bytes"
+            if not pending and sent < total:
+                pending = f"{piece:x}\r\n".encode() + b" " * piece + b"\r\n"
+                sent += piece
+                pending += b"0\r\n\r\n" if sent >= total else b""
+            readable, writable, _ = select.select([sock], [sock] if pending else [], [], 0.2)
+            if readable:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                reply += data
+            elif writable:
+                try:
+                    pending = pending[sock.send(pending) :]
+                except (BrokenPipeError, ConnectionResetError):
+                    pending = b""
+    finally:
+        sock.close()
+    return reply.split(b"\r\n", 1)[0].decode(), sent
+
+
+def test_chunked_bodies_are_capped_on_the_bytes_received(served: tuple[ServedIndex, Settings, Path]) -> None:
+    """Issue 18.1: a chunked body (no Content-Length) over the cap gets 413 after the cap, on every route;
+    an unauthenticated write is refused on its headers before any of its body is read."""
+    from tests.conftest import running_server
+
+    holder, _, _ = served
+    app = create_app(holder, api_key="s3cret", max_body_bytes=64 * 1024)
+    with running_server(app) as url:
+        t0 = time.monotonic()
+        status, sent = _chunked_post(url, "/query", total=256 << 20)
+        assert " 413 " in status and sent < 256 << 20 and time.monotonic() - t0 < 10, (status, sent)
+        # a write has its own, larger cap (16 MiB), counted the same way
+        status, sent = _chunked_post(url, "/articles", total=256 << 20, headers="X-API-Key: s3cret\r\n")
+        assert " 413 " in status and sent < 256 << 20, (status, sent)
+        # no key: 401 at once, though the body never comes (the old code waited to read it all)
+        status, sent = _chunked_post(url, "/articles", total=0, timeout_s=5)
+        assert " 401 " in status and sent == 0
+        # a chunked body under the cap is read as usual
+        import httpx
+
+        def small() -> Iterator[bytes]:
+            yield b'{"q": "harbour",'
+            yield b' "k": 1}'
+
+        ok = httpx.post(url + "/query", content=small(), headers={"content-type": "application/json"})
+        assert ok.status_code == 200 and ok.json()["results"][0]["article_id"] == "a.txt"
+
+
+def test_head_answers_for_the_pages_and_health(served: tuple[ServedIndex, Settings, Path]) -> None:
+    """Issue 18 minor "HEAD /": HEAD / (and /health, /read/{id}) answer 200 with no body, not 405."""
+    holder, _, _ = served
+    client = TestClient(create_app(holder, api_key="s3cret", require_key=True))
+    for path in ("/", "/health", "/read/a.txt"):
+        response = client.head(path)
+        assert response.status_code == 200 and response.content == b"", path
+    assert client.head("/").headers["content-type"].startswith("text/html")
+
+
+def test_a_copy_sent_to_the_write_path_is_reported_and_points_to_its_original(
+    served: tuple[ServedIndex, Settings, Path],
+) -> None:
+    """Issue 18.11: POST /articles reports copies under `republished` with the article they copy (not as
+    upserted), GET /articles/{copy} answers 200 with `copy_of` and the original's text, and DELETE removes it."""
+    holder, _, _ = served
+    client = TestClient(create_app(holder, api_key="s3cret"))
+    key = {"X-API-Key": "s3cret"}
+    text = "The harbour authority opened a new ferry terminal on the north shore after six years of building work."
+    sent = client.post("/articles", headers=key, json={"articles": [
+        {"id": "orig", "title": "Terminal opens", "text": text, "date": "2024-05-01", "source": "First"},
+        {"id": "copy", "title": "Terminal opens (wire)", "text": text, "date": "2024-05-02", "source": "Second"},
+    ]})  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["upserted"] == ["orig"]
+    assert sent.json()["republished"] == [{"id": "copy", "copy_of": "orig"}]
+    got = client.get("/articles/copy")
+    assert got.status_code == 200, got.text
+    view = got.json()
+    assert view["copy_of"] == "orig" and view["article_id"] == "copy" and view["source"] == "Second"
+    assert view["text"] == text and view["passages"]
+    assert client.get("/articles/orig").json()["copy_of"] is None
+    assert [c["article_id"] for c in client.get("/articles/orig").json()["republished"]] == ["copy"]
+    assert client.delete("/articles/copy", headers=key).json()["deleted"] == ["copy"]
+    assert client.get("/articles/copy").status_code == 404
+    assert client.get("/articles/orig").json()["republished"] == []
+
+
+def test_beyond_loopback_the_docs_need_the_key_and_the_pages_do_not(served: tuple[ServedIndex, Settings, Path]) -> None:
+    """Issue 18.10: with a key required, /docs, /redoc and /openapi.json follow the key rule of every data
+    route (they were open); the pages (/, /read/{id}: HTML and JavaScript, no data) and /health need none."""
+    import httpx
+
+    from tests.conftest import running_server
+
+    holder, _, _ = served
+    with (
+        running_server(create_app(holder, api_key="s3cret", require_key=True)) as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        for path in ("/", "/read/a.txt", "/health"):
+            assert http.get(path).status_code == 200, path
+        for path in ("/docs", "/redoc", "/openapi.json", "/query?q=harbour", "/stats"):
+            refused = http.get(path)
+            assert refused.status_code == 401 and "API key" in refused.json()["error"]["message"], path
+            assert http.get(path, headers={"X-API-Key": "s3cret"}).status_code == 200, path
+            assert http.get(path, headers={"Authorization": "Bearer nope"}).status_code == 403, path
+    # on loopback (no key required) the docs stay open
+    assert TestClient(create_app(holder, api_key="s3cret")).get("/openapi.json").status_code == 200
