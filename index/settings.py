@@ -82,6 +82,10 @@ RAY_MAX_RETRIES = 3
 DEFAULT_MILVUS_COLLECTION = "semsearch"
 
 
+# Values of a yes/no variable (SEMSEARCH_NO_GPU) that mean yes; anything else (unset, 0, no) means no.
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
 def _default_home() -> Path:
     from platformdirs import user_cache_dir
 
@@ -138,12 +142,14 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL``, ``SEMSEARCH_API_KEY`` and
-        ``SEMSEARCH_STORE``."""
+        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL``, ``SEMSEARCH_API_KEY``,
+        ``SEMSEARCH_STORE``, ``SEMSEARCH_ENCODER`` and ``SEMSEARCH_NO_GPU`` (1/true/yes/on: no GPU)."""
         env = os.environ if environ is None else environ
         home = Path(env["SEMSEARCH_HOME"]).expanduser() if env.get("SEMSEARCH_HOME") else _default_home()
         index_dir = Path(env["SEMSEARCH_INDEX"]).expanduser() if env.get("SEMSEARCH_INDEX") else home / "index"
         return cls(
             home=home, index_dir=index_dir, model=env.get("SEMSEARCH_MODEL") or None,
             api_key=env.get("SEMSEARCH_API_KEY") or None, store=env.get("SEMSEARCH_STORE") or None,
+            encoder=env.get("SEMSEARCH_ENCODER", "").strip() or None,
+            use_gpu=env.get("SEMSEARCH_NO_GPU", "").strip().lower() not in _TRUE,
         )  # fmt: skip

@@ -48,8 +48,10 @@ FastOpt = Annotated[
     bool, typer.Option("--fast", help="The int8 ONNX encoder: about 2x faster on a CPU, see README for its cost")
 ]
 GpuOpt = Annotated[
-    bool, typer.Option("--gpu/--no-gpu", help="Encode on a CUDA GPU when there is one [env: SEMSEARCH_NO_GPU]")
-]
+    bool | None,
+    typer.Option("--gpu/--no-gpu", show_default=False,
+                 help="Encode on a CUDA GPU when there is one [env: SEMSEARCH_NO_GPU=1 turns it off; default: on]"),
+]  # fmt: skip
 StoreOpt = Annotated[
     str | None,
     typer.Option("--store", help="Search vectors in milvus://HOST:PORT/COLLECTION (or a Milvus Lite "
@@ -61,11 +63,12 @@ def _settings(index: Path | None, model: str | None = None, **more: Any) -> Sett
     return Settings.from_env().with_overrides(index_dir=index, model=model, **more)
 
 
-def _encoding(encoder: str | None, fast: bool, gpu: bool) -> dict[str, Any]:
-    """Settings overrides for --encoder/--fast/--no-gpu (``use_gpu`` only when turned off here)."""
+def _encoding(encoder: str | None, fast: bool, gpu: bool | None) -> dict[str, Any]:
+    """Settings overrides for --encoder/--fast/--gpu/--no-gpu (None where no flag was given, so that
+    SEMSEARCH_ENCODER and SEMSEARCH_NO_GPU apply)."""
     if fast and encoder not in (None, "fast"):
         raise InvalidQueryError(f"--fast and --encoder {encoder} contradict each other; give one of them.")
-    return {"encoder": "fast" if fast else encoder, **({} if gpu else {"use_gpu": False})}
+    return {"encoder": "fast" if fast else encoder, "use_gpu": gpu}
 
 
 def _print_json(data: Any) -> None:
@@ -102,7 +105,7 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
-    gpu: GpuOpt = True,
+    gpu: GpuOpt = None,
     workers: Annotated[
         int | None, typer.Option("--workers", help="Encode processes (0: one per 4 cores) [default: 0]")
     ] = None,
@@ -210,7 +213,7 @@ def query(
     store: StoreOpt = None,
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
-    gpu: GpuOpt = True,
+    gpu: GpuOpt = None,
 ) -> None:
     """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
     from search.engine import SearchEngine, validate_k, validate_mode, validate_query
@@ -273,7 +276,7 @@ def evaluate_cmd(
     store: StoreOpt = None,
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
-    gpu: GpuOpt = True,
+    gpu: GpuOpt = None,
 ) -> None:
     """Score retrieval on judged queries (Recall@1/10, MRR@10, nDCG@10). Example: semsearch eval benchmarks/dev_eval/seeds.jsonl"""
     from search.engine import SearchEngine, validate_mode
@@ -315,7 +318,7 @@ def serve(
     store: StoreOpt = None,
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
-    gpu: GpuOpt = True,
+    gpu: GpuOpt = None,
 ) -> None:
     """Serve the HTTP API. Example: semsearch serve --port 8000, then GET /query?q=Russia+Iran+treaty"""
     import uvicorn

@@ -154,3 +154,28 @@ def test_build_a_mapped_export_and_report_skipped_and_repaired_inputs(tmp_path: 
     assert report["skipped"] == [{"path": "blob.html", "reason": "binary file, not text"}]
     assert report["repaired"][0]["path"] == "export.csv#3" and "not understood" in report["repaired"][0]["what"]
     assert "skipped blob.html" in err and "repaired export.csv#3" in err
+
+
+def test_encoder_and_gpu_variables_are_read_and_flags_beat_them(
+    monkeypatch: pytest.MonkeyPatch, tiny_index: Settings
+) -> None:
+    """Issue 13.6: SEMSEARCH_ENCODER and SEMSEARCH_NO_GPU are read (flag, then variable, then default)."""
+    from search.cli import _encoding, _settings
+
+    defaults = Settings.from_env({})
+    assert defaults.encoder is None and defaults.use_gpu is True
+    from_env = Settings.from_env({"SEMSEARCH_ENCODER": "onnx-int8", "SEMSEARCH_NO_GPU": "1"})
+    assert from_env.encoder == "onnx-int8" and from_env.use_gpu is False
+    assert Settings.from_env({"SEMSEARCH_NO_GPU": "0"}).use_gpu is True
+    monkeypatch.setenv("SEMSEARCH_ENCODER", "onnx-int8")
+    monkeypatch.setenv("SEMSEARCH_NO_GPU", "true")
+    unflagged = _settings(None, **_encoding(None, False, None))
+    assert unflagged.encoder == "onnx-int8" and unflagged.use_gpu is False
+    flagged = _settings(None, **_encoding("torch-fp32", False, True))
+    assert flagged.encoder == "torch-fp32" and flagged.use_gpu is True
+    # through the front door: the variable reaches the encoder choice, and --encoder overrides it
+    monkeypatch.setenv("SEMSEARCH_ENCODER", "bogus")
+    code, _, err = run("query", "quake", "--index", str(tiny_index.index_dir))
+    assert code == 1 and "Unknown encoder 'bogus'" in err
+    code, _, err = run("query", "quake", "--index", str(tiny_index.index_dir), "--encoder", "also-bogus")
+    assert code == 1 and "Unknown encoder 'also-bogus'" in err
