@@ -80,6 +80,8 @@ RAY_FILES_PER_TASK = 32
 RAY_ARTICLES_PER_BATCH = 64
 RAY_MAX_RETRIES = 3
 DEFAULT_MILVUS_COLLECTION = "semsearch"
+# Attempts of an export before a Milvus failure is reported (each into a fresh collection).
+MILVUS_EXPORT_ATTEMPTS = 3
 
 
 # Values of a yes/no variable (SEMSEARCH_NO_GPU) that mean yes; anything else (unset, 0, no) means no.
