@@ -31,7 +31,7 @@ import numpy as np
 from index.builder import BuildProgress, BuildReport, ProgressCallback, chunk_articles, index_articles
 from index.duplicates import find_duplicates
 from index.embedding import Embedder, encode_with_sentences, load_embedder
-from index.errors import NothingToIndexError, SemsearchError
+from index.errors import NothingToIndexError, SemsearchError, missing_extra
 from index.fingerprint import text_hash
 from index.formats import ReadOptions
 from index.index_dir import build_lock, open_index
@@ -91,6 +91,7 @@ def build_index_on_ray(
     notify = progress or (lambda event: None)
     sources = list(sources)
     validate_target(settings.recall_target)
+    _ray()  # Ray installed? Asked before the index folder is touched
     with build_lock(settings.index_dir), ray_session(address):
         articles, skipped, repaired = _read(sources, settings.read_options, notify)
         articles, republished = find_duplicates(articles)
@@ -415,12 +416,16 @@ def _encode(
 
 
 def _ray() -> Any:
-    """The ray module with Ray Data loaded and quiet (typed loosely: its UDF signatures defeat mypy)."""
+    """The ray module with Ray Data loaded and quiet (typed loosely: its UDF signatures defeat mypy); without
+    Ray installed, a SemsearchError with the pip command."""
     import warnings
 
-    import ray
-    import ray.data
-    from ray.util.annotations import RayDeprecationWarning
+    try:
+        import ray
+        import ray.data
+        from ray.util.annotations import RayDeprecationWarning
+    except ImportError as exc:
+        raise missing_extra("Building on Ray (--ray)", exc) from exc
 
     # max_restarts / max_retries have no named parameter in map_batches yet; Ray warns about the keyword form
     warnings.filterwarnings("ignore", category=RayDeprecationWarning)

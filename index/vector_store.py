@@ -35,6 +35,7 @@ from index.vectors.milvus_store import (
     open_collection,
     parse_store,
     read_properties,
+    require_pymilvus,
     wait_indexed,
 )
 from index.vectors.spec import IndexSpec
@@ -95,11 +96,13 @@ def export_to_milvus(
     recall@10 the search parameter is tuned for (default: the index's own target). A Milvus failure is
     tried again (MILVUS_EXPORT_ATTEMPTS times in all, each into a fresh collection), then reported as a
     SemsearchError; the collection name keeps pointing at what it held before."""
+    started = time.perf_counter()
+    location = parse_store(store)
+    require_pymilvus(location.lite)
     from pymilvus.exceptions import MilvusException
 
-    started = time.perf_counter()
     index = open_index(index_dir)
-    location = parse_store(store)
+
     manifest = index.manifest
     target = validate_target(recall_target or float(manifest.recall.get("target") or 0.95))
     spec = parse_spec(index_type or manifest.index_spec, len(index.rows), manifest.model.dimension, memory_budget())

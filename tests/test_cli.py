@@ -179,3 +179,37 @@ def test_encoder_and_gpu_variables_are_read_and_flags_beat_them(
     assert code == 1 and "Unknown encoder 'bogus'" in err
     code, _, err = run("query", "quake", "--index", str(tiny_index.index_dir), "--encoder", "also-bogus")
     assert code == 1 and "Unknown encoder 'also-bogus'" in err
+
+
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("ray", ["build", "{tmp}/corpus", "--index", "{tmp}/idx", "--ray", "local"]),
+        ("pymilvus", ["export", "--to", "milvus://{tmp}/v.db/news", "--index", "{tmp}/idx"]),
+        ("milvus_lite", ["export", "--to", "milvus://{tmp}/v.db/news", "--index", "{tmp}/idx"]),
+        ("pymilvus", ["query", "quake", "--store", "milvus://{tmp}/v.db/news", "--index", "{tmp}/idx"]),
+    ],
+)
+def test_a_missing_scale_extra_is_one_line_with_the_pip_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_index: Settings, module: str, args: list[str]
+) -> None:
+    import search.engine
+    from tests.conftest import HashEmbedder
+
+    """Issue 19.3: --ray and milvus:// without the scale extra say what to install (no ModuleNotFoundError),
+    and the Ray build touches no index folder."""
+    import shutil
+    import sys
+
+    shutil.copytree(tiny_index.index_dir, tmp_path / "idx", symlinks=True)
+    write_corpus(tmp_path / "corpus")
+    if module == "ray":
+        shutil.rmtree(tmp_path / "idx")
+    monkeypatch.setattr(search.engine, "load_embedder", lambda *args, **kwargs: HashEmbedder())  # no model needed
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed: importing it raises ImportError
+    code, out, err = run(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert code == 1 and err.strip().startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert "needs the scale extra" in err and "pip install 'semsearch[scale]'" in err and repr(module) in err
+    assert "Traceback" not in out + err
+    if module == "ray":
+        assert not (tmp_path / "idx").exists()  # no empty index folder, no lock file

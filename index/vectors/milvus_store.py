@@ -41,7 +41,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
+from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError, missing_extra
 from index.settings import CONNECT_TIMEOUT_S, DEFAULT_MILVUS_COLLECTION
 from index.vectors.backend import ScalarFilter
 from index.vectors.faiss_index import DEFAULT_RERANK_FACTOR, VectorLookup
@@ -136,9 +136,21 @@ def _collection_name(name: str, text: str) -> str:
     return name
 
 
+def require_pymilvus(lite: bool = False) -> None:
+    """Refuse, with the pip command, when pymilvus (or, for a Milvus Lite file, milvus-lite) is not installed."""
+    try:
+        import pymilvus  # noqa: F401
+
+        if lite:
+            import milvus_lite  # noqa: F401
+    except ImportError as exc:
+        raise missing_extra("A Milvus store (milvus://…)", exc) from exc
+
+
 def connect(location: MilvusLocation) -> Any:
     """A MilvusClient for the location; a server that does not answer within CONNECT_TIMEOUT_S is an error
     naming it."""
+    require_pymilvus(location.lite)
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
