@@ -9,10 +9,18 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from index.errors import InvalidQueryError, SemsearchError
 from index.settings import DEFAULT_GROUP, DEFAULT_HOST, DEFAULT_K, DEFAULT_MODE, DEFAULT_PORT, Settings
+
+
+def _plain_flags(params: list[Any]) -> list[Any]:
+    """Flags take no value, so --help shows no type for them (typer would print ``<bool>``)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
 
 
 class _Group(TyperGroup):
@@ -24,6 +32,16 @@ class _Group(TyperGroup):
         except SemsearchError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
+
+
+class _Command(TyperCommand):
+    """A command whose --help shows no type for flags."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
 
 
 app = typer.Typer(
@@ -75,7 +93,7 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False))
 
 
-@app.command()
+@app.command(cls=_Command)
 def build(
     sources: Annotated[
         list[Path],
@@ -178,17 +196,17 @@ def build(
         )
         return
     typer.echo(
-        f"Indexed {m.articles} articles as {m.passages} passages in {report.seconds:.1f} s "
-        f"({report.passages_per_second:.1f} passages/s; {m.build['mode']} build, {m.model.encoder} encoder, "
-        f"{m.build['vectors_encoded']} vectors encoded, {m.build['vectors_reused']} reused, "
+        f"Indexed {plural(m.articles, 'article')} as {plural(m.passages, 'passage')} in {report.seconds:.1f} s "
+        f"({rate(report.passages_per_second)} passages/s; {m.build['mode']} build, {m.model.encoder} encoder, "
+        f"{plural(m.build['vectors_encoded'], 'vector')} encoded, {m.build['vectors_reused']} reused, "
         f"{m.build.get('vectors_cached', 0)} from the cache); "
-        f"skipped {len(report.skipped)}, repaired {len(report.repaired)}, {len(report.republished)} copies of "
-        "other articles kept out. "
+        f"skipped {len(report.skipped)}, repaired {len(report.repaired)}, {plural(len(report.republished), 'copy')} "
+        "of other articles kept out. "
         f"Index: {report.index_dir} ({report.version})"
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def query(
     text: Annotated[str | None, typer.Argument(help="What to search for, in any language")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="How many articles to return")] = DEFAULT_K,
@@ -266,7 +284,7 @@ def _read_batch(batch: Path) -> list[str]:
     return queries
 
 
-@app.command("eval")
+@app.command("eval", cls=_Command)
 def evaluate_cmd(
     judgements: Annotated[Path, typer.Argument(help="JSON Lines: id, text, relevant (article ids), lang, exclude")],
     mode: Annotated[str, typer.Option("--mode", help="dense, lexical or hybrid")] = DEFAULT_MODE,
@@ -300,9 +318,10 @@ def evaluate_cmd(
         typer.echo(
             f"{lang:<10}{m.queries:>8}{m.recall_at_1:>8.3f}{m.recall_at_10:>8.3f}{m.mrr_at_10:>8.3f}{m.ndcg_at_10:>9.3f}"
         )
+    typer.echo(EVAL_LEGEND)
 
 
-@app.command()
+@app.command(cls=_Command)
 def serve(
     index: IndexOpt = None,
     model: ModelOpt = None,
@@ -344,7 +363,7 @@ def serve(
     uvicorn.run(app_, host=host, port=port, log_level="info", access_log=False)
 
 
-@app.command()
+@app.command(cls=_Command)
 def export(
     to: Annotated[
         str, typer.Option("--to", help="milvus://HOST:PORT/COLLECTION, or milvus:///path/file.db/COLLECTION")
@@ -376,7 +395,7 @@ def export(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Show what the index holds and how it was built. Example: semsearch info --json"""
     from search.engine import describe_index
@@ -395,17 +414,13 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     model = m["model"]
     typer.echo(f"model      {model['name']} ({model['dimension']} dims, {model['fingerprint']})")
     typer.echo(f"encoder    {model.get('encoder', 'torch-fp32')}")
-    typer.echo(f"           from {model['source']}")
+    typer.echo(f"           {model['source']}")
     typer.echo(f"vectors    {m['passages']} passages + {m['headlines']} headlines, language centring: "
                f"{m['language_centring']}")  # fmt: skip
     tuned = m["recall"]
-    params = ", ".join(f"{k}={v}" for k, v in m["index_params"].items()) or "exact"
-    recall = (
-        f"recall@10 {tuned['recall_heldout']} on held-out queries (target {tuned['target']})"
-        if tuned["parameter"]
-        else "exact search"
-    )
-    typer.echo(f"search     {params}; {recall}")
+    params = ", ".join(f"{k}={v}" for k, v in m["index_params"].items())
+    recall = f"recall@10 {tuned['recall_heldout']} on held-out queries (target {tuned['target']})"
+    typer.echo(f"search     {params}; {recall}" if tuned["parameter"] else "search     exact")
     typer.echo(f"last build {m['build']['mode']}: {m['build']['vectors_encoded']} vectors encoded, "
                f"{m['build']['vectors_reused']} reused, {m['build']['masked']} masked")  # fmt: skip
     typer.echo(f"index type {m['index_spec']}  passages ≤ {m['chunker']['passage_tokens']} tokens, overlap "
@@ -418,7 +433,50 @@ def main() -> None:
     app()
 
 
-@app.command("cache")
+def plural(n: int, word: str) -> str:
+    """``1 article``, ``2 articles``, ``2 copies``."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
+
+
+def rate(per_second: float) -> str:
+    """A rate with its significant digits (``41.3``, ``0.017``), never a bare ``0.0``."""
+    if per_second == 0:
+        return "0"
+    return f"{per_second:.1f}" if per_second >= 1 else f"{per_second:.2g}"
+
+
+EVAL_LEGEND = (
+    "rows: queries by language, all, then by pair (query>article language, searched among that language's "
+    "articles only); n: queries; R@1, R@10: share of "
+    "queries with a relevant article at rank 1 / in the top 10; MRR@10: mean of 1/rank of the first relevant "
+    "article (0 beyond 10); nDCG@10: ranking quality over all relevant articles (1 = ideal)"
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"semsearch {version('semsearch')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("semsearch (not installed: pip install -e .)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit"),
+    ] = None,
+) -> None:
+    """Cross-lingual semantic search for news: build an index, query it, serve it over HTTP."""
+
+
+@app.command("cache", cls=_Command)
 def cache_cmd(
     clear: Annotated[bool, typer.Option("--clear", help="Delete every cached vector")] = False,
     as_json: JsonOpt = False,

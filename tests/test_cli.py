@@ -66,12 +66,12 @@ def test_query_json_finds_the_seed_article(seeds_index: Settings) -> None:
 
 
 @pytest.mark.slow
-def test_query_human_output_isolates_right_to_left_text(seeds_index: Settings) -> None:
+def test_query_human_output_shows_right_to_left_text(seeds_index: Settings) -> None:
     code, out, _ = run("query", "Russia Iran treaty", "-k", "2", "--index", str(seeds_index.index_dir))
     assert code == 0
     first = out.splitlines()[0]
     assert first.startswith(" 1. ") and "[ar]" in first
-    assert "\u2067روسيا وإيران" in out  # the Arabic passage sits in a right-to-left isolate
+    assert "روسيا وإيران" in out and "\u2067" not in out  # piped: no isolates (a terminal gets them)
 
 
 @pytest.mark.slow
@@ -213,3 +213,60 @@ def test_a_missing_scale_extra_is_one_line_with_the_pip_command(
     assert "Traceback" not in out + err
     if module == "ray":
         assert not (tmp_path / "idx").exists()  # no empty index folder, no lock file
+
+
+@pytest.fixture
+def hash_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands load the plumbing embedder instead of a model (for CLI tests of output, not of retrieval)."""
+    import index.builder
+    import search.engine
+    from tests.conftest import HashEmbedder
+
+    monkeypatch.setattr(search.engine, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+    monkeypatch.setattr(index.builder, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+
+
+def test_piped_output_has_no_bidi_isolates_and_a_terminal_has(tiny_index: Settings, hash_model: None) -> None:
+    """Issue 19.15: directional isolates (U+2066/2067/2069) only on a terminal, not in piped text."""
+    from index import open_index
+    from search import SearchEngine
+    from search.render import format_result
+    from tests.conftest import HashEmbedder
+
+    code, out, _ = run("query", "روسيا وإيران معاهدة", "-k", "1", "--index", str(tiny_index.index_dir))
+    assert code == 0 and "روسيا وإيران توقعان معاهدة شراكة" in out
+    assert not any(ch in out for ch in "\u2066\u2067\u2068\u2069")
+    result = SearchEngine(open_index(tiny_index.index_dir), HashEmbedder()).search("روسيا وإيران معاهدة", 1)
+    assert "\u2067روسيا وإيران توقعان معاهدة شراكة\u2069" in format_result(result, bidi=True)
+
+
+def test_cosmetics_of_build_info_eval_help_and_version(
+    tmp_path: Path, hash_model: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 19.15: `Indexed 1 article`, a rate that is never a bare 0.0, `info` without `from materialised
+    from` or `exact; exact search`, no `<bool>` in --help, --version, an `eval` legend, bm25s quiet."""
+    import logging
+
+    from search.cli import plural, rate
+
+    assert [plural(1, "article"), plural(2, "article"), plural(0, "copy")] == ["1 article", "2 articles", "0 copies"]
+    assert [rate(0.0167), rate(0.0), rate(41.33)] == ["0.017", "0", "41.3"]
+    write_corpus(tmp_path / "one", {"quake.txt": "Quake in Palu\n\nA strong quake hit Palu on Friday."})
+    index = str(tmp_path / "idx")
+    caplog.set_level(logging.DEBUG)
+    code, out, err = run("build", str(tmp_path / "one"), "--index", index)
+    assert code == 0, err
+    assert out.startswith("Indexed 1 article as 1 passage in ") and "0.0 passages/s" not in out
+    assert not [r for r in caplog.records if r.name.startswith("bm25s") and r.levelno < logging.WARNING]
+    code, out, _ = run("info", "--index", index)
+    assert code == 0 and "search     exact\n" in out and "exact; exact search" not in out
+    assert "           tests/conftest.py" in out and "from tests/conftest.py" not in out
+    judged = tmp_path / "judged.jsonl"
+    judged.write_text('{"id": "q1", "text": "quake Palu", "relevant": ["quake.txt"], "lang": "en"}\n')
+    code, out, _ = run("eval", str(judged), "--index", index)
+    assert code == 0 and "R@1, R@10: share of queries with a relevant article" in out
+    for command in ([], ["build"], ["query"], ["serve"], ["eval"], ["export"], ["info"], ["cache"]):
+        code, out, _ = run(*command, "--help")
+        assert code == 0 and "--help" in out and "<bool>" not in out
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith("semsearch ")

@@ -214,3 +214,12 @@ def test_ntrex_pages_and_jsonl_agree(tmp_path: Path) -> None:
         hits = {name: [(h.article_id.removesuffix(".html"), h.passage) for h in e.search(query, k=10).results]
                 for name, e in engines.items()}  # fmt: skip
         assert hits["html"] == hits["jsonl"], query
+
+
+def test_a_scraped_pages_site_icon_line_names_its_outlet() -> None:
+    """Issue 19.15: the source of a scraped text whose chrome names the site is that site, not its file name."""
+    from index.formats.text import read_text
+
+    read = read_text("Site icon السعودية برس\n\nروسيا وإيران توقعان معاهدة\n\nنص المقال هنا.\n", "seed.txt")
+    assert isinstance(read, dict) and read["source"] == "السعودية برس" and read["title"] == "روسيا وإيران توقعان معاهدة"
+    assert "source" not in read_text("A title\n\nA body without chrome.\n", "plain.txt")  # type: ignore[operator]
