@@ -236,26 +236,46 @@ def query(
     """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
     from search.engine import SearchEngine, validate_k, validate_mode, validate_query
     from search.filters import parse_filters
-    from search.render import format_result
     from search.results import Grouping, Mode
 
     if (text is None) == (batch is None):
         raise SemsearchError("Give either a query or --batch FILE (one query per line, - for stdin).")
     validate_k(k)
     validate_mode(mode, group)
-    queries = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
+    # a batch line that is no query (blank, too long) keeps its place in the output, as an error object
+    lines = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
+    checked = [_checked(line, validate_query) for line in lines]
     engine = SearchEngine.open(_settings(index, model, store=store, **_encoding(encoder, fast, gpu)))
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
+    queries = [q for q in checked if isinstance(q, str)]
     # validate_mode has checked both against MODES and GROUPINGS
     results = engine.search_many(queries, k, filters=filters, mode=cast(Mode, mode), group=cast(Grouping, group),
-                                 snippets=snippets, offset=offset)  # fmt: skip
-    for result in results:
+                                 snippets=snippets, offset=offset) if queries else []  # fmt: skip
+    _print_results(lines, checked, results, as_json=as_json, batch=batch is not None)
+
+
+def _print_results(
+    lines: list[str], checked: list[str | SemsearchError], results: list[Any], *, as_json: bool, batch: bool
+) -> None:
+    """One answer per input line, in order: its results, or the error that says why the line is no query."""
+    from search.render import format_result
+
+    answers = iter(results)
+    terminal = sys.stdout.isatty()
+    for number, item in enumerate(checked, start=1):
+        result = next(answers) if isinstance(item, str) else item
+        if isinstance(result, SemsearchError):
+            typer.echo(f"warning: line {number} of the batch: {result}", err=True)
         if as_json:
-            _print_json(result.model_dump())
-        else:
-            typer.echo(format_result(result, color=sys.stdout.isatty()))
+            _print_json(_batch_error(number, lines[number - 1], result) if isinstance(result, SemsearchError)
+                        else result.model_dump())  # fmt: skip
+            continue
+        if batch:  # successive queries, each under its own header
+            typer.echo(("\n" if number > 1 else "") + _batch_header(number, lines[number - 1], terminal))
+        typer.echo(f"error: {result}" if isinstance(result, SemsearchError)
+                   else format_result(result, color=terminal, bidi=terminal))  # fmt: skip
 
 
 def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
@@ -274,14 +294,39 @@ def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
 
 
 def _read_batch(batch: Path) -> list[str]:
+    """The batch's lines, stripped; blank ones kept (output line N answers input line N), except at the end."""
     try:
         content = sys.stdin.read() if str(batch) == "-" else batch.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SemsearchError(f"Cannot read the batch file {batch}: {exc}.") from exc
-    queries = [line.strip() for line in content.splitlines() if line.strip()]
-    if not queries:
+    lines = [line.strip() for line in content.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    if not lines:
         raise SemsearchError(f"The batch {batch} has no queries; put one query per line.")
-    return queries
+    return lines
+
+
+def _checked(line: str, validate: Any) -> str | SemsearchError:
+    """The query of a batch line, or the error that says why the line is none."""
+    try:
+        return str(validate(line))
+    except SemsearchError as exc:
+        return exc
+
+
+def _batch_error(number: int, line: str, error: SemsearchError) -> dict[str, Any]:
+    """The JSON line that stands for a batch line that is no query."""
+    return {"query": line, "line": number, "results": [],
+            "error": {"type": type(error).__name__, "message": str(error)}}  # fmt: skip
+
+
+def _batch_header(number: int, line: str, terminal: bool) -> str:
+    """The line above each query's results in a text-mode batch."""
+    from search.render import isolate
+
+    shown = (isolate(line) if terminal else line) if line else "(blank line)"
+    return f"── {number}. {shown}"
 
 
 @app.command("eval", cls=_Command)

@@ -226,6 +226,32 @@ def hash_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index.builder, "load_embedder", lambda *args, **kwargs: HashEmbedder())
 
 
+def test_a_batch_keeps_one_output_line_per_input_line(tiny_index: Settings, hash_model: None, tmp_path: Path) -> None:
+    """Issue 19.14: a blank (or over-long) batch line keeps its place as an error object; text mode gives each
+    query a header."""
+    batch = tmp_path / "q.txt"
+    batch.write_text("earthquake rescue\n\n  \nfootball cup\n" + "x" * 5000 + "\n\n", encoding="utf-8")
+    index = str(tiny_index.index_dir)
+    code, out, err = run("query", "--batch", str(batch), "--json", "-k", "1", "--index", index)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 5  # the trailing blank line is no query line
+    assert lines[0]["results"][0]["article_id"] == "en_quake.txt" and "error" not in lines[0]
+    assert lines[1] == {"query": "", "line": 2, "results": [],
+                        "error": {"type": "InvalidQueryError", "message": lines[1]["error"]["message"]}}  # fmt: skip
+    assert "empty" in lines[1]["error"]["message"] and lines[2]["line"] == 3
+    assert lines[3]["results"][0]["article_id"] == "en_football.txt"
+    assert "shorten" in lines[4]["error"]["message"]
+    assert "warning: line 2 of the batch: The query is empty" in err
+    code, out, _ = run(
+        "query", "--batch", "-", "-k", "1", "--index", index, input="earthquake rescue\n\nfootball cup\n"
+    )
+    assert code == 0
+    blocks = out.split("\n\n── ")
+    assert out.startswith("── 1. earthquake rescue\n") and len(blocks) == 3
+    assert blocks[1].startswith("2. (blank line)\nerror: The query is empty")
+    assert blocks[2].startswith("3. football cup\n 1. ")
+
+
 def test_piped_output_has_no_bidi_isolates_and_a_terminal_has(tiny_index: Settings, hash_model: None) -> None:
     """Issue 19.15: directional isolates (U+2066/2067/2069) only on a terminal, not in piped text."""
     from index import open_index
