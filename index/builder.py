@@ -146,7 +146,7 @@ def index_articles(
     plan = plan_ids(articles, passages, texts, previous)
     encode_started = time.perf_counter()
     with _encoding(embedder, settings, notices) as (encoder, cache):
-        raw, sentences, counts = _vectors(plan, previous, encoder, notify, precomputed or {}, cache)
+        raw, sentences, counts = _vectors(plan, previous, encoder, notify, precomputed, cache)
     encode_seconds = time.perf_counter() - encode_started
     rows = VectorRows(plan.ids, plan.articles, plan.langs, raw)
     work = new_work_folder(settings.index_dir)
@@ -301,7 +301,7 @@ def _vectors(
     previous: LoadedIndex | None,
     embedder: Embedder,
     notify: ProgressCallback,
-    precomputed: Mapping[str, Encoded],
+    precomputed: Mapping[str, Encoded] | None,
     cache: EmbeddingCache | None,
 ) -> tuple[np.ndarray, SentenceVectors, dict[str, int]]:
     """Raw vectors and sentence vectors for every row: copied from the previous index where the text is
@@ -333,6 +333,8 @@ def _vectors(
             raw[i], per_row[i] = given_vector, given_sentences
         missing = [i for i in missing if i not in given]
         counts["vectors_precomputed"] = len(given)
+        if cache is not None:  # encoded on Ray workers for this build: kept for the next one, as if here
+            cache.put_many((cache.key(plan.texts[i], spans[i]), raw[i], per_row[i]) for i in given)
     keys: dict[int, str] = {}
     if cache is not None:
         keys = {i: cache.key(plan.texts[i], spans[i]) for i in missing}
@@ -342,11 +344,13 @@ def _vectors(
                 raw[i], per_row[i] = hit
         before, missing = len(missing), [i for i in missing if keys[i] not in found]
         counts["vectors_cached"] = before - len(missing)
-    counts["vectors_encoded"] = len(missing)
+    # encoded for this build: here, or on Ray workers (the vectors_precomputed of them)
+    counts["vectors_encoded"] = len(missing) + counts["vectors_precomputed"]
     lengths = embedder.count_tokens([plan.texts[i] for i in missing]) if missing else []
     order = [missing[j] for j in np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")]
     longest = dict(zip(missing, lengths))
-    notify(BuildProgress("embed", 0, len(order)))
+    if order or precomputed is None:  # a Ray build (precomputed vectors) has reported its embedding already
+        notify(BuildProgress("embed", 0, len(order)))
     for start in range(0, len(order), _ENCODE_CHUNK):
         part = order[start : start + _ENCODE_CHUNK]
         batch = batch_size(len(part), longest[part[-1]], embedder.prompt_tokens)

@@ -72,12 +72,13 @@ LANGUAGE_SAMPLE_CHARS = 600
 PASSAGES_PER_ARTICLE_FETCH = 4
 # Scaling out (index/distributed.py, index/vectors/milvus_store.py): seconds a Ray or Milvus address may take
 # to answer before it is reported unreachable; a local Ray instance's object store (`build --ray` without an
-# address); files read per Ray task and articles chunked and encoded per actor call; restarts of a dead
-# worker (and retries of its batch) before a build fails; the Milvus collection when a URI names none.
+# address); files read per Ray task and texts encoded per actor call (only texts that neither the index nor
+# the embedding cache holds are sent); restarts of a dead worker (and retries of its batch) before a build
+# fails; the Milvus collection when a URI names none.
 CONNECT_TIMEOUT_S = 10.0
 RAY_OBJECT_STORE_BYTES = 256 << 20
 RAY_FILES_PER_TASK = 32
-RAY_ARTICLES_PER_BATCH = 64
+RAY_TEXTS_PER_BATCH = 256
 RAY_MAX_RETRIES = 3
 DEFAULT_MILVUS_COLLECTION = "semsearch"
 # Attempts of an export before a Milvus failure is reported (each into a fresh collection).

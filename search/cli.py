@@ -198,8 +198,7 @@ def build(
     typer.echo(
         f"Indexed {plural(m.articles, 'article')} as {plural(m.passages, 'passage')} in {report.seconds:.1f} s "
         f"({rate(report.passages_per_second)} passages/s; {m.build['mode']} build, {m.model.encoder} encoder, "
-        f"{plural(m.build['vectors_encoded'], 'vector')} encoded, {m.build['vectors_reused']} reused, "
-        f"{m.build.get('vectors_cached', 0)} from the cache); "
+        f"{vector_counts(m.build)}); "
         f"skipped {len(report.skipped)}, repaired {len(report.repaired)}, {plural(len(report.republished), 'copy')} "
         "of other articles kept out. "
         f"Index: {report.index_dir} ({report.version})"
@@ -466,8 +465,7 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     params = ", ".join(f"{k}={v}" for k, v in m["index_params"].items())
     recall = f"recall@10 {tuned['recall_heldout']} on held-out queries (target {tuned['target']})"
     typer.echo(f"search     {params}; {recall}" if tuned["parameter"] else "search     exact")
-    typer.echo(f"last build {m['build']['mode']}: {m['build']['vectors_encoded']} vectors encoded, "
-               f"{m['build']['vectors_reused']} reused, {m['build']['masked']} masked")  # fmt: skip
+    typer.echo(f"last build {m['build']['mode']}: {vector_counts(m['build'])}, {m['build']['masked']} masked")
     typer.echo(f"index type {m['index_spec']}  passages ≤ {m['chunker']['passage_tokens']} tokens, overlap "
                f"{m['chunker']['overlap_sentences']} sentence")  # fmt: skip
     typer.echo(f"sources    {', '.join(m['sources'])}")
@@ -483,6 +481,13 @@ def plural(n: int, word: str) -> str:
     if n == 1:
         return f"{n} {word}"
     return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
+
+
+def vector_counts(build: dict[str, Any]) -> str:
+    """Where a build's vectors came from: ``12 vectors encoded (12 on Ray), 40 reused, 3 from the cache``."""
+    on_ray = build.get("vectors_precomputed", 0)
+    return (f"{plural(build['vectors_encoded'], 'vector')} encoded{f' ({on_ray} on Ray)' if on_ray else ''}, "
+            f"{build['vectors_reused']} reused, {build.get('vectors_cached', 0)} from the cache")  # fmt: skip
 
 
 def rate(per_second: float) -> str:
