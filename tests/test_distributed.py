@@ -106,11 +106,13 @@ def _same_index(a: Settings, b: Settings, atol: float) -> None:
 def test_ray_build_of_the_demo_corpus_equals_the_local_build(
     ray_cluster: None, seeds_index: Settings, real_embedder: Embedder, tmp_path: Path
 ) -> None:
-    ray_settings = Settings(home=seeds_index.home, index_dir=tmp_path / "ray-index")
+    # no embedding cache: it holds every seed vector from seeds_index's build, and the workers must encode them
+    ray_settings = Settings(home=seeds_index.home, index_dir=tmp_path / "ray-index", cache_bytes=0)
     driver = CountingEmbedder(real_embedder)
     report = build_index_on_ray([SEEDS], ray_settings, embedder=driver)  # type: ignore[arg-type]
     assert driver.encoded == 0  # every vector came from the Ray workers
     assert report.manifest.articles == 103 and report.manifest.build["vectors_reused"] == 0
+    assert report.manifest.build["vectors_precomputed"] == report.manifest.build["vectors_encoded"] > 103
     _same_index(seeds_index, ray_settings, atol=1e-5)
 
 
