@@ -59,7 +59,8 @@ IVF_RETRAIN_GROWTH = 4.0
 
 @dataclass(frozen=True)
 class BuildProgress:
-    """One progress event: ``stage`` is "read", "chunk", "embed", "index", "stories" or "write"."""
+    """One progress event: ``stage`` is "read", "model" (loading it; "materialise" and "export" for its one-time
+    steps), "chunk", "embed", "index", "stories" or "write"."""
 
     stage: str
     done: int
@@ -133,9 +134,7 @@ def index_articles(
     """Index these articles as the next version of ``settings.index_dir`` (the caller holds the build lock),
     reusing the current version's vectors for unchanged text (``current``: that version, if already open)."""
     skipped, repaired, republished = skipped or [], repaired or [], republished or []
-    embedder = embedder or load_embedder(
-        settings.model, settings.models_dir, settings.encoder, use_gpu=settings.use_gpu
-    )
+    embedder = embedder or load_model(settings, notify)
     notices: list[str] = list(getattr(embedder, "notices", []))
     if settings.passage_tokens > embedder.max_tokens:
         raise SemsearchError(
@@ -195,6 +194,18 @@ def index_articles(
         settings.index_dir, version.name, manifest, skipped, repaired, republished,
         time.perf_counter() - started, encode_seconds, tuple(notices),
     )  # fmt: skip
+
+
+def load_model(settings: Settings, notify: ProgressCallback) -> Embedder:
+    """The settings' model and encoder, loaded as the "model" stage (its one-time materialisation and int8
+    export, when they happen, as stages of their own)."""
+    notify(BuildProgress("model", 0, 1))
+    embedder = load_embedder(
+        settings.model, settings.models_dir, settings.encoder, use_gpu=settings.use_gpu,
+        on_stage=lambda stage: notify(BuildProgress(stage, 0, None)),
+    )  # fmt: skip
+    notify(BuildProgress("model", 1, 1))
+    return embedder
 
 
 def _read(

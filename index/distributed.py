@@ -29,7 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from index.builder import BuildProgress, BuildReport, ProgressCallback, _backend, chunk_articles, index_articles
+from index.builder import (
+    BuildProgress,
+    BuildReport,
+    ProgressCallback,
+    _backend,
+    chunk_articles,
+    index_articles,
+    load_model,
+)
 from index.duplicates import find_duplicates
 from index.embedding import Embedder, encode_with_sentences, load_embedder
 from index.embedding.cache import EmbeddingCache
@@ -97,9 +105,7 @@ def build_index_on_ray(
     with build_lock(settings.index_dir), ray_session(address):
         articles, skipped, repaired = _read(sources, settings.read_options, notify)
         articles, republished = find_duplicates(articles)
-        embedder = embedder or load_embedder(
-            settings.model, settings.models_dir, settings.encoder, use_gpu=settings.use_gpu
-        )
+        embedder = embedder or load_model(settings, notify)
         # the workers encode with the driver's backend, so the index records the one that made its vectors
         backend = getattr(embedder, "backend", None)
         factory = worker_embedder or _ModelLoader(settings.model, settings.models_dir, backend, settings.use_gpu)

