@@ -60,7 +60,8 @@ IVF_RETRAIN_GROWTH = 4.0
 
 @dataclass(frozen=True)
 class BuildProgress:
-    """One progress event: ``stage`` is "read", "chunk", "embed", "index", "stories" or "write"."""
+    """One progress event: ``stage`` is "read", "model" (loading it; "materialise" and "export" for its one-time
+    steps), "chunk", "embed", "index", "stories" or "write"."""
 
     stage: str
     done: int
@@ -139,9 +140,7 @@ def index_articles(
         raise SemsearchError(
             f"Models would be kept inside the index folder {settings.index_dir}; set SEMSEARCH_HOME to another folder."
         )
-    embedder = embedder or load_embedder(
-        settings.model, settings.models_dir, settings.encoder, use_gpu=settings.use_gpu
-    )
+    embedder = embedder or load_model(settings, notify)
     notices: list[str] = list(getattr(embedder, "notices", []))
     if settings.passage_tokens > embedder.max_tokens:
         raise SemsearchError(
@@ -157,7 +156,7 @@ def index_articles(
         )  # fmt: skip
     encode_started = time.perf_counter()
     with _encoding(embedder, settings, notices) as (encoder, cache):
-        raw, sentences, counts = _vectors(plan, previous, encoder, notify, precomputed or {}, cache)
+        raw, sentences, counts = _vectors(plan, previous, encoder, notify, precomputed, cache)
     encode_seconds = time.perf_counter() - encode_started
     rows = VectorRows(plan.ids, plan.articles, plan.langs, raw)
     with writing(settings.index_dir, INDEX_HINT, _bytes_needed(rows, plan.texts, sentences)):
@@ -272,6 +271,18 @@ def _write_version(
     return version, manifest
 
 
+def load_model(settings: Settings, notify: ProgressCallback) -> Embedder:
+    """The settings' model and encoder, loaded as the "model" stage (its one-time materialisation and int8
+    export, when they happen, as stages of their own)."""
+    notify(BuildProgress("model", 0, 1))
+    embedder = load_embedder(
+        settings.model, settings.models_dir, settings.encoder, use_gpu=settings.use_gpu,
+        on_stage=lambda stage: notify(BuildProgress(stage, 0, None)),
+    )  # fmt: skip
+    notify(BuildProgress("model", 1, 1))
+    return embedder
+
+
 def _read(
     sources: list[Path], notify: ProgressCallback, options: ReadOptions
 ) -> tuple[list[Article], list[Skipped], list[Repaired]]:
@@ -376,7 +387,7 @@ def _vectors(
     previous: LoadedIndex | None,
     embedder: Embedder,
     notify: ProgressCallback,
-    precomputed: Mapping[str, Encoded],
+    precomputed: Mapping[str, Encoded] | None,
     cache: EmbeddingCache | None,
 ) -> tuple[np.ndarray, SentenceVectors, dict[str, int]]:
     """Raw vectors and sentence vectors for every row: copied from the previous index where the text is
@@ -408,6 +419,8 @@ def _vectors(
             raw[i], per_row[i] = given_vector, given_sentences
         missing = [i for i in missing if i not in given]
         counts["vectors_precomputed"] = len(given)
+        if cache is not None:  # encoded on Ray workers for this build: kept for the next one, as if here
+            cache.put_many((cache.key(plan.texts[i], spans[i]), raw[i], per_row[i]) for i in given)
     keys: dict[int, str] = {}
     if cache is not None:
         keys = {i: cache.key(plan.texts[i], spans[i]) for i in missing}
@@ -417,11 +430,13 @@ def _vectors(
                 raw[i], per_row[i] = hit
         before, missing = len(missing), [i for i in missing if keys[i] not in found]
         counts["vectors_cached"] = before - len(missing)
-    counts["vectors_encoded"] = len(missing)
+    # encoded for this build: here, or on Ray workers (the vectors_precomputed of them)
+    counts["vectors_encoded"] = len(missing) + counts["vectors_precomputed"]
     lengths = embedder.count_tokens([plan.texts[i] for i in missing]) if missing else []
     order = [missing[j] for j in np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")]
     longest = dict(zip(missing, lengths))
-    notify(BuildProgress("embed", 0, len(order)))
+    if order or precomputed is None:  # a Ray build (precomputed vectors) has reported its embedding already
+        notify(BuildProgress("embed", 0, len(order)))
     for start in range(0, len(order), _ENCODE_CHUNK):
         part = order[start : start + _ENCODE_CHUNK]
         batch = batch_size(len(part), longest[part[-1]], embedder.prompt_tokens)

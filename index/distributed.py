@@ -2,13 +2,14 @@
 
 Reading runs on Ray: one task per folder learns the folder's boilerplate (so every file is cleaned as a
 local build cleans it), then a pool of reader actors (language detector loaded once each) reads slices of
-RAY_FILES_PER_TASK files. Chunking and encoding run in a pool of encoder actors, each loading the model once:
-one per GPU when the cluster has GPUs, else one per ENCODE_THREADS_PER_WORKER cores of a node (its torch
-threads). The driver puts the results back in the local build's order, finds copies, and hands the vectors —
-keyed by the hash of the exact text embedded — to ``index_articles``, so the store, the FAISS and BM25
-indexes, the stories and the atomic publish are the local build's own code: the same passages and the same
-vectors (within float tolerance: batches are padded differently). A rebuild sends only new text to the
-workers.
+RAY_FILES_PER_TASK files. The driver puts the articles back in the local build's order, finds copies and
+chunks them (as the local build does, with the same tokenizer), then ships only the texts whose vectors
+neither the current index nor the embedding cache holds to a pool of encoder actors, each loading the model
+once: one per GPU when the cluster has GPUs, else one per ENCODE_THREADS_PER_WORKER cores of a node (its
+torch threads). The vectors — keyed by the hash of the exact text embedded — go to ``index_articles``, so
+the store, the FAISS and BM25 indexes, the stories, the embedding cache and the atomic publish are the local
+build's own code: the same passages and the same vectors (within float tolerance: batches are padded
+differently), and the same report (vectors encoded, of them on Ray, reused, from the cache).
 
 A worker that dies is restarted and its batch retried (RAY_MAX_RETRIES times); a build that still fails
 raises a SemsearchError before anything is written, so the previous index stays as it was.
@@ -28,10 +29,19 @@ from typing import Any
 
 import numpy as np
 
-from index.builder import BuildProgress, BuildReport, ProgressCallback, chunk_articles, index_articles
+from index.builder import (
+    BuildProgress,
+    BuildReport,
+    ProgressCallback,
+    _backend,
+    chunk_articles,
+    index_articles,
+    load_model,
+)
 from index.duplicates import find_duplicates
 from index.embedding import Embedder, encode_with_sentences, load_embedder
-from index.errors import NothingToIndexError, SemsearchError
+from index.embedding.cache import EmbeddingCache
+from index.errors import NothingToIndexError, SemsearchError, missing_extra
 from index.fingerprint import text_hash
 from index.formats import ReadOptions
 from index.index_dir import build_lock, open_index
@@ -41,10 +51,10 @@ from index.sentence_vectors import body_sentence_spans
 from index.settings import (
     CONNECT_TIMEOUT_S,
     ENCODE_THREADS_PER_WORKER,
-    RAY_ARTICLES_PER_BATCH,
     RAY_FILES_PER_TASK,
     RAY_MAX_RETRIES,
     RAY_OBJECT_STORE_BYTES,
+    RAY_TEXTS_PER_BATCH,
     Settings,
 )
 from index.sources import DETECT_BATCH, ReadGroup, finish_record, group_boilerplate, read_group, read_groups
@@ -91,17 +101,18 @@ def build_index_on_ray(
     notify = progress or (lambda event: None)
     sources = list(sources)
     validate_target(settings.recall_target)
+    _ray()  # Ray installed? Asked before the index folder is touched
     with build_lock(settings.index_dir), ray_session(address):
         articles, skipped, repaired = _read(sources, settings.read_options, notify)
         articles, republished = find_duplicates(articles)
-        embedder = embedder or load_embedder(
-            settings.model, settings.models_dir, settings.encoder, use_gpu=settings.use_gpu
-        )
+        embedder = embedder or load_model(settings, notify)
         # the workers encode with the driver's backend, so the index records the one that made its vectors
         backend = getattr(embedder, "backend", None)
         factory = worker_embedder or _ModelLoader(settings.model, settings.models_dir, backend, settings.use_gpu)
-        known = _known_texts(settings.index_dir, embedder.fingerprint)
-        precomputed = _encode(articles, settings, embedder.fingerprint, factory, notify, known)
+        texts, spans = embedded_texts(articles, embedder, settings)
+        todo = _to_encode(texts, spans, settings, embedder)
+        precomputed = _encode([texts[i] for i in todo], [spans[i] for i in todo], settings, embedder.fingerprint,
+                              factory, notify)  # fmt: skip
         return index_articles(
             articles, settings, embedder=embedder, notify=notify, started=started, sources=sources,
             skipped=skipped, repaired=repaired, republished=republished, precomputed=precomputed,
@@ -198,10 +209,13 @@ def _read(
             read = read.map_batches(_ReadActor, fn_constructor_args=(options,), batch_size=1, num_cpus=1,
                                     compute=ray.data.ActorPoolStrategy(size=readers), max_restarts=RAY_MAX_RETRIES,
                                     max_task_retries=RAY_MAX_RETRIES)  # fmt: skip
+            found_articles = 0
             for batch in read.iter_batches(batch_size=None, batch_format="numpy"):
                 for n, blob in zip(batch["n"].tolist(), batch["entries"]):
                     entries[int(n)] = pickle.loads(blob)
-                notify(BuildProgress("read", len(entries), len(tasks)))
+                    found_articles += sum(isinstance(item, Article) for e in entries[int(n)]
+                                          if isinstance(e, _Record) for item in e.items)  # fmt: skip
+                notify(BuildProgress("read", found_articles, None))
     except ray.exceptions.RayError as exc:
         raise _ray_error(exc, "reading") from exc
     ordered: list[_Entry] = []
@@ -303,12 +317,11 @@ class _ModelLoader:
 
 
 class _EncodeActor:
-    """A Ray actor: loads the model once, then chunks and encodes batches of articles."""
+    """A Ray actor: loads the model once, then encodes batches of texts with their sentence spans."""
 
-    def __init__(self, factory: EmbedderFactory, settings: Settings, gpu: bool, known: frozenset[str]) -> None:
+    def __init__(self, factory: EmbedderFactory, settings: Settings, gpu: bool) -> None:
         self.embedder = factory()
         self.settings = settings
-        self.known = known
         # an fp32 torch encoder (the driver's backend when the driver has no GPU) runs on the actor's GPU: the
         # same fp32 arithmetic, so the same vectors within float tolerance
         model = getattr(self.embedder, "model", None)
@@ -316,12 +329,8 @@ class _EncodeActor:
             model.to("cuda")
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
-        articles = [pickle.loads(blob) for blob in batch["article"]]
-        texts, spans = embedded_texts(articles, self.embedder, self.settings)
-        new = [i for i, text in enumerate(texts) if text_hash(text) not in self.known]
-        texts, spans = [texts[i] for i in new], [spans[i] for i in new]
-        if not texts:
-            return {"hash": [], "vector": [], "sentences": [], "fingerprint": []}
+        texts = [str(t) for t in batch["text"]]
+        spans = [pickle.loads(blob) for blob in batch["spans"]]
         vectors, sentences = encode_with_sentences(self.embedder, texts, spans, self.settings.encode_batch)
         return {
             "hash": [text_hash(t) for t in texts],
@@ -346,9 +355,31 @@ def embedded_texts(
     return list(out), list(out.values())
 
 
+def _to_encode(
+    texts: list[str], spans: list[list[tuple[int, int]]], settings: Settings, embedder: Embedder
+) -> list[int]:
+    """Positions of the texts whose vectors neither the current index (by the same weights) nor the embedding
+    cache holds: only those are shipped to the workers. (Should the build not find one after all, it encodes
+    it itself.)"""
+    known = _known_texts(settings.index_dir, embedder.fingerprint)
+    todo = [i for i, text in enumerate(texts) if text_hash(text) not in known]
+    if not todo or settings.cache_bytes <= 0:
+        return todo
+    cache = EmbeddingCache.open(settings.cache_dir, embedder.fingerprint, _backend(embedder), settings.cache_bytes,
+                                embedder.dimension)  # fmt: skip
+    if isinstance(cache, str):  # unusable: the build says so when it opens it
+        return todo
+    try:
+        keys = {i: cache.key(texts[i], spans[i]) for i in todo}
+        cached = cache.has_many(list(keys.values()))
+    finally:
+        cache.close()
+    return [i for i in todo if keys[i] not in cached]
+
+
 def _known_texts(index_dir: Path, fingerprint: str) -> frozenset[str]:
     """Hashes of the texts the current index already holds vectors of (by the same weights): a rebuild reuses
-    those, so the workers skip them. (Should the build not reuse one after all, it encodes it itself.)"""
+    those."""
     try:
         current = open_index(index_dir)
     except SemsearchError:
@@ -360,15 +391,18 @@ def _known_texts(index_dir: Path, fingerprint: str) -> frozenset[str]:
 
 
 def _encode(
-    articles: list[Article],
+    texts: list[str],
+    spans: list[list[tuple[int, int]]],
     settings: Settings,
     fingerprint: str,
     factory: EmbedderFactory,
     notify: ProgressCallback,
-    known: frozenset[str] = frozenset(),
 ) -> dict[str, Encoded]:
-    """Vectors of every text the build embeds but ``known`` does not hold, keyed by ``text_hash``, encoded by a
-    pool of Ray actors."""
+    """Vectors of ``texts`` (with their sentence spans), keyed by ``text_hash``, encoded by a pool of Ray actors;
+    texts of similar lengths travel together, so batches carry little padding."""
+    notify(BuildProgress("embed", 0, len(texts)))
+    if not texts:
+        return {}
     ray = _ray()
     gpus = int(ray.cluster_resources().get("GPU", 0))
     # on CPUs: actors of ENCODE_THREADS_PER_WORKER cores (torch threads) at most, as many as the nodes hold
@@ -376,17 +410,15 @@ def _encode(
     cores = max(1, min([c for c in node_cpus if c > 0] or [1], default=1))
     per_actor = min(ENCODE_THREADS_PER_WORKER, cores)
     actors = gpus or max(1, sum(c // per_actor for c in node_cpus))
-    batches = [
-        [pickle.dumps(a) for a in articles[i : i + RAY_ARTICLES_PER_BATCH]]
-        for i in range(0, len(articles), RAY_ARTICLES_PER_BATCH)
-    ]
-    rows = [{"article": blob} for batch in batches for blob in batch]
-    dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(batches)))
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    rows = [{"text": texts[i], "spans": pickle.dumps(spans[i])} for i in order]
+    batches = -(-len(rows) // RAY_TEXTS_PER_BATCH)
+    dataset = ray.data.from_items(rows, override_num_blocks=batches)
     encoded = dataset.map_batches(
         _EncodeActor,
-        fn_constructor_args=(factory, settings, gpus > 0, known),
-        batch_size=RAY_ARTICLES_PER_BATCH,
-        compute=ray.data.ActorPoolStrategy(size=min(actors, max(1, len(batches)))),
+        fn_constructor_args=(factory, settings, gpus > 0),
+        batch_size=RAY_TEXTS_PER_BATCH,
+        compute=ray.data.ActorPoolStrategy(size=min(actors, batches)),
         num_gpus=1 if gpus else 0,
         num_cpus=0 if gpus else per_actor,
         max_restarts=RAY_MAX_RETRIES,
@@ -395,7 +427,6 @@ def _encode(
     out: dict[str, Encoded] = {}
     dim = 0
     try:
-        notify(BuildProgress("embed", 0, None))
         for batch in encoded.iter_batches(batch_size=None, batch_format="numpy"):
             for key, vector, sentences, worker_fingerprint in zip(
                 batch["hash"], batch["vector"], batch["sentences"], batch["fingerprint"]
@@ -408,19 +439,23 @@ def _encode(
                 raw = np.frombuffer(vector, dtype=np.float32)
                 dim = dim or len(raw)
                 out[str(key)] = (raw.copy(), np.frombuffer(sentences, dtype=np.float32).reshape(-1, dim).copy())
-            notify(BuildProgress("embed", len(out), None))
+            notify(BuildProgress("embed", len(out), len(texts)))
     except ray.exceptions.RayError as exc:
         raise _ray_error(exc, "encoding") from exc
     return out
 
 
 def _ray() -> Any:
-    """The ray module with Ray Data loaded and quiet (typed loosely: its UDF signatures defeat mypy)."""
+    """The ray module with Ray Data loaded and quiet (typed loosely: its UDF signatures defeat mypy); without
+    Ray installed, a SemsearchError with the pip command."""
     import warnings
 
-    import ray
-    import ray.data
-    from ray.util.annotations import RayDeprecationWarning
+    try:
+        import ray
+        import ray.data
+        from ray.util.annotations import RayDeprecationWarning
+    except ImportError as exc:
+        raise missing_extra("Building on Ray (--ray)", exc) from exc
 
     # max_restarts / max_retries have no named parameter in map_batches yet; Ray warns about the keyword form
     warnings.filterwarnings("ignore", category=RayDeprecationWarning)

@@ -10,7 +10,11 @@ __all__ = [
     "InvalidQueryError",
     "NothingToIndexError",
     "SemsearchError",
+    "missing_extra",
 ]
+
+# How to install the optional `scale` dependencies (Ray, pymilvus, Milvus Lite).
+SCALE_INSTALL = "pip install 'semsearch[scale]' (from a clone: pip install -e '.[scale]')"
 
 
 class SemsearchError(Exception):
@@ -63,3 +67,9 @@ class ArticleNotFoundError(SemsearchError):
 
     exit_code = 6
     http_status = 404
+
+
+def missing_extra(what: str, exc: ImportError) -> SemsearchError:
+    """The error for a feature of the ``scale`` extra whose packages are not installed: the pip command."""
+    return SemsearchError(f"{what} needs the scale extra, which is not installed (no module {exc.name!r}): "
+                          f"{SCALE_INSTALL}.")  # fmt: skip

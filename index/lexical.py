@@ -40,8 +40,7 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
         """Index one text per row."""
-        import bm25s
-
+        bm25s = _bm25s()
         bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
         # bm25s needs at least one term per document: an empty text gets the reserved empty term
         bm25.index([terms(t) or [""] for t in texts], show_progress=False)
@@ -56,8 +55,7 @@ class LexicalIndex:
     @classmethod
     def load(cls, folder: Path, mmap: bool = False) -> LexicalIndex:
         """Read an index written by ``save``."""
-        import bm25s
-
+        bm25s = _bm25s()
         try:
             rows = int(json.loads((folder / _ROWS_FILE).read_text(encoding="utf-8"))["rows"])
             bm25 = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False)
@@ -116,3 +114,14 @@ class LexicalIndex:
 def _idf(df: float, n: float) -> float:
     """Lucene's BM25 inverse document frequency."""
     return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+
+
+def _bm25s() -> Any:
+    """The bm25s module, its logger quiet: it sets itself to DEBUG, so once anything has configured logging
+    (a library's ``logging.warning``) every build printed ``DEBUG:bm25s:Building index from tokens``."""
+    import logging
+
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s

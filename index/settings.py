@@ -75,14 +75,21 @@ LANGUAGE_SAMPLE_CHARS = 600
 PASSAGES_PER_ARTICLE_FETCH = 4
 # Scaling out (index/distributed.py, index/vectors/milvus_store.py): seconds a Ray or Milvus address may take
 # to answer before it is reported unreachable; a local Ray instance's object store (`build --ray` without an
-# address); files read per Ray task and articles chunked and encoded per actor call; restarts of a dead
-# worker (and retries of its batch) before a build fails; the Milvus collection when a URI names none.
+# address); files read per Ray task and texts encoded per actor call (only texts that neither the index nor
+# the embedding cache holds are sent); restarts of a dead worker (and retries of its batch) before a build
+# fails; the Milvus collection when a URI names none.
 CONNECT_TIMEOUT_S = 10.0
 RAY_OBJECT_STORE_BYTES = 256 << 20
 RAY_FILES_PER_TASK = 32
-RAY_ARTICLES_PER_BATCH = 64
+RAY_TEXTS_PER_BATCH = 256
 RAY_MAX_RETRIES = 3
 DEFAULT_MILVUS_COLLECTION = "semsearch"
+# Attempts of an export before a Milvus failure is reported (each into a fresh collection).
+MILVUS_EXPORT_ATTEMPTS = 3
+
+
+# Values of a yes/no variable (SEMSEARCH_NO_GPU) that mean yes; anything else (unset, 0, no) means no.
+_TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 def _default_home() -> Path:
@@ -144,7 +151,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL``, ``SEMSEARCH_API_KEY``,
-        ``SEMSEARCH_STORE`` and ``SEMSEARCH_WRITE_WAIT_S``."""
+        ``SEMSEARCH_STORE``, ``SEMSEARCH_WRITE_WAIT_S``, ``SEMSEARCH_ENCODER`` and ``SEMSEARCH_NO_GPU``
+        (1/true/yes/on: no GPU)."""
         env = os.environ if environ is None else environ
         home = Path(env["SEMSEARCH_HOME"]).expanduser() if env.get("SEMSEARCH_HOME") else _default_home()
         index_dir = Path(env["SEMSEARCH_INDEX"]).expanduser() if env.get("SEMSEARCH_INDEX") else home / "index"
@@ -161,4 +169,6 @@ class Settings:
             home=home, index_dir=index_dir, model=env.get("SEMSEARCH_MODEL") or None,
             api_key=env.get("SEMSEARCH_API_KEY") or None, store=env.get("SEMSEARCH_STORE") or None,
             write_wait_s=write_wait_s,
+            encoder=env.get("SEMSEARCH_ENCODER", "").strip() or None,
+            use_gpu=env.get("SEMSEARCH_NO_GPU", "").strip().lower() not in _TRUE,
         )  # fmt: skip

@@ -7,6 +7,7 @@ the collection name (an alias) at it. ``open_vector_store`` gives the engine the
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,23 +17,28 @@ from typing import Any
 import numpy as np
 
 from index.builder import memory_budget
-from index.errors import IndexMismatchError
+from index.errors import IndexMismatchError, SemsearchError
 from index.index_dir import LoadedIndex, open_index
 from index.manifest import Manifest
+from index.settings import MILVUS_EXPORT_ATTEMPTS
 from index.vector_rows import LanguageMeans, VectorRows, centred_lookup
 from index.vectors import VectorBackend, parse_spec, validate_target
 from index.vectors.milvus_store import (
+    MilvusFailure,
     MilvusLocation,
     check_properties,
     connect,
     create_collection,
     insert_rows,
     milvus_index_type,
+    milvus_message,
     open_collection,
     parse_store,
     read_properties,
+    require_pymilvus,
     wait_indexed,
 )
+from index.vectors.spec import IndexSpec
 from index.vectors.tuning import Tuning, holdout_rows
 
 __all__ = ["ExportReport", "export_to_milvus", "open_vector_store"]
@@ -87,24 +93,57 @@ def export_to_milvus(
     """Copy the current version of the index at ``index_dir`` into the Milvus ``store`` (no re-encoding).
 
     ``index_type``: a semsearch spec for Milvus's index (default: the index's own); ``recall_target``:
-    recall@10 the search parameter is tuned for (default: the index's own target)."""
+    recall@10 the search parameter is tuned for (default: the index's own target). A Milvus failure is
+    tried again (MILVUS_EXPORT_ATTEMPTS times in all, each into a fresh collection), then reported as a
+    SemsearchError; the collection name keeps pointing at what it held before."""
     started = time.perf_counter()
-    notify = progress or (lambda stage, done, total: None)
-    index = open_index(index_dir)
     location = parse_store(store)
+    require_pymilvus(location.lite)
+    from pymilvus.exceptions import MilvusException
+
+    index = open_index(index_dir)
+
     manifest = index.manifest
     target = validate_target(recall_target or float(manifest.recall.get("target") or 0.95))
-    rows, dim = index.rows, manifest.model.dimension
-    spec = parse_spec(index_type or manifest.index_spec, len(rows), dim, memory_budget())
-    expect = expected_properties(manifest, index.version)
+    spec = parse_spec(index_type or manifest.index_spec, len(index.rows), manifest.model.dimension, memory_budget())
     client = connect(location)
+    for attempt in range(1, MILVUS_EXPORT_ATTEMPTS + 1):
+        try:
+            physical, tuning = _export(client, location, index, spec, target, progress)
+            break
+        except (MilvusException, MilvusFailure) as exc:
+            if attempt == MILVUS_EXPORT_ATTEMPTS:
+                raise SemsearchError(
+                    f"Milvus at {location.text} failed the export {attempt} times (last: {milvus_message(exc)}); "
+                    f"{location.collection} still holds what it held before. Check the server (and its free disk), "
+                    "then run `semsearch export` again."
+                ) from exc
+            time.sleep(attempt)  # a loaded server: give it a moment
+    return ExportReport(location.text, physical, len(index.rows), milvus_index_type(spec)[0], str(spec), tuning,
+                        time.perf_counter() - started)  # fmt: skip
+
+
+def _export(
+    client: Any,
+    location: MilvusLocation,
+    index: LoadedIndex,
+    spec: IndexSpec,
+    target: float,
+    progress: Callable[[str, int, int], None] | None,
+) -> tuple[str, Tuning]:
+    """One export attempt into a new collection: insert, index, tune, point the alias at it; (name, tuning).
+    The new collection is dropped when the attempt fails."""
+    notify = progress or (lambda stage, done, total: None)
+    rows, dim = index.rows, index.manifest.model.dimension
+    expect = expected_properties(index.manifest, index.version)
     if client.has_collection(location.collection):  # an earlier export: it must hold this model's vectors
         same_model = {k: v for k, v in expect.items() if k != "index_version"}
         check_properties(read_properties(client, location.collection), same_model, location)
-    physical = f"{location.collection}__{index.version.replace('-', '_')}_{int(time.time())}"
+    physical = f"{location.collection}__{index.version.replace('-', '_')}_{time.time_ns() // 1_000_000}"
     properties = {**expect, "spec": str(spec), "search_param": "", "search_value": "0"}
     create_collection(client, physical, spec, dim, properties)
     try:
+        client.release_collection(physical)  # filled and flushed released, then loaded (see wait_indexed)
         vectors = _centred(rows, index.means)
         fields = _fields(index)
         holdout = np.zeros(0, np.int64) if spec.exact else holdout_rows(len(rows))
@@ -113,24 +152,24 @@ def export_to_milvus(
         insert_rows(client, physical, rows.ids[keep], vectors[keep], [fields[i] for i in keep],
                     lambda done: notify("insert", done, len(rows)))  # fmt: skip
         wait_indexed(client, physical)
-        client.load_collection(physical)
         notify("tune", 0, 1)
         opened = open_collection(MilvusLocation(location.uri, physical, location.token, location.text),
                                  expect, client=client)  # fmt: skip
         tuning = opened.tune(vectors, rows.ids, holdout, target)
         if len(holdout):  # the tuning queries were kept out until now, as in a FAISS build
+            client.release_collection(physical)
             insert_rows(client, physical, rows.ids[holdout], vectors[holdout], [fields[i] for i in holdout])
-            client.flush(physical)
+            wait_indexed(client, physical)
         notify("tune", 1, 1)
         client.alter_collection_properties(physical, properties={
             "semsearch.search_param": tuning.parameter or "", "semsearch.search_value": str(tuning.value or 0),
             "semsearch.recall": str(tuning.recall_heldout)})  # fmt: skip
         _point_alias(client, location.collection, physical)
     except BaseException:
-        client.drop_collection(physical)
+        with contextlib.suppress(Exception):  # the server may be the reason we are here
+            client.drop_collection(physical)
         raise
-    return ExportReport(location.text, physical, len(rows), milvus_index_type(spec)[0], str(spec), tuning,
-                        time.perf_counter() - started)  # fmt: skip
+    return physical, tuning
 
 
 def _centred(rows: VectorRows, means: LanguageMeans) -> np.ndarray:

@@ -9,10 +9,18 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from index.errors import InvalidQueryError, SemsearchError
 from index.settings import DEFAULT_GROUP, DEFAULT_HOST, DEFAULT_K, DEFAULT_MODE, DEFAULT_PORT, Settings
+
+
+def _plain_flags(params: list[Any]) -> list[Any]:
+    """Flags take no value, so --help shows no type for them (typer would print ``<bool>``)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
 
 
 class _Group(TyperGroup):
@@ -24,6 +32,16 @@ class _Group(TyperGroup):
         except SemsearchError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
+
+
+class _Command(TyperCommand):
+    """A command whose --help shows no type for flags."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
 
 
 app = typer.Typer(
@@ -48,8 +66,10 @@ FastOpt = Annotated[
     bool, typer.Option("--fast", help="The int8 ONNX encoder: about 2x faster on a CPU, see README for its cost")
 ]
 GpuOpt = Annotated[
-    bool, typer.Option("--gpu/--no-gpu", help="Encode on a CUDA GPU when there is one [env: SEMSEARCH_NO_GPU]")
-]
+    bool | None,
+    typer.Option("--gpu/--no-gpu", show_default=False,
+                 help="Encode on a CUDA GPU when there is one [env: SEMSEARCH_NO_GPU=1 turns it off; default: on]"),
+]  # fmt: skip
 StoreOpt = Annotated[
     str | None,
     typer.Option("--store", help="Search vectors in milvus://HOST:PORT/COLLECTION (or a Milvus Lite "
@@ -61,18 +81,19 @@ def _settings(index: Path | None, model: str | None = None, **more: Any) -> Sett
     return Settings.from_env().with_overrides(index_dir=index, model=model, **more)
 
 
-def _encoding(encoder: str | None, fast: bool, gpu: bool) -> dict[str, Any]:
-    """Settings overrides for --encoder/--fast/--no-gpu (``use_gpu`` only when turned off here)."""
+def _encoding(encoder: str | None, fast: bool, gpu: bool | None) -> dict[str, Any]:
+    """Settings overrides for --encoder/--fast/--gpu/--no-gpu (None where no flag was given, so that
+    SEMSEARCH_ENCODER and SEMSEARCH_NO_GPU apply)."""
     if fast and encoder not in (None, "fast"):
         raise InvalidQueryError(f"--fast and --encoder {encoder} contradict each other; give one of them.")
-    return {"encoder": "fast" if fast else encoder, **({} if gpu else {"use_gpu": False})}
+    return {"encoder": "fast" if fast else encoder, "use_gpu": gpu}
 
 
 def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False))
 
 
-@app.command()
+@app.command(cls=_Command)
 def build(
     sources: Annotated[
         list[Path],
@@ -102,7 +123,7 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
-    gpu: GpuOpt = True,
+    gpu: GpuOpt = None,
     workers: Annotated[
         int | None, typer.Option("--workers", help="Encode processes (0: one per 4 cores) [default: 0]")
     ] = None,
@@ -180,17 +201,16 @@ def build(
                    f"no new version published ({report.seconds:.1f} s). Index: {report.index_dir}")  # fmt: skip
         return
     typer.echo(
-        f"Indexed {m.articles} articles as {m.passages} passages in {report.seconds:.1f} s "
-        f"({report.passages_per_second:.1f} passages/s; {m.build['mode']} build, {m.model.encoder} encoder, "
-        f"{m.build['vectors_encoded']} vectors encoded, {m.build['vectors_reused']} reused, "
-        f"{m.build.get('vectors_cached', 0)} from the cache); "
-        f"skipped {len(report.skipped)}, repaired {len(report.repaired)}, {len(report.republished)} copies of "
-        "other articles kept out. "
+        f"Indexed {plural(m.articles, 'article')} as {plural(m.passages, 'passage')} in {report.seconds:.1f} s "
+        f"({rate(report.passages_per_second)} passages/s; {m.build['mode']} build, {m.model.encoder} encoder, "
+        f"{vector_counts(m.build)}); "
+        f"skipped {len(report.skipped)}, repaired {len(report.repaired)}, {plural(len(report.republished), 'copy')} "
+        "of other articles kept out. "
         f"Index: {report.index_dir} ({report.version})"
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def query(
     text: Annotated[str | None, typer.Argument(help="What to search for, in any language")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="How many articles to return")] = DEFAULT_K,
@@ -215,31 +235,51 @@ def query(
     store: StoreOpt = None,
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
-    gpu: GpuOpt = True,
+    gpu: GpuOpt = None,
 ) -> None:
     """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
     from search.engine import SearchEngine, validate_k, validate_mode, validate_query
     from search.filters import parse_filters
-    from search.render import format_result
     from search.results import Grouping, Mode
 
     if (text is None) == (batch is None):
         raise SemsearchError("Give either a query or --batch FILE (one query per line, - for stdin).")
     validate_k(k)
     validate_mode(mode, group)
-    queries = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
+    # a batch line that is no query (blank, too long) keeps its place in the output, as an error object
+    lines = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
+    checked = [_checked(line, validate_query) for line in lines]
     engine = SearchEngine.open(_settings(index, model, store=store, **_encoding(encoder, fast, gpu)))
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
+    queries = [q for q in checked if isinstance(q, str)]
     # validate_mode has checked both against MODES and GROUPINGS
     results = engine.search_many(queries, k, filters=filters, mode=cast(Mode, mode), group=cast(Grouping, group),
-                                 snippets=snippets, offset=offset)  # fmt: skip
-    for result in results:
+                                 snippets=snippets, offset=offset) if queries else []  # fmt: skip
+    _print_results(lines, checked, results, as_json=as_json, batch=batch is not None)
+
+
+def _print_results(
+    lines: list[str], checked: list[str | SemsearchError], results: list[Any], *, as_json: bool, batch: bool
+) -> None:
+    """One answer per input line, in order: its results, or the error that says why the line is no query."""
+    from search.render import format_result
+
+    answers = iter(results)
+    terminal = sys.stdout.isatty()
+    for number, item in enumerate(checked, start=1):
+        result = next(answers) if isinstance(item, str) else item
+        if isinstance(result, SemsearchError):
+            typer.echo(f"warning: line {number} of the batch: {result}", err=True)
         if as_json:
-            _print_json(result.model_dump())
-        else:
-            typer.echo(format_result(result, color=sys.stdout.isatty()))
+            _print_json(_batch_error(number, lines[number - 1], result) if isinstance(result, SemsearchError)
+                        else result.model_dump())  # fmt: skip
+            continue
+        if batch:  # successive queries, each under its own header
+            typer.echo(("\n" if number > 1 else "") + _batch_header(number, lines[number - 1], terminal))
+        typer.echo(f"error: {result}" if isinstance(result, SemsearchError)
+                   else format_result(result, color=terminal, bidi=terminal))  # fmt: skip
 
 
 def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
@@ -258,17 +298,42 @@ def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
 
 
 def _read_batch(batch: Path) -> list[str]:
+    """The batch's lines, stripped; blank ones kept (output line N answers input line N), except at the end."""
     try:
         content = sys.stdin.read() if str(batch) == "-" else batch.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SemsearchError(f"Cannot read the batch file {batch}: {exc}.") from exc
-    queries = [line.strip() for line in content.splitlines() if line.strip()]
-    if not queries:
+    lines = [line.strip() for line in content.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    if not lines:
         raise SemsearchError(f"The batch {batch} has no queries; put one query per line.")
-    return queries
+    return lines
 
 
-@app.command("eval")
+def _checked(line: str, validate: Any) -> str | SemsearchError:
+    """The query of a batch line, or the error that says why the line is none."""
+    try:
+        return str(validate(line))
+    except SemsearchError as exc:
+        return exc
+
+
+def _batch_error(number: int, line: str, error: SemsearchError) -> dict[str, Any]:
+    """The JSON line that stands for a batch line that is no query."""
+    return {"query": line, "line": number, "results": [],
+            "error": {"type": type(error).__name__, "message": str(error)}}  # fmt: skip
+
+
+def _batch_header(number: int, line: str, terminal: bool) -> str:
+    """The line above each query's results in a text-mode batch."""
+    from search.render import isolate
+
+    shown = (isolate(line) if terminal else line) if line else "(blank line)"
+    return f"── {number}. {shown}"
+
+
+@app.command("eval", cls=_Command)
 def evaluate_cmd(
     judgements: Annotated[Path, typer.Argument(help="JSON Lines: id, text, relevant (article ids), lang, exclude")],
     mode: Annotated[str, typer.Option("--mode", help="dense, lexical or hybrid")] = DEFAULT_MODE,
@@ -278,7 +343,7 @@ def evaluate_cmd(
     store: StoreOpt = None,
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
-    gpu: GpuOpt = True,
+    gpu: GpuOpt = None,
 ) -> None:
     """Score retrieval on judged queries (Recall@1/10, MRR@10, nDCG@10). Example: semsearch eval benchmarks/dev_eval/seeds.jsonl"""
     from search.engine import SearchEngine, validate_mode
@@ -302,9 +367,10 @@ def evaluate_cmd(
         typer.echo(
             f"{lang:<10}{m.queries:>8}{m.recall_at_1:>8.3f}{m.recall_at_10:>8.3f}{m.mrr_at_10:>8.3f}{m.ndcg_at_10:>9.3f}"
         )
+    typer.echo(EVAL_LEGEND)
 
 
-@app.command()
+@app.command(cls=_Command)
 def serve(
     index: IndexOpt = None,
     model: ModelOpt = None,
@@ -320,7 +386,7 @@ def serve(
     store: StoreOpt = None,
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
-    gpu: GpuOpt = True,
+    gpu: GpuOpt = None,
 ) -> None:
     """Serve the HTTP API. Example: semsearch serve --port 8000, then GET /query?q=Russia+Iran+treaty"""
     import uvicorn
@@ -347,7 +413,7 @@ def serve(
     uvicorn.run(app_, host=host, port=port, log_level="info", access_log=False)
 
 
-@app.command()
+@app.command(cls=_Command)
 def export(
     to: Annotated[
         str, typer.Option("--to", help="milvus://HOST:PORT/COLLECTION, or milvus:///path/file.db/COLLECTION")
@@ -379,7 +445,7 @@ def export(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Show what the index holds and how it was built. Example: semsearch info --json"""
     from search.engine import describe_index
@@ -398,19 +464,14 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     model = m["model"]
     typer.echo(f"model      {model['name']} ({model['dimension']} dims, {model['fingerprint']})")
     typer.echo(f"encoder    {model.get('encoder', 'torch-fp32')}")
-    typer.echo(f"           from {model['source']}")
+    typer.echo(f"           {model['source']}")
     typer.echo(f"vectors    {m['passages']} passages + {m['headlines']} headlines, language centring: "
                f"{m['language_centring']}")  # fmt: skip
     tuned = m["recall"]
-    params = ", ".join(f"{k}={v}" for k, v in m["index_params"].items()) or "exact"
-    recall = (
-        f"recall@10 {tuned['recall_heldout']} on held-out queries (target {tuned['target']})"
-        if tuned["parameter"]
-        else "exact search"
-    )
-    typer.echo(f"search     {params}; {recall}")
-    typer.echo(f"last build {m['build']['mode']}: {m['build']['vectors_encoded']} vectors encoded, "
-               f"{m['build']['vectors_reused']} reused, {m['build']['masked']} masked")  # fmt: skip
+    params = ", ".join(f"{k}={v}" for k, v in m["index_params"].items())
+    recall = f"recall@10 {tuned['recall_heldout']} on held-out queries (target {tuned['target']})"
+    typer.echo(f"search     {params}; {recall}" if tuned["parameter"] else "search     exact")
+    typer.echo(f"last build {m['build']['mode']}: {vector_counts(m['build'])}, {m['build']['masked']} masked")
     typer.echo(f"index type {m['index_spec']}  passages ≤ {m['chunker']['passage_tokens']} tokens, overlap "
                f"{m['chunker']['overlap_sentences']} sentence")  # fmt: skip
     typer.echo(f"sources    {', '.join(m['sources'])}")
@@ -435,7 +496,57 @@ def main() -> None:
     app()
 
 
-@app.command("cache")
+def plural(n: int, word: str) -> str:
+    """``1 article``, ``2 articles``, ``2 copies``."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
+
+
+def vector_counts(build: dict[str, Any]) -> str:
+    """Where a build's vectors came from: ``12 vectors encoded (12 on Ray), 40 reused, 3 from the cache``."""
+    on_ray = build.get("vectors_precomputed", 0)
+    return (f"{plural(build['vectors_encoded'], 'vector')} encoded{f' ({on_ray} on Ray)' if on_ray else ''}, "
+            f"{build['vectors_reused']} reused, {build.get('vectors_cached', 0)} from the cache")  # fmt: skip
+
+
+def rate(per_second: float) -> str:
+    """A rate with its significant digits (``41.3``, ``0.017``), never a bare ``0.0``."""
+    if per_second == 0:
+        return "0"
+    return f"{per_second:.1f}" if per_second >= 1 else f"{per_second:.2g}"
+
+
+EVAL_LEGEND = (
+    "rows: queries by language, all, then by pair (query>article language, searched among that language's "
+    "articles only); n: queries; R@1, R@10: share of "
+    "queries with a relevant article at rank 1 / in the top 10; MRR@10: mean of 1/rank of the first relevant "
+    "article (0 beyond 10); nDCG@10: ranking quality over all relevant articles (1 = ideal)"
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"semsearch {version('semsearch')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("semsearch (not installed: pip install -e .)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit"),
+    ] = None,
+) -> None:
+    """Cross-lingual semantic search for news: build an index, query it, serve it over HTTP."""
+
+
+@app.command("cache", cls=_Command)
 def cache_cmd(
     clear: Annotated[bool, typer.Option("--clear", help="Delete every cached vector")] = False,
     as_json: JsonOpt = False,

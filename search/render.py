@@ -39,21 +39,24 @@ def trim(text: str, limit: int) -> str:
     return (cut[:space] if space > limit * 0.6 else cut).rstrip(" ,.;:،") + "…"
 
 
-def format_result(result: QueryResult, *, color: bool = False) -> str:
-    """The hits of one query as numbered blocks: score, language, title, source, passage."""
+def format_result(result: QueryResult, *, color: bool = False, bidi: bool = False) -> str:
+    """The hits of one query as numbered blocks: score, language, title, source, passage.
+
+    ``bidi``: wrap titles and snippets in directional isolates (for a terminal; piped text stays as stored)."""
     if not result.results:
         return result.note or f"No results for {result.query!r}."
     bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
     dim = (lambda s: f"\033[2m{s}\033[0m") if color else (lambda s: s)
+    iso = isolate if bidi else (lambda s: s)
     lines = []
     for hit in result.results:
         title = hit.title or trim(hit.passage, 60)
-        lines.append(f"{hit.rank:>2}. {hit.score:.3f}  [{hit.lang or '?'}]  {bold(isolate(trim(title, TITLE_CHARS)))}")
+        lines.append(f"{hit.rank:>2}. {hit.score:.3f}  [{hit.lang or '?'}]  {bold(iso(trim(title, TITLE_CHARS)))}")
         meta = "  ".join(x for x in (hit.source, hit.date, hit.url) if x)
         lines.append(f"    {dim(meta)}")
-        lines.append(f"    {isolate(_excerpt(hit, color))}")
+        lines.append(f"    {iso(_excerpt(hit, color))}")
         if hit.versions:
-            shown = "  ".join(f"[{v.lang or '?'}] {isolate(trim(v.title, VERSION_TITLE_CHARS))}" for v in hit.versions)
+            shown = "  ".join(f"[{v.lang or '?'}] {iso(trim(v.title, VERSION_TITLE_CHARS))}" for v in hit.versions)
             lines.append(f"    {dim('also in: ' + shown)}")
         lines.append("")
     return "\n".join(lines).rstrip("\n")

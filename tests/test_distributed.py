@@ -106,11 +106,13 @@ def _same_index(a: Settings, b: Settings, atol: float) -> None:
 def test_ray_build_of_the_demo_corpus_equals_the_local_build(
     ray_cluster: None, seeds_index: Settings, real_embedder: Embedder, tmp_path: Path
 ) -> None:
-    ray_settings = Settings(home=seeds_index.home, index_dir=tmp_path / "ray-index")
+    # no embedding cache: it holds every seed vector from seeds_index's build, and the workers must encode them
+    ray_settings = Settings(home=seeds_index.home, index_dir=tmp_path / "ray-index", cache_bytes=0)
     driver = CountingEmbedder(real_embedder)
     report = build_index_on_ray([SEEDS], ray_settings, embedder=driver)  # type: ignore[arg-type]
     assert driver.encoded == 0  # every vector came from the Ray workers
     assert report.manifest.articles == 103 and report.manifest.build["vectors_reused"] == 0
+    assert report.manifest.build["vectors_precomputed"] == report.manifest.build["vectors_encoded"] > 103
     _same_index(seeds_index, ray_settings, atol=1e-5)
 
 
@@ -127,7 +129,8 @@ def test_a_worker_that_dies_is_restarted_and_the_build_completes(ray_cluster: No
     build_index([corpus], local, embedder=HashEmbedder())
     marker = tmp_path / "die-once"
     marker.touch()
-    distributed = Settings(home=tmp_path / "home", index_dir=tmp_path / "ray")
+    # another home: its embedding cache is empty (a warm one would leave the workers nothing to encode)
+    distributed = Settings(home=tmp_path / "ray-home", index_dir=tmp_path / "ray")
     report = build_index_on_ray([corpus], distributed, embedder=HashEmbedder(),
                                 worker_embedder=lambda: DyingEmbedder(marker))  # fmt: skip
     assert not marker.exists()  # a worker did die
@@ -178,3 +181,40 @@ def test_an_unreachable_ray_address_is_refused_quickly_by_the_cli(tmp_path: Path
     assert f"The Ray cluster at 127.0.0.1:{port} did not answer" in done.stderr and "Traceback" not in done.stderr
     assert time.monotonic() - started < 30
     assert not (tmp_path / "index" / "current").exists()
+
+
+def test_a_ray_build_reports_what_happened_and_ships_no_cached_text(ray_cluster: None, tmp_path: Path) -> None:
+    """Issue 19.4: a Ray build's report and progress count what it did (vectors encoded on Ray, reused, from the
+    cache; articles read), and texts the embedding cache holds are not shipped to the workers."""
+    from index.builder import BuildProgress
+    from search.cli import vector_counts
+
+    corpus = write_corpus(tmp_path / "corpus")
+    log = tmp_path / "encoded.log"
+    events: list[BuildProgress] = []
+    first = build_index_on_ray([corpus], Settings(home=tmp_path / "home", index_dir=tmp_path / "a"),
+                               embedder=HashEmbedder(), worker_embedder=lambda: LoggingEmbedder(log),
+                               progress=events.append)  # fmt: skip
+    total = first.manifest.passages + first.manifest.headlines
+    build = first.manifest.build
+    assert build["vectors_encoded"] == build["vectors_precomputed"] == total and total > 7
+    assert build["vectors_reused"] == build["vectors_cached"] == 0
+    assert sum(map(int, log.read_text().split())) == total  # each text encoded once, on the workers
+    assert [e.done for e in events if e.stage == "read"][-1] == 7  # articles, not read tasks
+    assert [e for e in events if e.stage == "embed"][-1] == BuildProgress("embed", total, total)
+    assert vector_counts(build) == f"{total} vectors encoded ({total} on Ray), 0 reused, 0 from the cache"
+    log.unlink()
+    events.clear()
+    # another index from the same sources: the cache holds every vector, so nothing goes to the workers
+    second = build_index_on_ray([corpus], Settings(home=tmp_path / "home", index_dir=tmp_path / "b"),
+                                embedder=HashEmbedder(), worker_embedder=lambda: LoggingEmbedder(log),
+                                progress=events.append)  # fmt: skip
+    assert not log.exists()
+    assert second.manifest.build["vectors_cached"] == total and second.manifest.build["vectors_encoded"] == 0
+    assert [e for e in events if e.stage == "embed"] == [BuildProgress("embed", 0, 0)]
+    assert vector_counts(second.manifest.build) == f"0 vectors encoded, 0 reused, {total} from the cache"
+    _same_index(
+        Settings(home=tmp_path / "home", index_dir=tmp_path / "a"),
+        Settings(home=tmp_path / "home", index_dir=tmp_path / "b"),
+        atol=1e-6,
+    )

@@ -270,3 +270,86 @@ def test_a_stale_store_is_refused_before_the_model_loads(
     with pytest.raises(IndexMismatchError, match="export"):
         SearchEngine.open(with_store)
     assert len(loads) == 1
+
+
+class FlakyClient:
+    """A real Milvus client that records whether each collection is loaded and fails the first ``failures``
+    flushes with a MilvusException, as a loaded Milvus Lite did under load."""
+
+    def __init__(self, inner: object, failures: int = 0) -> None:
+        self._inner, self.failures = inner, failures
+        self.loaded: dict[str, bool] = {}
+        self.flushed_while_loaded: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def create_collection(self, name: str, **kwargs: object) -> None:
+        self._inner.create_collection(name, **kwargs)  # type: ignore[attr-defined]
+        self.loaded[name] = True  # with index parameters, a new collection comes loaded
+
+    def load_collection(self, name: str, **kwargs: object) -> None:
+        self._inner.load_collection(name, **kwargs)  # type: ignore[attr-defined]
+        self.loaded[name] = True
+
+    def release_collection(self, name: str, **kwargs: object) -> None:
+        self._inner.release_collection(name, **kwargs)  # type: ignore[attr-defined]
+        self.loaded[name] = False
+
+    def flush(self, name: str, **kwargs: object) -> None:
+        from pymilvus.exceptions import MilvusException
+
+        if self.loaded.get(name):
+            self.flushed_while_loaded.append(name)
+        if self.failures:
+            self.failures -= 1
+            raise MilvusException(message="Failed to read all data for array. (file seems not fully written?)")
+        self._inner.flush(name, **kwargs)  # type: ignore[attr-defined]
+
+
+def _flaky(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[FlakyClient]:
+    import index.vector_store
+
+    made: list[FlakyClient] = []
+
+    def connect(location: object) -> FlakyClient:
+        from index.vectors.milvus_store import connect as real
+
+        made.append(FlakyClient(real(location), failures))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(index.vector_store, "connect", connect)
+    monkeypatch.setattr(index.vector_store.time, "sleep", lambda s: None)
+    return made
+
+
+def test_an_export_flushes_released_collections_and_retries_a_milvus_failure(
+    tiny_index: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19.2: Milvus Lite indexes a loaded collection in the background after a flush, and a load meanwhile
+    read a half-written file; an export flushes only released collections, and a failure is tried again."""
+    made = _flaky(monkeypatch, failures=1)
+    store = lite(tmp_path)
+    report = export_to_milvus(tiny_index.index_dir, store, index_type="HNSW16")
+    client = made[0]
+    assert client.failures == 0 and client.flushed_while_loaded == []
+    assert [c for c in client.list_collections() if c.startswith("news__")] == [report.collection]  # first dropped
+    engine = SearchEngine(open_index(tiny_index.index_dir), HashEmbedder(), store=store)
+    assert engine.search("earthquake rescue", 1, mode="dense").results[0].article_id == "en_quake.txt"
+
+
+def test_an_export_that_keeps_failing_is_one_error_line_and_changes_nothing(
+    exported: tuple[Settings, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19.2: a Milvus failure that persists is one `error:` line (no MilvusException traceback), and the
+    collection name still points at the earlier export."""
+    settings, store = exported
+    made = _flaky(monkeypatch, failures=99)
+    result = CliRunner().invoke(cli_app, ["export", "--to", store, "--index", str(settings.index_dir)])
+    assert result.exit_code == 1, result.output
+    err = result.stderr
+    assert err.startswith("error: Milvus at ") and "failed the export 3 times" in err and "not fully written" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert len([c for c in made[0].list_collections() if c.startswith("news__")]) == 1  # the earlier one only
+    engine = SearchEngine(open_index(settings.index_dir), HashEmbedder(), store=store)
+    assert engine.search("earthquake rescue", 1, mode="dense").results[0].article_id == "en_quake.txt"

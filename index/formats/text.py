@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from index.cleaning import clean_scraped, normalise, strip_chrome
 from index.records import Skipped
 
 # A first line this short is a title even without a blank line after it.
 SHORT_TITLE_CHARS = 120
+# A scraped page's "Site icon <site name>" line (removed as chrome) names the outlet.
+_SITE_ICON = re.compile(r"^site icon\s+(?P<site>\S.{0,79})$", re.IGNORECASE)
 
 
 def read_text(
@@ -19,8 +23,9 @@ def read_text(
     cleaned = clean_scraped(body, boilerplate)
     if not cleaned.text.strip():
         return Skipped(rel, "no text after the title")
+    site = next((m["site"].strip() for line in stripped.removed if (m := _SITE_ICON.match(line))), None)
     return {"id": rel, "title": title, "text": cleaned.text, "path": rel,
-            "removed": stripped.removed + cleaned.removed}  # fmt: skip
+            "removed": stripped.removed + cleaned.removed, **({"source": site} if site else {})}  # fmt: skip
 
 
 def split_title(content: str, *, markdown: bool = False) -> tuple[str, str]:

@@ -41,7 +41,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
+from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError, missing_extra
 from index.settings import CONNECT_TIMEOUT_S, DEFAULT_MILVUS_COLLECTION
 from index.vectors.backend import ScalarFilter
 from index.vectors.faiss_index import DEFAULT_RERANK_FACTOR, VectorLookup
@@ -57,7 +57,15 @@ from index.vectors.tuning import (
     validate_target,
 )
 
-__all__ = ["MilvusLocation", "MilvusVectors", "connect", "create_collection", "milvus_index_type", "parse_store"]
+__all__ = [
+    "MilvusFailure",
+    "MilvusLocation",
+    "MilvusVectors",
+    "connect",
+    "create_collection",
+    "milvus_index_type",
+    "parse_store",
+]
 
 # Milvus answers at most this many results per query (its topk limit).
 MAX_TOPK = 16_384
@@ -67,6 +75,10 @@ _VARCHAR = 4_096
 _DEFAULT_PORT = 19530
 _PREFIX = "semsearch."
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class MilvusFailure(SemsearchError):
+    """Milvus failed an operation (a search, a load): possibly transient, so an export tries again."""
 
 
 @dataclass(frozen=True)
@@ -124,9 +136,21 @@ def _collection_name(name: str, text: str) -> str:
     return name
 
 
+def require_pymilvus(lite: bool = False) -> None:
+    """Refuse, with the pip command, when pymilvus (or, for a Milvus Lite file, milvus-lite) is not installed."""
+    try:
+        import pymilvus  # noqa: F401
+
+        if lite:
+            import milvus_lite  # noqa: F401
+    except ImportError as exc:
+        raise missing_extra("A Milvus store (milvus://…)", exc) from exc
+
+
 def connect(location: MilvusLocation) -> Any:
     """A MilvusClient for the location; a server that does not answer within CONNECT_TIMEOUT_S is an error
     naming it."""
+    require_pymilvus(location.lite)
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
@@ -292,7 +316,9 @@ class MilvusVectors:
                 output_fields=[], timeout=CONNECT_TIMEOUT_S * 3,
             )  # fmt: skip
         except MilvusException as exc:
-            raise SemsearchError(f"Milvus at {self.location.text} failed a search ({exc}); check the server.") from exc
+            raise MilvusFailure(
+                f"Milvus at {self.location.text} failed a search ({milvus_message(exc)}); check the server."
+            ) from exc
         return [list(hits) for hits in found]
 
     def tune(self, vectors: np.ndarray, ids: np.ndarray, holdout: np.ndarray, target: float) -> Tuning:
@@ -344,16 +370,31 @@ def _powers_up_to(lists: int) -> list[int]:
 def open_collection(location: MilvusLocation, expect: dict[str, str], *, client: Any = None) -> MilvusVectors:
     """The collection (or alias) at ``location``, checked against ``expect`` (fingerprint, dimension, version)
     and loaded for search."""
+    from pymilvus.exceptions import MilvusException
+
     client = client or connect(location)
-    if not client.has_collection(location.collection):
-        raise IndexNotFoundError(
-            f"No collection {location.collection!r} in {location.text}; run `semsearch export --to {location.text}`."
-        )
-    found = read_properties(client, location.collection)
-    check_properties(found, expect, location)
-    rows = int(client.get_collection_stats(location.collection).get("row_count", 0))
-    client.load_collection(location.collection)
+    try:
+        if not client.has_collection(location.collection):
+            raise IndexNotFoundError(
+                f"No collection {location.collection!r} in {location.text}; run `semsearch export --to "
+                f"{location.text}`."
+            )
+        found = read_properties(client, location.collection)
+        check_properties(found, expect, location)
+        rows = int(client.get_collection_stats(location.collection).get("row_count", 0))
+        client.load_collection(location.collection)
+    except MilvusException as exc:
+        raise MilvusFailure(
+            f"Milvus at {location.text} could not open {location.collection} ({milvus_message(exc)}); check the "
+            f"server, or run `semsearch export --to {location.text}` again."
+        ) from exc
     return MilvusVectors(client, location, found, rows)
+
+
+def milvus_message(exc: Exception) -> str:
+    """A Milvus error in one short line (its message, without the server's stack)."""
+    text = str(getattr(exc, "message", "") or exc)
+    return " ".join(text.split())[:300]
 
 
 def check_properties(found: dict[str, str], expect: dict[str, str], location: MilvusLocation) -> None:
@@ -397,7 +438,13 @@ def insert_rows(
 
 
 def wait_indexed(client: Any, name: str, timeout_s: float = 600) -> None:
-    """Flush, wait until the vector index covers every row, and (re)load the collection with it."""
+    """Release, flush, wait until the vector index covers every row, and load the collection with it.
+
+    The flush happens while the collection is released: Milvus Lite builds a loaded collection's segment
+    indexes in a background thread after each flush and writes each to its file outside its lock, so a load
+    at that moment reads a half-written file ("Failed to read all data for array … file seems not fully
+    written?"). Released, the flush leaves the index to the load, which builds it under that lock."""
+    client.release_collection(name)
     client.flush(name)
     deadline = time.monotonic() + timeout_s
     while True:
@@ -407,7 +454,6 @@ def wait_indexed(client: Any, name: str, timeout_s: float = 600) -> None:
         if time.monotonic() > deadline:
             raise SemsearchError(f"Milvus did not finish indexing {name} within {timeout_s:g} s; export again.")
         time.sleep(0.5)
-    # Milvus Lite builds a flushed segment's index in the background and searches it exactly meanwhile (its
-    # describe_index already says "Finished"); loading builds them at once — tuning must see the real index.
-    client.release_collection(name)
+    # Milvus Lite builds a flushed segment's index at load time (its describe_index already says "Finished"):
+    # tuning must see the real index.
     client.load_collection(name)
