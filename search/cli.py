@@ -224,12 +224,12 @@ def query(
     validate_mode(mode, group)
     queries = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
     engine = SearchEngine.open(_settings(index, model, store=store, **_encoding(encoder, fast, gpu)))
-    for warning in engine.warnings:
-        typer.echo(f"warning: {warning}", err=True)
     filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
     # validate_mode has checked both against MODES and GROUPINGS
     results = engine.search_many(queries, k, filters=filters, mode=cast(Mode, mode), group=cast(Grouping, group),
                                  snippets=snippets, offset=offset)  # fmt: skip
+    for warning in engine.warnings:  # the model's, known once it loaded (a lexical query never loads it)
+        typer.echo(f"warning: {warning}", err=True)
     for result in results:
         if as_json:
             _print_json(result.model_dump())

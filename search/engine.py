@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -55,23 +56,65 @@ class SearchEngine:
     ``store``: where the dense search runs — None for the index's own FAISS file, or a ``milvus://`` store the
     index was exported to (``semsearch export``); the lexical index and the SQLite store are always local."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, *, store: str | None = None) -> None:
-        _check_model(index.manifest, embedder)
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder | None = None,
+        *,
+        store: str | None = None,
+        loader: Callable[[], Embedder] | None = None,
+    ) -> None:
+        """``embedder``: the query encoder; or ``loader``, called at the first query that needs vectors
+        (a lexical query never loads the model)."""
+        if embedder is None and loader is None:
+            raise ValueError("SearchEngine needs an embedder or a loader for one")
         self.index = index
-        # an LRU of query vectors: a query repeated (another page, mode or language filter) is encoded once
-        self.embedder: Embedder = embedder if isinstance(embedder, QueryVectorCache) else QueryVectorCache(embedder)
         self.store = store
         self.vectors = open_vector_store(store, index)
         self.warnings: list[str] = []
-        if embedder.fingerprint != index.manifest.model.fingerprint:
-            self.warnings.append(
+        self._loader = loader
+        self._loading = threading.Lock()
+        self._embedder: Embedder | None = None
+        if embedder is not None:
+            # an LRU of query vectors: a query repeated (another page, mode or language filter) is encoded once
+            self.embedder = embedder if isinstance(embedder, QueryVectorCache) else QueryVectorCache(embedder)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The query encoder, loaded (and checked against the index) on first use."""
+        if self._embedder is None:
+            with self._loading:
+                if self._embedder is None:
+                    assert self._loader is not None
+                    loaded = self._loader()
+                    self.embedder = QueryVectorCache(loaded)
+        assert self._embedder is not None
+        return self._embedder
+
+    @embedder.setter
+    def embedder(self, embedder: Embedder) -> None:
+        _check_model(self.index.manifest, embedder)
+        if embedder.fingerprint != self.index.manifest.model.fingerprint:
+            warning = (
                 f"The model's weights differ from the ones that built this index ({embedder.source}); "
                 "results may be slightly off. Rebuild with `semsearch build` to match."
             )
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+        for notice in getattr(embedder, "notices", ()):  # e.g. the ONNX encoder fell back to torch
+            if notice not in self.warnings:
+                self.warnings.append(notice)
+        self._embedder = embedder
+
+    @property
+    def model_loaded(self) -> bool:
+        """Whether the query encoder is loaded (a lexical query never loads it)."""
+        return self._embedder is not None
 
     @classmethod
     def open(cls, settings: Settings) -> SearchEngine:
-        """Open the index at ``settings.index_dir`` with its own model (or the one asked for, if the same)."""
+        """Open the index at ``settings.index_dir``; its own model (or the one asked for, if the same) loads
+        at the first query that needs it."""
         index = open_index(settings.index_dir, mmap=True if settings.store else None)  # Milvus holds the vectors
         recorded = index.manifest.model.name
         if settings.model and _model_key(settings.model) != _model_key(recorded):
@@ -79,11 +122,12 @@ class SearchEngine:
                 f"The index at {settings.index_dir} was built with {recorded!r}, not {settings.model!r}. "
                 f"Query without --model, or rebuild with `semsearch build --model {settings.model} ...`."
             )
-        embedder = load_embedder(
-            settings.model or recorded, settings.models_dir, settings.encoder or _query_encoder(index.manifest),
-            use_gpu=settings.use_gpu,
-        )  # fmt: skip
-        return cls(index, embedder, store=settings.store)
+        encoder = settings.encoder or _query_encoder(index.manifest)
+
+        def loader() -> Embedder:
+            return load_embedder(settings.model or recorded, settings.models_dir, encoder, use_gpu=settings.use_gpu)
+
+        return cls(index, store=settings.store, loader=loader)
 
     def search(
         self,
