@@ -330,7 +330,7 @@ def serve(
     public = host not in ("127.0.0.1", "localhost", "::1")
     if public and not settings.api_key:
         raise SemsearchError(f"Serving on {host} needs an API key: pass --api-key or set SEMSEARCH_API_KEY.")
-    engine = SearchEngine.open(settings)  # refuses to start without a loadable index
+    engine = SearchEngine.open(settings, own_encoder=True)  # refuses to start without a loadable index
     # a repeated query costs no model call; queries arriving together share one
     engine.embedder = QueryVectorCache(BatchingEmbedder(cast(QueryVectorCache, engine.embedder).inner))
     for warning in engine.warnings:

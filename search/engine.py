@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from index import Article, Embedder, LoadedIndex, Republished, Settings, load_embedder, open_index
-from index.embedding.backends import AUTO, TORCH_FP16_CUDA, check_interchangeable
+from index.embedding.backends import AUTO, ONNX_FP32, TORCH_FP16_CUDA, TORCH_FP32, check_interchangeable
 from index.errors import ArticleNotFoundError, IndexMismatchError, InvalidQueryError
 from index.index_dir import current_version
 from index.manifest import Manifest
@@ -112,9 +112,10 @@ class SearchEngine:
         return self._embedder is not None
 
     @classmethod
-    def open(cls, settings: Settings) -> SearchEngine:
+    def open(cls, settings: Settings, *, own_encoder: bool = False) -> SearchEngine:
         """Open the index at ``settings.index_dir``; its own model (or the one asked for, if the same) loads
-        at the first query that needs it."""
+        at the first query that needs it. ``own_encoder``: by default the index's own encoder (for a server
+        that writes passages into the index), not the faster query encoder of a torch-fp32 index."""
         index = open_index(settings.index_dir, mmap=True if settings.store else None)  # Milvus holds the vectors
         recorded = index.manifest.model.name
         if settings.model and _model_key(settings.model) != _model_key(recorded):
@@ -122,7 +123,7 @@ class SearchEngine:
                 f"The index at {settings.index_dir} was built with {recorded!r}, not {settings.model!r}. "
                 f"Query without --model, or rebuild with `semsearch build --model {settings.model} ...`."
             )
-        encoder = settings.encoder or _query_encoder(index.manifest)
+        encoder = settings.encoder or _query_encoder(index.manifest, own=own_encoder)
 
         def loader() -> Embedder:
             return load_embedder(settings.model or recorded, settings.models_dir, encoder, use_gpu=settings.use_gpu)
@@ -463,10 +464,15 @@ def _check_model(manifest: Manifest, embedder: Embedder) -> None:
         check_interchangeable(manifest.model.encoder, backend)
 
 
-def _query_encoder(manifest: Manifest) -> str:
+def _query_encoder(manifest: Manifest, *, own: bool = False) -> str:
     """The encoder queries use by default: the index's own, except that a GPU-built index is queried on
-    whatever this machine has (fp16 on a GPU, else fp32: measured interchangeable)."""
-    return AUTO if manifest.model.encoder == TORCH_FP16_CUDA else manifest.model.encoder
+    whatever this machine has (fp16 on a GPU, else fp32: measured interchangeable), and a torch-fp32 index
+    with the same fp32 weights in ONNX Runtime (same vectors, no torch to import: a query starts in a second)."""
+    if manifest.model.encoder == TORCH_FP16_CUDA:
+        return AUTO
+    if manifest.model.encoder == TORCH_FP32 and not own:
+        return ONNX_FP32
+    return manifest.model.encoder
 
 
 def _model_key(name: str) -> str:
