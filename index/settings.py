@@ -113,6 +113,8 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     # where queries search the vectors: None for the index's own FAISS file, or ``milvus://…`` (SEMSEARCH_STORE)
     store: str | None = None
+    # a running `semsearch serve` that `semsearch query` asks instead of opening the index (SEMSEARCH_URL)
+    url: str | None = None
 
     @property
     def read_options(self) -> ReadOptions:
@@ -138,12 +140,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL``, ``SEMSEARCH_API_KEY`` and
-        ``SEMSEARCH_STORE``."""
+        """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL``, ``SEMSEARCH_API_KEY``,
+        ``SEMSEARCH_STORE`` and ``SEMSEARCH_URL``."""
         env = os.environ if environ is None else environ
         home = Path(env["SEMSEARCH_HOME"]).expanduser() if env.get("SEMSEARCH_HOME") else _default_home()
         index_dir = Path(env["SEMSEARCH_INDEX"]).expanduser() if env.get("SEMSEARCH_INDEX") else home / "index"
         return cls(
             home=home, index_dir=index_dir, model=env.get("SEMSEARCH_MODEL") or None,
             api_key=env.get("SEMSEARCH_API_KEY") or None, store=env.get("SEMSEARCH_STORE") or None,
+            url=env.get("SEMSEARCH_URL") or None,
         )  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -54,6 +55,12 @@ StoreOpt = Annotated[
     str | None,
     typer.Option("--store", help="Search vectors in milvus://HOST:PORT/COLLECTION (or a Milvus Lite "
                  "milvus:///path/file.db/COLLECTION) filled by `semsearch export` [env: SEMSEARCH_STORE]"),
+]  # fmt: skip
+
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", help="Ask the running `semsearch serve` at this URL, e.g. http://127.0.0.1:8000 "
+                 "[env: SEMSEARCH_URL; API key: SEMSEARCH_API_KEY]"),
 ]  # fmt: skip
 
 
@@ -211,19 +218,28 @@ def query(
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
     gpu: GpuOpt = True,
+    url: UrlOpt = None,
 ) -> None:
     """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
+    settings = _settings(index, model, store=store, url=url, **_encoding(encoder, fast, gpu))
+    if (text is None) == (batch is None):
+        raise SemsearchError("Give either a query or --batch FILE (one query per line, - for stdin).")
+    if settings.url:
+        queries = [text.strip()] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
+        params = {"k": k, "offset": offset, "mode": mode, "group": group, "snippets": snippets, "lang": lang,
+                  "since": since, "until": until, "source": source}  # fmt: skip
+        _ask_server(settings, queries, params, named_index=index is not None or "SEMSEARCH_INDEX" in os.environ,
+                    as_json=as_json)  # fmt: skip
+        return
     from search.engine import SearchEngine, validate_k, validate_mode, validate_query
     from search.filters import parse_filters
     from search.render import format_result
     from search.results import Grouping, Mode
 
-    if (text is None) == (batch is None):
-        raise SemsearchError("Give either a query or --batch FILE (one query per line, - for stdin).")
     validate_k(k)
     validate_mode(mode, group)
     queries = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
-    engine = SearchEngine.open(_settings(index, model, store=store, **_encoding(encoder, fast, gpu)))
+    engine = SearchEngine.open(settings)
     filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
     # validate_mode has checked both against MODES and GROUPINGS
     results = engine.search_many(queries, k, filters=filters, mode=cast(Mode, mode), group=cast(Grouping, group),
@@ -235,6 +251,29 @@ def query(
             _print_json(result.model_dump())
         else:
             typer.echo(format_result(result, color=sys.stdout.isatty()))
+
+
+def _ask_server(
+    settings: Settings, queries: list[str], params: dict[str, Any], *, named_index: bool, as_json: bool
+) -> None:
+    """``query --url``: the server's answers, refused when it serves another index than the one named."""
+    from search.remote import query_server
+
+    expect = None
+    if named_index:
+        from index.index_dir import current_version
+
+        expect = current_version(settings.index_dir).name
+    assert settings.url is not None
+    answers = query_server(settings.url, queries, params, api_key=settings.api_key, expect_version=expect)
+    for answer in answers:
+        if as_json:
+            _print_json(answer)
+        else:
+            from search.render import format_result
+            from search.results import QueryResult
+
+            typer.echo(format_result(QueryResult.model_validate(answer), color=sys.stdout.isatty()))
 
 
 def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
