@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -220,8 +222,11 @@ def query(
     gpu: GpuOpt = True,
     url: UrlOpt = None,
 ) -> None:
-    """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
+    """Search the index (no query on a terminal: an interactive prompt). Example: semsearch query "Russia Iran treaty" --json"""
     settings = _settings(index, model, store=store, url=url, **_encoding(encoder, fast, gpu))
+    if text is None and batch is None and sys.stdin.isatty() and sys.stdout.isatty() and not settings.url:
+        _interactive(settings, k, lang, mode, group)
+        return
     if (text is None) == (batch is None):
         raise SemsearchError("Give either a query or --batch FILE (one query per line, - for stdin).")
     if settings.url:
@@ -274,6 +279,47 @@ def _ask_server(
             from search.results import QueryResult
 
             typer.echo(format_result(QueryResult.model_validate(answer), color=sys.stdout.isatty()))
+
+
+def _interactive(settings: Settings, k: int, lang: str | None, mode: str, group: str) -> None:
+    """The prompt loop on a terminal: the engine opens once; readline keeps a history across sessions."""
+    import readline
+
+    from search.engine import SearchEngine
+    from search.filters import parse_filters
+    from search.prompt import HELP, PromptState, run_prompt
+    from search.render import format_result
+
+    engine = SearchEngine.open(settings)
+    history = settings.home / "query_history"
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+    shown: set[str] = set()
+
+    def search(query: str, state: PromptState) -> str:
+        filters = parse_filters(state.lang, index_languages=engine.languages())
+        result = engine.search(query, state.k, filters=filters, mode=state.mode, group=state.group)  # type: ignore[arg-type]
+        for warning in set(engine.warnings) - shown:
+            shown.add(warning)
+            typer.echo(f"warning: {warning}", err=True)
+        return format_result(result, color=True)
+
+    def lines() -> Iterator[str]:
+        while True:
+            try:
+                yield input("semsearch> ")
+            except (EOFError, KeyboardInterrupt):
+                typer.echo()
+                return
+
+    typer.echo(f"{engine.index.manifest.articles} articles ({engine.index.version}). {HELP}")
+    try:
+        run_prompt(lines(), search, typer.echo, PromptState(k=k, lang=lang, mode=mode, group=group))
+    finally:
+        with contextlib.suppress(OSError):
+            history.parent.mkdir(parents=True, exist_ok=True)
+            readline.set_history_length(1000)
+            readline.write_history_file(history)
 
 
 def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
