@@ -45,7 +45,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 EncoderOpt = Annotated[
     str | None,
     typer.Option("--encoder", help="auto (GPU fp16 if any, else CPU fp32), fast, torch-fp32, torch-fp16-cuda or "
-                 "onnx-int8 [env: SEMSEARCH_ENCODER; querying: the index's own]"),
+                 "onnx-int8, onnx-fp32 [env: SEMSEARCH_ENCODER; querying: the index's own, onnx-fp32 for a torch-fp32 index]"),
 ]  # fmt: skip
 FastOpt = Annotated[
     bool, typer.Option("--fast", help="The int8 ONNX encoder: about 2x faster on a CPU, see README for its cost")
