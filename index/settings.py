@@ -125,6 +125,8 @@ class Settings:
     store: str | None = None
     # how long a write queues behind a build or another write before it is refused (SEMSEARCH_WRITE_WAIT_S)
     write_wait_s: float = DEFAULT_WRITE_WAIT_S
+    # a running `semsearch serve` that `semsearch query` asks instead of opening the index (SEMSEARCH_URL)
+    url: str | None = None
 
     @property
     def read_options(self) -> ReadOptions:
@@ -151,8 +153,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL``, ``SEMSEARCH_API_KEY``,
-        ``SEMSEARCH_STORE``, ``SEMSEARCH_WRITE_WAIT_S``, ``SEMSEARCH_ENCODER`` and ``SEMSEARCH_NO_GPU``
-        (1/true/yes/on: no GPU)."""
+        ``SEMSEARCH_STORE``, ``SEMSEARCH_WRITE_WAIT_S``, ``SEMSEARCH_URL``, ``SEMSEARCH_ENCODER`` and
+        ``SEMSEARCH_NO_GPU`` (1/true/yes/on: no GPU)."""
         env = os.environ if environ is None else environ
         home = Path(env["SEMSEARCH_HOME"]).expanduser() if env.get("SEMSEARCH_HOME") else _default_home()
         index_dir = Path(env["SEMSEARCH_INDEX"]).expanduser() if env.get("SEMSEARCH_INDEX") else home / "index"
@@ -171,4 +173,5 @@ class Settings:
             write_wait_s=write_wait_s,
             encoder=env.get("SEMSEARCH_ENCODER", "").strip() or None,
             use_gpu=env.get("SEMSEARCH_NO_GPU", "").strip().lower() not in _TRUE,
+            url=env.get("SEMSEARCH_URL") or None,
         )  # fmt: skip

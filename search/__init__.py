@@ -1,9 +1,35 @@
-"""semsearch's search side: query in, hits out; and the CLI and HTTP edges over it."""
+"""semsearch's search side: query in, hits out; and the CLI and HTTP edges over it.
 
-from search.engine import SearchEngine, describe_index
-from search.evaluation import EvalReport, evaluate, load_judgements
-from search.filters import QueryFilters, parse_filters
-from search.results import Hit, IndexInfo, QueryRequest, QueryResult, Snippet, Span, Version
+Public names resolve lazily (PEP 562), as in ``index``: ``import search`` loads no model, FAISS or pydantic model
+until a name is used.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # names for type checkers and editors; at run time __getattr__ resolves them
+    from search.engine import SearchEngine, describe_index
+    from search.evaluation import EvalReport, evaluate, load_judgements
+    from search.filters import QueryFilters, parse_filters
+    from search.results import Hit, IndexInfo, QueryRequest, QueryResult, Snippet, Span, Version
+
+# public name -> the module that defines it
+_WHERE = {
+    "EvalReport": "search.evaluation",
+    "Hit": "search.results",
+    "IndexInfo": "search.results",
+    "QueryFilters": "search.filters",
+    "QueryRequest": "search.results",
+    "QueryResult": "search.results",
+    "SearchEngine": "search.engine",
+    "Snippet": "search.results",
+    "Span": "search.results",
+    "Version": "search.results",
+    "describe_index": "search.engine",
+    "evaluate": "search.evaluation",
+    "load_judgements": "search.evaluation",
+    "parse_filters": "search.filters",
+}
 
 __all__ = [
     "EvalReport",
@@ -21,3 +47,16 @@ __all__ = [
     "load_judgements",
     "parse_filters",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'search' has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value  # resolved once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__"))})

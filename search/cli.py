@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -60,7 +63,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 EncoderOpt = Annotated[
     str | None,
     typer.Option("--encoder", help="auto (GPU fp16 if any, else CPU fp32), fast, torch-fp32, torch-fp16-cuda or "
-                 "onnx-int8 [env: SEMSEARCH_ENCODER; querying: the index's own]"),
+                 "onnx-int8, onnx-fp32 [env: SEMSEARCH_ENCODER; querying: the index's own, onnx-fp32 for a torch-fp32 index]"),
 ]  # fmt: skip
 FastOpt = Annotated[
     bool, typer.Option("--fast", help="The int8 ONNX encoder: about 2x faster on a CPU, see README for its cost")
@@ -74,6 +77,12 @@ StoreOpt = Annotated[
     str | None,
     typer.Option("--store", help="Search vectors in milvus://HOST:PORT/COLLECTION (or a Milvus Lite "
                  "milvus:///path/file.db/COLLECTION) filled by `semsearch export` [env: SEMSEARCH_STORE]"),
+]  # fmt: skip
+
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", help="Ask the running `semsearch serve` at this URL, e.g. http://127.0.0.1:8000 "
+                 "[env: SEMSEARCH_URL; API key: SEMSEARCH_API_KEY]"),
 ]  # fmt: skip
 
 
@@ -236,27 +245,39 @@ def query(
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
     gpu: GpuOpt = None,
+    url: UrlOpt = None,
 ) -> None:
-    """Search the index. Example: semsearch query "Russia Iran treaty" --json"""
+    """Search the index (no query on a terminal: an interactive prompt). Example: semsearch query "Russia Iran treaty" --json"""
+    settings = _settings(index, model, store=store, url=url, **_encoding(encoder, fast, gpu))
+    if text is None and batch is None and sys.stdin.isatty() and sys.stdout.isatty() and not settings.url:
+        _interactive(settings, k, lang, mode, group)
+        return
+    if (text is None) == (batch is None):
+        raise SemsearchError("Give either a query or --batch FILE (one query per line, - for stdin).")
+    if settings.url:
+        queries = [text.strip()] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
+        params = {"k": k, "offset": offset, "mode": mode, "group": group, "snippets": snippets, "lang": lang,
+                  "since": since, "until": until, "source": source}  # fmt: skip
+        _ask_server(settings, queries, params, named_index=index is not None or "SEMSEARCH_INDEX" in os.environ,
+                    as_json=as_json)  # fmt: skip
+        return
     from search.engine import SearchEngine, validate_k, validate_mode, validate_query
     from search.filters import parse_filters
     from search.results import Grouping, Mode
 
-    if (text is None) == (batch is None):
-        raise SemsearchError("Give either a query or --batch FILE (one query per line, - for stdin).")
     validate_k(k)
     validate_mode(mode, group)
     # a batch line that is no query (blank, too long) keeps its place in the output, as an error object
     lines = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
     checked = [_checked(line, validate_query) for line in lines]
-    engine = SearchEngine.open(_settings(index, model, store=store, **_encoding(encoder, fast, gpu)))
-    for warning in engine.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+    engine = SearchEngine.open(settings)
     filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
     queries = [q for q in checked if isinstance(q, str)]
     # validate_mode has checked both against MODES and GROUPINGS
     results = engine.search_many(queries, k, filters=filters, mode=cast(Mode, mode), group=cast(Grouping, group),
                                  snippets=snippets, offset=offset) if queries else []  # fmt: skip
+    for warning in engine.warnings:  # the model's, known once it loaded (a lexical query never loads it)
+        typer.echo(f"warning: {warning}", err=True)
     _print_results(lines, checked, results, as_json=as_json, batch=batch is not None)
 
 
@@ -280,6 +301,70 @@ def _print_results(
             typer.echo(("\n" if number > 1 else "") + _batch_header(number, lines[number - 1], terminal))
         typer.echo(f"error: {result}" if isinstance(result, SemsearchError)
                    else format_result(result, color=terminal, bidi=terminal))  # fmt: skip
+
+
+def _ask_server(
+    settings: Settings, queries: list[str], params: dict[str, Any], *, named_index: bool, as_json: bool
+) -> None:
+    """``query --url``: the server's answers, refused when it serves another index than the one named."""
+    from search.remote import query_server
+
+    expect = None
+    if named_index:
+        from index.index_dir import current_version
+
+        expect = current_version(settings.index_dir).name
+    assert settings.url is not None
+    answers = query_server(settings.url, queries, params, api_key=settings.api_key, expect_version=expect)
+    for answer in answers:
+        if as_json:
+            _print_json(answer)
+        else:
+            from search.render import format_result
+            from search.results import QueryResult
+
+            typer.echo(format_result(QueryResult.model_validate(answer), color=sys.stdout.isatty()))
+
+
+def _interactive(settings: Settings, k: int, lang: str | None, mode: str, group: str) -> None:
+    """The prompt loop on a terminal: the engine opens once; readline keeps a history across sessions."""
+    import readline
+
+    from search.engine import SearchEngine
+    from search.filters import parse_filters
+    from search.prompt import HELP, PromptState, run_prompt
+    from search.render import format_result
+
+    engine = SearchEngine.open(settings)
+    history = settings.home / "query_history"
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+    shown: set[str] = set()
+
+    def search(query: str, state: PromptState) -> str:
+        filters = parse_filters(state.lang, index_languages=engine.languages())
+        result = engine.search(query, state.k, filters=filters, mode=state.mode, group=state.group)  # type: ignore[arg-type]
+        for warning in set(engine.warnings) - shown:
+            shown.add(warning)
+            typer.echo(f"warning: {warning}", err=True)
+        return format_result(result, color=True)
+
+    def lines() -> Iterator[str]:
+        while True:
+            try:
+                yield input("semsearch> ")
+            except (EOFError, KeyboardInterrupt):
+                typer.echo()
+                return
+
+    typer.echo(f"{engine.index.manifest.articles} articles ({engine.index.version}). {HELP}")
+    try:
+        run_prompt(lines(), search, typer.echo, PromptState(k=k, lang=lang, mode=mode, group=group))
+    finally:
+        with contextlib.suppress(OSError):
+            history.parent.mkdir(parents=True, exist_ok=True)
+            readline.set_history_length(1000)
+            readline.write_history_file(history)
 
 
 def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
@@ -401,7 +486,7 @@ def serve(
     public = host not in ("127.0.0.1", "localhost", "::1")
     if public and not settings.api_key:
         raise SemsearchError(f"Serving on {host} needs an API key: pass --api-key or set SEMSEARCH_API_KEY.")
-    engine = SearchEngine.open(settings)  # refuses to start without a loadable index
+    engine = SearchEngine.open(settings, own_encoder=True)  # refuses to start without a loadable index
     # a repeated query costs no model call; queries arriving together share one
     engine.embedder = QueryVectorCache(BatchingEmbedder(cast(QueryVectorCache, engine.embedder).inner))
     for warning in engine.warnings:

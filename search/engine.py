@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from index import Article, Embedder, LoadedIndex, Republished, Settings, load_embedder, open_index
 from index.cleaning import normalise
-from index.embedding.backends import AUTO, TORCH_FP16_CUDA, check_interchangeable
+from index.embedding.backends import AUTO, ONNX_FP32, TORCH_FP16_CUDA, TORCH_FP32, check_interchangeable
 from index.errors import ArticleNotFoundError, IndexMismatchError, InvalidQueryError
 from index.index_dir import current_version
 from index.manifest import Manifest
@@ -58,24 +59,66 @@ class SearchEngine:
     index was exported to (``semsearch export``); the lexical index and the SQLite store are always local."""
 
     def __init__(
-        self, index: LoadedIndex, embedder: Embedder, *, store: str | None = None, vectors: VectorBackend | None = None
+        self,
+        index: LoadedIndex,
+        embedder: Embedder | None = None,
+        *,
+        store: str | None = None,
+        vectors: VectorBackend | None = None,
+        loader: Callable[[], Embedder] | None = None,
     ) -> None:
-        _check_model(index.manifest, embedder)
+        """``embedder``: the query encoder; or ``loader``, called at the first query that needs vectors
+        (a lexical query never loads the model). ``vectors``: the dense backend, if already opened."""
+        if embedder is None and loader is None:
+            raise ValueError("SearchEngine needs an embedder or a loader for one")
         self.index = index
-        # an LRU of query vectors: a query repeated (another page, mode or language filter) is encoded once
-        self.embedder: Embedder = embedder if isinstance(embedder, QueryVectorCache) else QueryVectorCache(embedder)
         self.store = store
         self.vectors = vectors if vectors is not None else open_vector_store(store, index)
         self.warnings: list[str] = []
-        if embedder.fingerprint != index.manifest.model.fingerprint:
-            self.warnings.append(
+        self._loader = loader
+        self._loading = threading.Lock()
+        self._embedder: Embedder | None = None
+        if embedder is not None:
+            # an LRU of query vectors: a query repeated (another page, mode or language filter) is encoded once
+            self.embedder = embedder if isinstance(embedder, QueryVectorCache) else QueryVectorCache(embedder)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The query encoder, loaded (and checked against the index) on first use."""
+        if self._embedder is None:
+            with self._loading:
+                if self._embedder is None:
+                    assert self._loader is not None
+                    loaded = self._loader()
+                    self.embedder = QueryVectorCache(loaded)
+        assert self._embedder is not None
+        return self._embedder
+
+    @embedder.setter
+    def embedder(self, embedder: Embedder) -> None:
+        _check_model(self.index.manifest, embedder)
+        if embedder.fingerprint != self.index.manifest.model.fingerprint:
+            warning = (
                 f"The model's weights differ from the ones that built this index ({embedder.source}); "
                 "results may be slightly off. Rebuild with `semsearch build` to match."
             )
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+        for notice in getattr(embedder, "notices", ()):  # e.g. the ONNX encoder fell back to torch
+            if notice not in self.warnings:
+                self.warnings.append(notice)
+        self._embedder = embedder
+
+    @property
+    def model_loaded(self) -> bool:
+        """Whether the query encoder is loaded (a lexical query never loads it)."""
+        return self._embedder is not None
 
     @classmethod
-    def open(cls, settings: Settings) -> SearchEngine:
-        """Open the index at ``settings.index_dir`` with its own model (or the one asked for, if the same)."""
+    def open(cls, settings: Settings, *, own_encoder: bool = False) -> SearchEngine:
+        """Open the index at ``settings.index_dir``; its own model (or the one asked for, if the same) loads
+        at the first query that needs it. ``own_encoder``: by default the index's own encoder (for a server
+        that writes passages into the index), not the faster query encoder of a torch-fp32 index."""
         index = open_index(settings.index_dir, mmap=True if settings.store else None)  # Milvus holds the vectors
         recorded = index.manifest.model.name
         if settings.model and _model_key(settings.model) != _model_key(recorded):
@@ -84,11 +127,12 @@ class SearchEngine:
                 f"Query without --model, or rebuild with `semsearch build --model {settings.model} ...`."
             )
         vectors = open_vector_store(settings.store, index)  # a stale store is refused before the model loads
-        embedder = load_embedder(
-            settings.model or recorded, settings.models_dir, settings.encoder or _query_encoder(index.manifest),
-            use_gpu=settings.use_gpu,
-        )  # fmt: skip
-        return cls(index, embedder, store=settings.store, vectors=vectors)
+        encoder = settings.encoder or _query_encoder(index.manifest, own=own_encoder)
+
+        def loader() -> Embedder:
+            return load_embedder(settings.model or recorded, settings.models_dir, encoder, use_gpu=settings.use_gpu)
+
+        return cls(index, store=settings.store, vectors=vectors, loader=loader)
 
     def search(
         self,
@@ -457,10 +501,15 @@ def _check_model(manifest: Manifest, embedder: Embedder) -> None:
         check_interchangeable(manifest.model.encoder, backend)
 
 
-def _query_encoder(manifest: Manifest) -> str:
+def _query_encoder(manifest: Manifest, *, own: bool = False) -> str:
     """The encoder queries use by default: the index's own, except that a GPU-built index is queried on
-    whatever this machine has (fp16 on a GPU, else fp32: measured interchangeable)."""
-    return AUTO if manifest.model.encoder == TORCH_FP16_CUDA else manifest.model.encoder
+    whatever this machine has (fp16 on a GPU, else fp32: measured interchangeable), and a torch-fp32 index
+    with the same fp32 weights in ONNX Runtime (same vectors, no torch to import: a query starts in a second)."""
+    if manifest.model.encoder == TORCH_FP16_CUDA:
+        return AUTO
+    if manifest.model.encoder == TORCH_FP32 and not own:
+        return ONNX_FP32
+    return manifest.model.encoder
 
 
 def _model_key(name: str) -> str:

@@ -171,3 +171,19 @@ def test_what_needs_shared_skips_without_it_and_fails_where_required(
     assert shared_path("corpus-ntrex") == tmp_path / "absent" / "corpus-ntrex"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert f"export {REQUIRE_SHARED}=1" in ci  # so no test that needs ../shared is skipped in CI
+
+
+@pytest.mark.slow
+def test_cold_query_benchmark_runs_on_a_tiny_input(seeds_index: Settings, tmp_path: Path) -> None:
+    judged = tmp_path / "judged.jsonl"
+    lines = (ROOT / "benchmarks" / "dev_eval" / "seeds.jsonl").read_text(encoding="utf-8").splitlines()
+    judged.write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    rows = load("bench_cold_query").main(
+        ["--index", str(seeds_index.index_dir), "--repeat", "1", "--large-vectors", "400", "--url-queries", "3",
+         "--judgements", str(judged)]
+    )  # fmt: skip
+    cases = {r["case"]: r for r in rows}
+    assert {"semsearch --help", "query lexical (seeds)", "query hybrid (synthetic 400)"} <= set(cases)
+    assert all(r["wall_s"] > 0 for r in rows if "wall_s" in r)
+    assert cases["query --url round trip"]["p50_ms"] > 0
+    assert cases["query encoders"]["cosine_min"] >= 0.9999

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
 
+import pytest
+
 import index
 import search
+from index import Settings
 from tests.conftest import ROOT
 
 
@@ -33,10 +38,58 @@ def test_core_never_imports_the_edges() -> None:
     assert [p.name for p in core if pattern.search(p.read_text())] == []
 
 
-def test_cli_start_up_imports_no_heavy_library() -> None:
+_HEAVY = ("torch", "transformers", "sentence_transformers", "faiss", "onnxruntime", "fastapi", "lingua")
+
+
+def _loaded_after(code: str, *args: str) -> tuple[list[str], float]:
+    """The heavy modules loaded by ``code`` in a fresh interpreter, and its wall time."""
+    import time
+
+    probe = f"{code}\nimport sys\nprint(sorted(m for m in {_HEAVY!r} if m in sys.modules))"
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    return eval(done.stdout.strip().splitlines()[-1]), time.perf_counter() - t0
+
+
+@pytest.mark.parametrize(
+    "code", ["import index", "import search", "import search.cli", "import index, search; index.Settings"]
+)
+def test_importing_the_packages_loads_no_heavy_library_and_is_quick(code: str) -> None:
+    loaded, seconds = _loaded_after(code)
+    assert loaded == []
+    assert seconds < 5.0  # measured ~0.2-0.4 s; generous for a loaded 2-core machine
+
+
+def test_help_loads_no_heavy_library() -> None:
     code = (
-        "import sys, search.cli; "
-        "print(sorted(m for m in ('torch', 'faiss', 'sentence_transformers', 'fastapi', 'lingua') if m in sys.modules))"
+        "import sys\nfrom search.cli import main\nsys.argv = ['semsearch', 'query', '--help']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    loaded, _ = _loaded_after(code)
+    assert loaded == []
+
+
+def test_a_lexical_query_never_loads_the_model(tiny_index: Settings) -> None:
+    """Through the library and through the CLI: no torch, transformers or ONNX Runtime, and an answer.
+    (The index was built with the test embedder, which no process can load: loading it would fail.)"""
+    library = (
+        "import sys\nfrom pathlib import Path\nfrom index import Settings\nfrom search import SearchEngine\n"
+        "engine = SearchEngine.open(Settings(home=Path(sys.argv[1]), index_dir=Path(sys.argv[2])))\n"
+        "result = engine.search('earthquake Sulawesi', mode='lexical')\n"
+        "assert result.results[0].article_id.startswith('en_quake'), result\n"
+        "assert not engine.model_loaded"
+    )
+    loaded, _ = _loaded_after(library, str(tiny_index.home), str(tiny_index.index_dir))
+    assert [m for m in loaded if m != "faiss"] == []
+    cli = (
+        "import sys\nfrom search.cli import main\n"
+        "sys.argv = ['semsearch', 'query', 'earthquake Sulawesi', '--mode', 'lexical', '--json', '--index', sys.argv[2]]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code"
+    )
+    done = subprocess.run([sys.executable, "-c", cli + "\nimport sys\nprint(sorted(m for m in "
+                           f"{_HEAVY!r} if m in sys.modules))", "", str(tiny_index.index_dir)],
+                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "SEMSEARCH_HOME": str(tiny_index.home)})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answer, modules = done.stdout.strip().splitlines()
+    assert json.loads(answer)["results"][0]["title"] == "Earthquake strikes Indonesia"
+    assert [m for m in eval(modules) if m != "faiss"] == []

@@ -108,15 +108,17 @@ def load_embedder(
     on_stage: StageCallback | None = None,
 ) -> Embedder:
     """Open a model by name or folder with the encoder backend asked for (``auto``, ``fast`` or a backend
-    name, see backends.py); the default model is materialised offline, the int8 export made once.
+    name, see backends.py); the default model is materialised offline, an ONNX export made once.
 
-    When the int8 export fails, the fp32 encoder is returned with a notice saying so (``notices``).
+    When ONNX Runtime is missing (``onnx-fp32``) or an export fails, the torch fp32 encoder is returned with a
+    notice saying so (``notices``); a damaged export is made again, with a notice.
     ``on_stage`` is told before a slow one-time step starts (see ``StageCallback``).
     """
     from index.embedding.backends import (
         AUTO,
         BACKENDS,
         INSTALL_HINT,
+        ONNX_FP32,
         ONNX_INT8,
         TORCH_FP16_CUDA,
         choose_backend,
@@ -130,38 +132,73 @@ def load_embedder(
         backend = choose_backend(requested, cuda_available=False)  # named outright: no need to ask torch
     else:
         backend = choose_backend(requested, cuda_available=use_gpu and cuda_available(), gpu_allowed=use_gpu)
-    if backend != ONNX_INT8:
+    if backend not in (ONNX_INT8, ONNX_FP32):
         return SentenceTransformerEmbedder.open(resolved_name, location, source, backend=backend, threads=threads)
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
     except ImportError as exc:
+        if backend == ONNX_FP32:  # the query encoder of a torch-fp32 index: torch gives the same vectors
+            fallback = SentenceTransformerEmbedder.open(resolved_name, location, source, threads=threads)
+            fallback.notices.append(f"ONNX Runtime is not installed ({INSTALL_HINT[ONNX_FP32]}); encoding "
+                                    f"queries with {fallback.backend}, which starts slower.")  # fmt: skip
+            return fallback
         raise SemsearchError(
             f"The fast encoder ({ONNX_INT8}) needs ONNX Runtime, which is not installed: {INSTALL_HINT[ONNX_INT8]}. "
             f"Or build with --encoder {AUTO}."
         ) from exc
-    from index.embedding.onnx_encoder import OnnxEmbedder
-    from index.embedding.onnx_export import ExportError, export_folder, export_int8, read_meta
+    return _onnx_embedder(resolved_name, location, source, models_dir, backend, threads, on_stage)
 
+
+def _onnx_embedder(
+    name: str,
+    location: Path | str,
+    source: str,
+    models_dir: Path,
+    backend: str,
+    threads: int | None,
+    on_stage: StageCallback | None = None,
+) -> Embedder:
+    """The ONNX export of the model (made once under ``models_dir``, again when damaged), or torch fp32 with a
+    notice when exporting fails."""
+    import shutil
+
+    from index.embedding.backends import ONNX_INT8
+    from index.embedding.onnx_encoder import DamagedExportError, OnnxEmbedder
+    from index.embedding.onnx_export import FP32, INT8, ExportError, export, export_folder, read_meta
+    from index.embedding.sentence_transformer import SentenceTransformerEmbedder
+
+    precision = INT8 if backend == ONNX_INT8 else FP32
     fingerprint = known_fingerprint(location)
     fp32: SentenceTransformerEmbedder | None = None
     if fingerprint is None:  # a hub model: its fingerprint comes from the loaded weights
-        fp32 = SentenceTransformerEmbedder.open(resolved_name, location, source, threads=threads)
+        fp32 = SentenceTransformerEmbedder.open(name, location, source, threads=threads)
         fingerprint = fp32.fingerprint
-    folder = export_folder(models_dir, fingerprint)
-    meta = read_meta(folder)
-    if meta is None:
-        fp32 = fp32 or SentenceTransformerEmbedder.open(resolved_name, location, source, threads=threads)
+    folder = export_folder(models_dir, fingerprint, precision)
+    notices: list[str] = []
+    for attempt in range(2):
+        meta = read_meta(folder)
+        if meta is None and folder.exists() and not attempt:  # sizes differ from those recorded, or no record
+            notices.append(f"The ONNX export at {folder} is incomplete or damaged; exported it again.")
+        if meta is not None:
+            try:
+                onnx = OnnxEmbedder(folder, meta, f"{source}; {precision} ONNX export at {folder}", threads=threads)
+                onnx.notices.extend(notices)
+                return onnx
+            except DamagedExportError as exc:
+                if attempt:
+                    raise
+                notices.append(f"{exc}; exported it again.")
+                shutil.rmtree(folder, ignore_errors=True)
+        fp32 = fp32 or SentenceTransformerEmbedder.open(name, location, source, threads=threads)
         if on_stage is not None:
             on_stage("export")
         try:
-            export_int8(fp32.model, fingerprint, resolved_name, folder)
+            export(fp32.model, fingerprint, name, folder, precision)
         except ExportError as exc:
-            fp32.notices.append(f"{exc} Encoding with {fp32.backend} instead.")
+            fp32.notices.extend([*notices, f"{exc} Encoding with {fp32.backend} instead."])
             return fp32
-        meta = read_meta(folder)
-        assert meta is not None, "a finished export always has its description"
-    return OnnxEmbedder(folder, meta, f"{source}; int8 ONNX export at {folder}", threads=threads)
+    raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 def known_fingerprint(location: Path | str) -> str | None:

@@ -9,6 +9,10 @@ where no GPU is present:
   run by ONNX Runtime on the CPU. On a machine with a usable GPU, ``fast`` takes the GPU instead:
   fp16 on a GPU is both faster and closer to fp32 than int8 on a CPU.
 - a backend named outright is used as named (``torch-fp16-cuda`` without a GPU is an error).
+- ``onnx-fp32``: the same fp32 weights exported to ONNX, run by ONNX Runtime without torch. It is the
+  default *query* encoder of a ``torch-fp32`` index (search/engine.py): it starts in a fraction of
+  torch's time and its vectors match torch's (cosine >= 0.9999, identical top-10 on the seeds dev evaluation;
+  benchmarks/README.md, "Cold start").
 
 Vectors from different backends of the same weights are close but not equal. An index records the
 backend that built it; a query encoder of another backend is accepted only for the pairs in
@@ -24,7 +28,8 @@ from index.errors import SemsearchError
 TORCH_FP32: Final = "torch-fp32"
 TORCH_FP16_CUDA: Final = "torch-fp16-cuda"
 ONNX_INT8: Final = "onnx-int8"
-BACKENDS: Final = (TORCH_FP32, TORCH_FP16_CUDA, ONNX_INT8)
+ONNX_FP32: Final = "onnx-fp32"
+BACKENDS: Final = (TORCH_FP32, TORCH_FP16_CUDA, ONNX_INT8, ONNX_FP32)
 AUTO: Final = "auto"
 FAST: Final = "fast"
 CHOICES: Final = (AUTO, FAST, *BACKENDS)
@@ -35,7 +40,7 @@ CHOICES: Final = (AUTO, FAST, *BACKENDS)
 # int8 on both sides (-1.6 to +1.9 points per pair) — for fp32 index / int8 queries (mean -0.6 MRR@10,
 # worst pair -2.0) and int8 index / fp32 queries (mean +0.4, worst -1.2). fp16 on a GPU differs from fp32
 # by rounding far below int8's (not measurable on this project's CPU machines; see the README).
-INTERCHANGEABLE: Final = frozenset(
+_MEASURED: Final = frozenset(
     {
         (TORCH_FP32, ONNX_INT8),
         (ONNX_INT8, TORCH_FP32),
@@ -45,9 +50,22 @@ INTERCHANGEABLE: Final = frozenset(
         (ONNX_INT8, TORCH_FP16_CUDA),
     }
 )
+# onnx-fp32 is torch-fp32's weights in fp32 run by ONNX Runtime: query vectors within cosine 0.9999 of
+# torch's on a multilingual sample and the same top-10 for every query of the seeds dev evaluation
+# (tests/test_onnx_query_encoder.py; benchmarks/README.md, "Cold start"), so it pairs wherever torch-fp32 does.
+INTERCHANGEABLE: Final = frozenset(
+    {
+        *_MEASURED,
+        (TORCH_FP32, ONNX_FP32),
+        (ONNX_FP32, TORCH_FP32),
+        *((ONNX_FP32, b) for a, b in _MEASURED if a == TORCH_FP32),
+        *((a, ONNX_FP32) for a, b in _MEASURED if b == TORCH_FP32),
+    }
+)
 
 INSTALL_HINT: Final = {
     ONNX_INT8: "pip install onnxruntime onnx (both are semsearch dependencies: reinstall with pip install -e .)",
+    ONNX_FP32: "pip install onnxruntime onnx (both are semsearch dependencies: reinstall with pip install -e .)",
     TORCH_FP16_CUDA: "a CUDA build of torch: pip install torch --index-url https://download.pytorch.org/whl/cu124",
 }
 

@@ -1,4 +1,5 @@
-"""Export a sentence-transformers model to ONNX and quantise it to int8, once, into a folder of its own.
+"""Export a sentence-transformers model to ONNX, once, into a folder of its own: quantised to int8 (the fast
+encoder), or fp32 (the query encoder of a ``torch-fp32`` index: the same weights without torch).
 
 The export runs the model's own torch weights through ``torch.onnx.export`` (eager attention, so ONNX
 Runtime's transformer optimiser can fuse attention, layer norms and GELU), then quantises every MatMul
@@ -7,8 +8,12 @@ this model, per-channel under one). Weights of 8-bit matmuls are stored signed; 
 On CPUs without VNNI instructions the weights are quantised to 7 bits (``reduce_range``) so the
 u8×s8 products cannot saturate, as ONNX Runtime advises.
 
+The fp32 export stops before quantising and also keeps ONNX Runtime's own optimised graph
+(``model.opt.onnx``, written by a session with ``optimized_model_filepath``), so a query process starts
+its session without optimising again.
+
 The folder holds ``model.onnx``, ``tokenizer.json`` and ``semsearch_onnx.json`` (what it was exported
-from and how), so the fast encoder loads without torch. It is written under a temporary name and
+from and how, with the sizes of its files), so the ONNX encoders load without torch. It is written under a temporary name and
 renamed into place: a folder that exists is complete. A failed export leaves nothing behind.
 """
 
@@ -20,14 +25,17 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from index.errors import SemsearchError
 
 META_FILE = "semsearch_onnx.json"
 MODEL_FILE = "model.onnx"
+OPTIMISED_FILE = "model.opt.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 EXPORT_FORMAT = 1
+INT8: Final = "int8"
+FP32: Final = "fp32"
 _OPSET = 17
 
 
@@ -35,9 +43,9 @@ class ExportError(SemsearchError):
     """The model could not be exported; the caller falls back to the fp32 encoder."""
 
 
-def export_folder(models_dir: Path, fingerprint: str) -> Path:
-    """Where the int8 export of the weights with this fingerprint lives."""
-    return models_dir / "onnx-int8" / fingerprint.replace(":", "-")
+def export_folder(models_dir: Path, fingerprint: str, precision: str = INT8) -> Path:
+    """Where the ``precision`` (int8 or fp32) export of the weights with this fingerprint lives."""
+    return models_dir / f"onnx-{precision}" / fingerprint.replace(":", "-")
 
 
 def read_meta(folder: Path) -> dict[str, Any] | None:
@@ -49,6 +57,9 @@ def read_meta(folder: Path) -> dict[str, Any] | None:
         return None
     if meta.get("format") != EXPORT_FORMAT or meta.get("model_bytes") != size:
         return None
+    for name, recorded in (meta.get("file_bytes") or {}).items():  # the fp32 export records every file's size
+        if not (folder / name).is_file() or (folder / name).stat().st_size != recorded:
+            return None
     return dict(meta)
 
 
@@ -57,16 +68,25 @@ def export_int8(model: Any, fingerprint: str, name: str, target: Path) -> Path:
 
     Raises ExportError on any failure, with nothing written at ``target``.
     """
+    return export(model, fingerprint, name, target, INT8)
+
+
+def export(model: Any, fingerprint: str, name: str, target: Path, precision: str, *, replace: bool = False) -> Path:
+    """Export the loaded SentenceTransformer ``model`` to ``target`` as ``precision`` (int8 or fp32) ONNX;
+    ``replace``: export again even over a complete-looking folder (its files were found damaged).
+
+    Raises ExportError on any failure, with nothing written at ``target``.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     with _lock(target.parent / f"{target.name}.lock"):
-        if read_meta(target) is not None:  # another process exported it while we waited
+        if not replace and read_meta(target) is not None:  # another process exported it while we waited
             return target
         work = target.parent / f".{target.name}.tmp-{os.getpid()}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         try:
             with _quiet():
-                meta = _export(model, fingerprint, name, work)
+                meta = _export(model, fingerprint, name, work, precision)
             (work / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
             shutil.rmtree(target, ignore_errors=True)  # an incomplete folder from an older crash
             os.replace(work, target)
@@ -74,11 +94,11 @@ def export_int8(model: Any, fingerprint: str, name: str, target: Path) -> Path:
             shutil.rmtree(work, ignore_errors=True)
             if isinstance(exc, ExportError | KeyboardInterrupt | SystemExit):
                 raise
-            raise ExportError(f"Exporting {name} to ONNX int8 failed: {type(exc).__name__}: {exc}") from exc
+            raise ExportError(f"Exporting {name} to ONNX {precision} failed: {type(exc).__name__}: {exc}") from exc
     return target
 
 
-def _export(model: Any, fingerprint: str, name: str, work: Path) -> dict[str, Any]:
+def _export(model: Any, fingerprint: str, name: str, work: Path, precision: str) -> dict[str, Any]:
     import onnx
     import onnxruntime
     import torch
@@ -89,7 +109,7 @@ def _export(model: Any, fingerprint: str, name: str, work: Path) -> dict[str, An
     mean = mode == "mean" or mode == ["mean"] or bool(getattr(pooling, "pooling_mode_mean_tokens", False))
     if pooling is None or not mean or not getattr(pooling, "include_prompt", True):
         raise ExportError(
-            f"{name} does not use mean pooling over all tokens; the int8 encoder supports such models only."
+            f"{name} does not use mean pooling over all tokens; the ONNX encoders support such models only."
         )
     auto = getattr(transformer, "auto_model", None) or transformer.model
     config = auto.config
@@ -115,16 +135,28 @@ def _export(model: Any, fingerprint: str, name: str, work: Path) -> dict[str, An
             dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_embeddings": axes},
         )  # fmt: skip
     fused = _optimise(raw, work / "fused.onnx", config)
-    reduce_range = not _has_vnni()
-    quantize_dynamic(
-        str(fused), str(work / MODEL_FILE), per_channel=True, reduce_range=reduce_range,
-        weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )  # fmt: skip
+    if precision == FP32:
+        os.replace(fused, work / MODEL_FILE)
+        quantisation: dict[str, Any] | None = None
+    else:
+        reduce_range = not _has_vnni()
+        quantize_dynamic(
+            str(fused), str(work / MODEL_FILE), per_channel=True, reduce_range=reduce_range,
+            weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )  # fmt: skip
+        quantisation = {"weights": "int8", "per_channel": True, "reduce_range": reduce_range, "ops": ["MatMul"]}
     for leftover in work.glob("*.onnx*"):
         if leftover.name != MODEL_FILE:
             leftover.unlink()
     (work / TOKENIZER_FILE).write_text(model.tokenizer.backend_tokenizer.to_str(), encoding="utf-8")
+    files = [MODEL_FILE, TOKENIZER_FILE]
+    if precision == FP32:  # ONNX Runtime's own optimisations, done once here rather than by every query process
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.optimized_model_filepath = str(work / OPTIMISED_FILE)
+        onnxruntime.InferenceSession(str(work / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        files.append(OPTIMISED_FILE)
     return {
         "format": EXPORT_FORMAT,
         "name": name,
@@ -133,10 +165,12 @@ def _export(model: Any, fingerprint: str, name: str, work: Path) -> dict[str, An
         "max_seq_length": int(model.max_seq_length),
         "prompts": dict(model.prompts or {}),
         "pooling": "mean",
-        "quantisation": {"weights": "int8", "per_channel": True, "reduce_range": reduce_range, "ops": ["MatMul"]},
+        "precision": precision,
+        "quantisation": quantisation,
         "fused": fused.name == "fused.onnx",
         "onnxruntime": onnxruntime.__version__,
         "model_bytes": (work / MODEL_FILE).stat().st_size,
+        "file_bytes": {f: (work / f).stat().st_size for f in files},
     }
 
 

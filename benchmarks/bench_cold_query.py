@@ -1,0 +1,188 @@
+"""Cold start: the time from typing `semsearch query` to the answer, each run in a fresh process.
+
+Side by side in one run, medians of ``--repeat`` fresh processes with a warm page cache (one unmeasured run
+first), wall and CPU time (the children's rusage): ``python -c "import typer"`` (the floor of any typer
+CLI), ``semsearch --help``, cold ``semsearch query`` in lexical, dense and hybrid mode on the seeds index
+and on a large synthetic index (``--large-vectors``: synthetic vectors under synthetic articles, as
+bench_query.py builds them), and ``semsearch query --url`` against a running ``semsearch serve`` (cold CLI
+process, and the HTTP round trip alone, p50). Then the fp32 ONNX query encoder against torch: single-query
+latency in a warm process, cosine agreement, and the dev evaluation (MRR@10, dense) with each.
+Appends JSON lines to benchmarks/results/cold_query.jsonl.
+
+    python benchmarks/bench_cold_query.py --index /tmp/seeds-index                 # seeds only
+    python benchmarks/bench_cold_query.py --index /tmp/seeds-index --large-vectors 1000000
+    python benchmarks/bench_cold_query.py --index /tmp/seeds-index --large-vectors 200000 --large-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_build import append_results  # noqa: E402
+
+from index import Settings, build_index, iter_articles, load_embedder  # noqa: E402
+from index.embedding.backends import ONNX_FP32, TORCH_FP32  # noqa: E402
+from search import SearchEngine, evaluate, load_judgements  # noqa: E402
+
+QUERY = "Russia Iran treaty"
+
+
+def cold(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``cmd`` over ``repeat`` fresh processes (after one warm-up run)."""
+    subprocess.run(cmd, capture_output=True, env=env, check=True)
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, env=env, check=True)
+        walls.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, required=True, help="an index of seeds/ built with the real model")
+    parser.add_argument("--large-vectors", type=int, default=0, help="also a synthetic index of this many vectors")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--url-queries", type=int, default=50)
+    parser.add_argument("--large-only", action="store_true", help="only the synthetic index's cold queries")
+    parser.add_argument("--judgements", type=Path, default=ROOT / "benchmarks" / "dev_eval" / "seeds.jsonl")
+    args = parser.parse_args(argv)
+
+    semsearch = str(Path(sys.executable).with_name("semsearch"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    rows: list[dict] = []
+
+    def measure(name: str, cmd: list[str], **extra: object) -> None:
+        wall, cpu = cold(cmd, args.repeat, env)
+        rows.append({"case": name, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), **extra})
+        print(f"{name:<44}{wall:>9.3f}{cpu:>9.3f}", flush=True)
+
+    print(f"{'cold, fresh process (median of ' + str(args.repeat) + ')':<44}{'wall s':>9}{'cpu s':>9}")
+    measure("python -c 'import typer'", [sys.executable, "-c", "import typer"])
+    measure("python -c 'import search'", [sys.executable, "-c", "import search"])
+    measure("semsearch --help", [semsearch, "--help"])
+    indexes = {} if args.large_only else {"seeds": args.index}
+    if args.large_vectors:
+        indexes[f"synthetic {args.large_vectors}"] = _large_index(args.large_vectors, args.index)
+    for label, index_dir in indexes.items():
+        for mode in ("lexical", "dense", "hybrid"):
+            cmd = [semsearch, "query", QUERY, "--mode", mode, "--json", "--index", str(index_dir)]
+            measure(f"query {mode} ({label})", cmd, index=label, mode=mode)
+    if not args.large_only:
+        rows += _through_server(semsearch, args.index, env, args.repeat, args.url_queries)
+        rows.append(_encoders(args.index, args.judgements))
+    append_results("cold_query", rows, repeat=args.repeat)
+    return rows
+
+
+def _large_index(vectors: int, fit_from: Path) -> Path:
+    """A synthetic index of ~``vectors`` vectors (bench_query.py's corpus and mixture encoder)."""
+    from bench_index import fit_mixture
+    from bench_query import MixtureEmbedder, synthetic_corpus
+
+    work = Path(tempfile.mkdtemp(prefix="semsearch-cold-bench-"))
+    synthetic_corpus(work / "corpus.jsonl", vectors)
+    settings = Settings.from_env().with_overrides(index_dir=work / "index", language_neutral=False, cache_bytes=0)
+    real = load_embedder(None, settings.models_dir, TORCH_FP32)
+    t0 = time.perf_counter()
+    report = build_index([work / "corpus.jsonl"], settings, embedder=MixtureEmbedder(real, fit_mixture(fit_from)))
+    m = report.manifest
+    print(
+        f"synthetic index: {m.passages + m.headlines} vectors, {m.index_spec}, built in {time.perf_counter() - t0:.0f} s"
+    )
+    return settings.index_dir
+
+
+def _through_server(semsearch: str, index_dir: Path, env: dict[str, str], repeat: int, n: int) -> list[dict]:
+    """``query --url`` against ``semsearch serve`` in its own process: a cold CLI, and the round trip alone."""
+    from search.remote import query_server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    server = subprocess.Popen([semsearch, "serve", "--index", str(index_dir), "--port", url.rsplit(":", 1)[1]],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                query_server(url, ["warm up"], {"k": 10}, timeout=5)
+                break
+            except Exception:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("semsearch serve did not start") from None
+                time.sleep(0.3)
+        wall, cpu = cold([semsearch, "query", QUERY, "--json", "--url", url], repeat, env)
+        print(f"{'query --url (cold CLI process)':<44}{wall:>9.3f}{cpu:>9.3f}")
+        titles = [a.title for a in iter_articles([ROOT / "seeds"]) if getattr(a, "title", "")]
+        queries = (titles * (n // max(1, len(titles)) + 1))[:n]
+        trips = []
+        for q in queries:
+            t0 = time.perf_counter()
+            query_server(url, [q], {"k": 10})
+            trips.append((time.perf_counter() - t0) * 1000)
+        p50 = statistics.median(trips)
+        print(f"{'query --url round trip p50 (ms, hybrid k=10)':<44}{p50:>9.1f}")
+    finally:
+        server.terminate()
+        server.wait(10)
+    return [
+        {"case": "query --url (cold CLI)", "wall_s": round(wall, 3), "cpu_s": round(cpu, 3)},
+        {"case": "query --url round trip", "p50_ms": round(p50, 2), "queries": len(trips)},
+    ]
+
+
+def _encoders(index_dir: Path, judgements: Path) -> dict:
+    """onnx-fp32 against torch-fp32: warm single-query latency, cosine, dev evaluation MRR@10 (dense)."""
+    models = Settings.from_env().models_dir
+    onnx, torch = load_embedder(None, models, ONNX_FP32), load_embedder(None, models, TORCH_FP32)
+    judged = load_judgements(judgements)
+    texts = [j.text for j in judged]
+    latency = {}
+    for name, embedder in (("onnx-fp32", onnx), ("torch-fp32", torch)):
+        embedder.encode_queries(texts[:3])  # warm
+        times = []
+        for t in texts:
+            t0 = time.perf_counter()
+            embedder.encode_queries([t])
+            times.append((time.perf_counter() - t0) * 1000)
+        latency[name] = statistics.median(times)
+    cosines = (onnx.encode_queries(texts) * torch.encode_queries(texts)).sum(axis=1)
+    base = SearchEngine.open(Settings.from_env().with_overrides(index_dir=index_dir))
+    mrr = {}
+    for name, embedder in (("onnx-fp32", onnx), ("torch-fp32", torch)):
+        engine = SearchEngine(base.index, embedder)
+        mrr[name] = evaluate(engine, judged, mode="dense").overall.mrr_at_10
+    print(f"{'encoder':<14}{'query p50 ms':>14}{'MRR@10':>9}")
+    for name in ("onnx-fp32", "torch-fp32"):
+        print(f"{name:<14}{latency[name]:>14.2f}{mrr[name]:>9.4f}")
+    print(
+        f"cosine onnx-fp32 vs torch-fp32 over {len(texts)} queries: min {cosines.min():.6f}, mean {cosines.mean():.6f}"
+    )
+    return {
+        "case": "query encoders", "queries": len(texts), "onnx_p50_ms": round(latency["onnx-fp32"], 2),
+        "torch_p50_ms": round(latency["torch-fp32"], 2), "cosine_min": round(float(np.min(cosines)), 6),
+        "cosine_mean": round(float(np.mean(cosines)), 6), "mrr10_onnx": mrr["onnx-fp32"], "mrr10_torch": mrr["torch-fp32"],
+    }  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The fp32 ONNX query encoder (slow: the real model): the same vectors as torch without importing it, the
+default for a torch-fp32 index, and a damaged export made again with a notice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Settings, load_embedder
+from index.embedding import Embedder, resolve_model
+from index.embedding.backends import ONNX_FP32, TORCH_FP32, check_interchangeable
+from index.embedding.onnx_export import MODEL_FILE, OPTIMISED_FILE, TOKENIZER_FILE, export_folder
+from search.engine import SearchEngine
+from search.evaluation import evaluate, load_judgements
+from tests.conftest import ROOT, SEED_ARTICLE
+
+pytestmark = pytest.mark.slow
+
+QUERIES = [
+    "Russia Iran treaty",
+    "روسيا وإيران توقعان معاهدة شراكة",
+    "землетрясение на Сулавеси",
+    "暴雨袭击南方城市",
+    "grève des transports à Paris",
+    "افزایش قیمت نفت",
+    "Erdbeben in Indonesien fordert Hunderte Tote",
+    "terremoto en Indonesia",
+    "x",
+    "A much longer query about the consequences of the strategic partnership treaty between Russia and Iran "
+    "for energy, transport and the sanctions both countries face, signed days before the inauguration.",
+]
+
+
+@pytest.fixture(scope="session")
+def onnx_fp32() -> Embedder:
+    """The default model's fp32 ONNX export (made once into the user's SEMSEARCH_HOME)."""
+    return load_embedder(None, Settings.from_env().models_dir, ONNX_FP32)
+
+
+def test_onnx_fp32_query_vectors_match_torch(onnx_fp32: Embedder, real_embedder: Embedder) -> None:
+    assert onnx_fp32.backend == ONNX_FP32 and real_embedder.backend == TORCH_FP32
+    assert onnx_fp32.fingerprint == real_embedder.fingerprint
+    check_interchangeable(TORCH_FP32, ONNX_FP32)  # recorded as a measured pair
+    a, b = onnx_fp32.encode_queries(QUERIES), real_embedder.encode_queries(QUERIES)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
+    cosines = (a * b).sum(axis=1)
+    assert cosines.min() >= 0.9999, cosines
+
+
+def test_the_seeds_dev_evaluation_ranks_the_same_top_10(seeds_index: Settings, real_embedder: Embedder) -> None:
+    """A torch-fp32 index is queried with onnx-fp32 by default; every judged query gets torch's top 10."""
+    onnx = SearchEngine.open(seeds_index)
+    torch = SearchEngine(onnx.index, real_embedder)
+    judged = load_judgements(ROOT / "benchmarks" / "dev_eval" / "seeds.jsonl")
+    for query in judged:
+        got = onnx.search(query.text, 10, mode="dense", group="articles").results
+        want = torch.search(query.text, 10, mode="dense", group="articles").results
+        assert [h.article_id for h in got] == [h.article_id for h in want], query.text
+    assert onnx.embedder.backend == ONNX_FP32
+    assert evaluate(onnx, judged, mode="dense").overall == evaluate(torch, judged, mode="dense").overall
+
+
+def test_a_dense_query_imports_neither_torch_nor_transformers(seeds_index: Settings) -> None:
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom index import Settings\nfrom search import SearchEngine\n"
+        "engine = SearchEngine.open(Settings(home=Path(sys.argv[1]), index_dir=Path(sys.argv[2])))\n"
+        "hits = engine.search('Russia Iran treaty', 3, group='articles').results\n"
+        "print(hits[0].article_id, engine.embedder.backend, 'torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(seeds_index.home), str(seeds_index.index_dir)],
+                          cwd=ROOT, capture_output=True, text=True, check=True)  # fmt: skip
+    assert done.stdout.split() == [SEED_ARTICLE, ONNX_FP32, "False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("damaged", "how"), [(OPTIMISED_FILE, "garble"), (TOKENIZER_FILE, "garble"), (MODEL_FILE, "truncate")]
+)
+def test_a_damaged_export_is_made_again_with_a_notice(
+    onnx_fp32: Embedder, tmp_path: Path, damaged: str, how: str
+) -> None:
+    models = tmp_path / "models"
+    _, folder, _ = resolve_model(None, Settings.from_env().models_dir)
+    source = export_folder(Settings.from_env().models_dir, onnx_fp32.fingerprint, "fp32")
+    target = export_folder(models, onnx_fp32.fingerprint, "fp32")
+    target.mkdir(parents=True)
+    for path in source.iterdir():  # the good export (linked, it is large), one file copied and damaged
+        (shutil.copyfile if path.name == damaged else os.link)(path, target / path.name)
+    with (target / damaged).open("r+b") as fh:
+        if how == "truncate":
+            fh.truncate(fh.seek(0, os.SEEK_END) // 2)
+        else:
+            fh.write(b"\xff" * 64)  # the header: the file no longer parses
+    embedder = load_embedder(str(folder), models, ONNX_FP32)
+    assert embedder.backend == ONNX_FP32
+    assert any("exported it again" in n for n in embedder.notices), embedder.notices  # type: ignore[attr-defined]
+    query = ["Russia Iran treaty"]
+    assert (embedder.encode_queries(query) * onnx_fp32.encode_queries(query)).sum() > 0.9999
