@@ -40,15 +40,19 @@ def trim(text: str, limit: int) -> str:
 
 
 def format_result(result: QueryResult, *, color: bool = False) -> str:
-    """The hits of one query as numbered blocks: score, language, title, source, passage."""
+    """The hits of one query as numbered blocks: score, confidence, language, title, source, passage; the
+    result's note (e.g. "No good match") first."""
     if not result.results:
         return result.note or f"No results for {result.query!r}."
     bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
     dim = (lambda s: f"\033[2m{s}\033[0m") if color else (lambda s: s)
-    lines = []
+    lines = [result.note, ""] if result.note else []
     for hit in result.results:
         title = hit.title or trim(hit.passage, 60)
-        lines.append(f"{hit.rank:>2}. {hit.score:.3f}  [{hit.lang or '?'}]  {bold(isolate(trim(title, TITLE_CHARS)))}")
+        lines.append(
+            f"{hit.rank:>2}. {hit.score:.3f}  confidence {hit.confidence:.2f}  [{hit.lang or '?'}]  "
+            f"{bold(isolate(trim(title, TITLE_CHARS)))}"
+        )
         meta = "  ".join(x for x in (hit.source, hit.date, hit.url) if x)
         lines.append(f"    {dim(meta)}")
         lines.append(f"    {isolate(_excerpt(hit, color))}")
