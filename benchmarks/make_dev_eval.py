@@ -4,10 +4,17 @@ For every NTREX article, its English, Arabic and Russian headline and first sent
 the article's versions in the other languages are relevant; its own version is excluded from the
 ranking. A third query per article and language is what a user remembers of a story: the three
 rarest words (names, numbers) of a body sentence that holds a number or a name ("keywords"); for it
-every version is relevant, its own included, so it also measures same-language search. Two sets:
+every version is relevant, its own included, so it also measures same-language search. Three sets:
 
     python benchmarks/make_dev_eval.py            # benchmarks/dev_eval/seeds.jsonl (ids as in an index of seeds/)
     python benchmarks/make_dev_eval.py --ntrex    # benchmarks/results/ntrex_dev.jsonl (ids as in bench_build --ntrex)
+    python benchmarks/make_dev_eval.py --names    # benchmarks/dev_eval/names.jsonl (named entities across scripts)
+
+The names set: English queries made of the names in a story (people, places, organisations), judged
+against the story's versions in non-Latin scripts (Arabic, Persian, Russian, Chinese); its English and
+French versions are excluded from the ranking, so the set measures finding a name written in another
+script. A query's stories are every demo story whose English text holds each query word (checked here,
+not typed in), plus the seed article for the queries written about it.
 
 The seeds set is derived from NTREX-128 text (CC BY-SA 4.0, Federmann, Kocmi, Xin 2022) and is
 shipped under that license (see dev_eval/NOTICE.md).
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -30,6 +38,16 @@ from index.sources import split_title  # noqa: E402
 from index.terms import term_spans  # noqa: E402
 
 QUERY_LANGS = ("en", "ar", "ru")
+NON_LATIN_LANGS = ("ar", "fa", "ru", "zh")
+SEED_ARTICLE = "000_1db846cdeb2b71b3.txt"  # Arabic: Putin and Pezeshkian sign a treaty in Moscow
+NAME_QUERIES = (
+    "Joko Widodo Lombok", "Sutopo Purwo Nugroho Donggala", "Risa Kusuma Dwi Haris", "Yohannes Sirait Palu",
+    "Sulawesi Donggala Palu", "Zoran Zaev Gjorge Ivanov", "Skopje Strumica", "Kavardarkov Macedonia",
+    "Ri Yong Ho Pompeo", "Trump Kim Singapore", "Park Byeong Seoul", "Walid Moualem Mistura Idlib",
+    "Assad Damascus", "Morales Titicaca Calzadilla", "Hague Bolivia Chile", "Oriol Junqueras Catalonia",
+    "Yunnan China", "Berners-Lee Inrupt",
+)  # fmt: skip
+SEED_NAME_QUERIES = ("Putin Pezeshkian Moscow", "Peskov Kremlin Pezeshkian")
 
 
 def first_sentence(text: str) -> str:
@@ -93,6 +111,28 @@ def seeds_judgements() -> list[dict]:
     return out
 
 
+def names_judgements() -> list[dict]:
+    """English name queries judged on the demo stories' Arabic, Persian, Russian and Chinese versions."""
+    demo = ROOT / "seeds" / "demo"
+    with (demo / "manifest.tsv").open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["dataset"] == "NTREX-128"]
+    groups: dict[str, dict[str, str]] = {}
+    for row in rows:
+        groups.setdefault(row["parallel_group"], {})[row["lang"]] = f"demo/{row['file']}"
+    english = {g: (demo / Path(v["en"]).name).read_text(encoding="utf-8") for g, v in groups.items()}
+    out = []
+    for number, text in enumerate(NAME_QUERIES, start=1):
+        words = [re.compile(rf"\b{re.escape(w)}\b", re.IGNORECASE) for w in text.split()]
+        stories = sorted(g for g, body in english.items() if all(w.search(body) for w in words))
+        assert stories, f"no demo story names all of {text!r}"
+        relevant = sorted(groups[g][lang] for g in stories for lang in NON_LATIN_LANGS)
+        exclude = sorted(groups[g][lang] for g in stories for lang in ("en", "fr"))
+        out.append({"id": f"names-{number:02d}", "text": text, "lang": "en", "relevant": relevant, "exclude": exclude})
+    for number, text in enumerate(SEED_NAME_QUERIES, start=len(out) + 1):
+        out.append({"id": f"names-{number:02d}", "text": text, "lang": "en", "relevant": [SEED_ARTICLE], "exclude": []})
+    return out
+
+
 def ntrex_judgements() -> list[dict]:
     """Queries over NTREX-128 as bench_build --ntrex indexes it (ids "<document>/<lang>")."""
     import ntrex
@@ -124,10 +164,13 @@ def ntrex_judgements() -> list[dict]:
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ntrex", action="store_true")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--ntrex", action="store_true")
+    which.add_argument("--names", action="store_true")
     args = parser.parse_args(argv)
-    rows = ntrex_judgements() if args.ntrex else seeds_judgements()
-    path = ROOT / "benchmarks" / ("results/ntrex_dev.jsonl" if args.ntrex else "dev_eval/seeds.jsonl")
+    rows = ntrex_judgements() if args.ntrex else names_judgements() if args.names else seeds_judgements()
+    name = "results/ntrex_dev.jsonl" if args.ntrex else "dev_eval/names.jsonl" if args.names else "dev_eval/seeds.jsonl"
+    path = ROOT / "benchmarks" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"{len(rows)} queries -> {path}")

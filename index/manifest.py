@@ -10,7 +10,8 @@ from typing import Any
 
 from index.errors import IndexMismatchError
 
-FORMAT_VERSION = 4
+# 5: the lexical index gained its names field (index/transliteration.py)
+FORMAT_VERSION = 5
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.faiss"
 STORE_FILE = "store.sqlite"

@@ -56,6 +56,14 @@ FUSION_DEPTH = 50
 # language pair and clearly above it on same-language keyword queries; at 0.3 lexical noise from common
 # words pushes cross-language answers down (en>ru on the seeds).
 LEXICAL_MIN_COVERAGE = 0.7
+# Weight of the lexical index's names field (non-Latin words romanised to consonant keys, matched by a query's
+# Latin words; index/transliteration.py) against the ordinary field, whose matches are exact.
+NAME_FIELD_WEIGHT = 1.0
+# A query whose results all have a confidence (search/confidence.py) under this gets the note "No good match":
+# none is more likely relevant than not. Measured (benchmarks/fit_confidence.py, benchmarks/README.md
+# "Confidence"): it flags most off-topic queries and almost no answerable ones; a stricter threshold flags more
+# off-topic queries but also short answerable ones ("Russia Iran treaty": 0.83).
+NO_GOOD_MATCH_CONFIDENCE = 0.5
 # Grouping by stories takes this many candidates per requested result (a story has up to one per language).
 STORY_FANOUT = 4
 MAX_K = 100

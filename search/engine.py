@@ -6,7 +6,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from index.cleaning import normalise
 from index.embedding.backends import AUTO, ONNX_FP32, TORCH_FP16_CUDA, TORCH_FP32, check_interchangeable
 from index.errors import ArticleNotFoundError, IndexMismatchError, InvalidQueryError
 from index.index_dir import current_version
+from index.lexical import LexicalMatch
 from index.manifest import Manifest
 from index.settings import (
     DEFAULT_GROUP,
@@ -27,12 +28,14 @@ from index.settings import (
     MAX_DEPTH,
     MAX_K,
     MAX_QUERY_CHARS,
+    NO_GOOD_MATCH_CONFIDENCE,
     PASSAGES_PER_ARTICLE_FETCH,
     STORY_FANOUT,
 )
 from index.store import PassageWithArticle
 from index.vector_store import open_vector_store
 from index.vectors import HEADLINE_ID_BASE, ScalarFilter, VectorBackend
+from search.confidence import ConfidenceModel, Features, ranked_features
 from search.filters import QueryFilters
 from search.fusion import Candidate, Ranked, best_per_article, reciprocal_rank_fusion, single
 from search.query_cache import QueryVectorCache
@@ -74,6 +77,7 @@ class SearchEngine:
         self.index = index
         self.store = store
         self.vectors = vectors if vectors is not None else open_vector_store(store, index)
+        self.confidence = ConfidenceModel.shipped()
         self.warnings: list[str] = []
         self._loader = loader
         self._loading = threading.Lock()
@@ -203,13 +207,13 @@ class SearchEngine:
         results = []
         for query, vector in zip(cleaned, vectors):
             t0 = time.perf_counter()
-            candidates = self._candidates(query, vector, mode, depth, allowed, allowed_rows, where)
-            hits = self._hits(query, vector, candidates, k, group, snippets, offset)
+            ranking = self._ranking(query, vector, mode, depth, allowed, allowed_rows, where)
+            hits = self._hits(ranking, vector, k, group, snippets, offset)
             took = per_query_ms + (time.perf_counter() - t0) * 1000
             results.append(
                 QueryResult(
                     query=query, k=k, offset=offset, mode=mode, group=group, results=hits, took_ms=round(took, 2),
-                    index_version=self.index.version, note=note,
+                    index_version=self.index.version, note=note or _no_good_match(ranking, offset + k),
                 )
             )  # fmt: skip
         return results
@@ -254,7 +258,7 @@ class SearchEngine:
             )
         return self._vectors_of(list(numbers.values()))
 
-    def _candidates(
+    def _ranking(
         self,
         query: str,
         vector: np.ndarray | None,
@@ -263,15 +267,44 @@ class SearchEngine:
         allowed: np.ndarray | None,
         allowed_rows: np.ndarray | None,
         where: ScalarFilter | None = None,
-    ) -> list[Candidate]:
-        """Articles ranked by the mode, at most ``depth`` from each retriever."""
+    ) -> _Ranking:
+        """Articles ranked by the mode (at most ``depth`` from each retriever), each with its confidence."""
+        match = self.index.lexical.match(query)
         dense = self._dense(vector, depth, allowed, where) if vector is not None else []
         if mode == "dense":
-            return single(dense, dense=True)
-        lexical = self._lexical(query, depth, allowed_rows)
-        if mode == "lexical":
-            return single(lexical, dense=False)
-        return reciprocal_rank_fusion(dense, lexical)
+            candidates = single(dense, dense=True)
+        else:
+            lexical = self._lexical(match, depth, allowed_rows)
+            candidates = single(lexical, dense=False) if mode == "lexical" else reciprocal_rank_fusion(dense, lexical)
+        features = self._features(candidates, dense, match)
+        confidences = [self.confidence.confidence(f, mode) for f in features]
+        return _Ranking(query, candidates, features, confidences, match)
+
+    def ranking_features(
+        self, query: str, mode: Mode = DEFAULT_MODE, depth: int = FUSION_DEPTH
+    ) -> list[tuple[str, Features]]:
+        """The articles of ``query``'s ranking, best first, with the features their confidence comes from
+        (what ``benchmarks/fit_confidence.py`` fits on)."""
+        validate_mode(mode, DEFAULT_GROUP)
+        query = validate_query(query)
+        vector = self.embedder.encode_queries([query])[0] if mode != "lexical" else None
+        ranking = self._ranking(query, vector, mode, depth, None, None)
+        ids = {number: article_id for article_id, (number, *_) in self.index.store.article_keys().items()}
+        return [(ids[c.article], f) for c, f in zip(ranking.candidates, ranking.features)]
+
+    def _features(self, candidates: list[Candidate], dense: list[Ranked], match: LexicalMatch) -> list[Features]:
+        """Each candidate's confidence features: its best cosine, and the best coverage among its rows."""
+        held = match.coverage
+        rows = np.flatnonzero(held > 0)
+        order = rows[np.argsort(-held[rows], kind="stable")]
+        numbers, first = np.unique(self.index.rows.articles[order], return_index=True)
+        best = dict(zip(numbers.tolist(), held[order][first].tolist()))
+        return ranked_features(
+            [None if c.dense is None else c.dense.score for c in candidates],
+            [best.get(c.article, 0.0) for c in candidates],
+            [r.score for r in dense],
+            FUSION_DEPTH,
+        )
 
     def _dense(
         self, vector: np.ndarray, depth: int, allowed: np.ndarray | None, where: ScalarFilter | None = None
@@ -293,12 +326,12 @@ class SearchEngine:
                 return best_per_article(scores_row, ids_row, numbers, depth)
             fetch = min(total, fetch * 4)
 
-    def _lexical(self, query: str, depth: int, mask: np.ndarray | None) -> list[Ranked]:
+    def _lexical(self, match: LexicalMatch, depth: int, mask: np.ndarray | None) -> list[Ranked]:
         """The ``depth`` best articles by BM25 of their best row (rows in ``mask`` only, when given)."""
         rows = self.index.rows
         fetch = depth * PASSAGES_PER_ARTICLE_FETCH
         while True:
-            scores, positions = self.index.lexical.search(query, fetch, mask, LEXICAL_MIN_COVERAGE)
+            scores, positions = self.index.lexical.search(match, fetch, mask, LEXICAL_MIN_COVERAGE)
             numbers = rows.articles[positions]
             if len(np.unique(numbers)) >= depth or len(positions) < fetch:
                 return best_per_article(scores, rows.ids[positions], numbers, depth)
@@ -306,16 +339,17 @@ class SearchEngine:
 
     def _hits(
         self,
-        query: str,
+        ranking: _Ranking,
         vector: np.ndarray | None,
-        candidates: list[Candidate],
         k: int,
         group: Grouping,
         snippets: bool,
         offset: int = 0,
     ) -> list[Hit]:
         """Candidates ``offset + 1`` to ``offset + k`` (one per story when grouping) as hits with passage,
-        snippet and versions."""
+        snippet, confidence and versions."""
+        candidates = ranking.candidates
+        confidence = {c.article: p for c, p in zip(candidates, ranking.confidences)}
         store = self.index.store
         stories = store.stories([c.article for c in candidates])
         chosen: list[Candidate] = []
@@ -333,7 +367,7 @@ class SearchEngine:
         shown = self._passages_to_show(chosen)
         found = store.passages(list(shown.values()))
         rows = [found[shown[c.article]] for c in chosen]
-        made = self._snippets(query, vector, rows) if snippets else [None] * len(rows)
+        made = self._snippets(ranking.match.weights, vector, rows) if snippets else [None] * len(rows)
         versions = self._versions(chosen, candidates, stories) if group == "stories" else {}
         copies = store.republished([r.article.id for r in rows])
         hits = []
@@ -341,7 +375,7 @@ class SearchEngine:
             a, p = row.article, row.passage
             hits.append(
                 Hit(
-                    rank=rank, score=round(c.score, 6),
+                    rank=rank, score=round(c.score, 6), confidence=round(confidence[c.article], 4),
                     dense_score=None if c.dense is None else round(c.dense.score, 6),
                     lexical_score=None if c.lexical is None else round(c.lexical.score, 6),
                     article_id=a.id, title=a.title, lang=a.lang, source=a.source or a.path, url=a.url, date=a.date,
@@ -365,13 +399,15 @@ class SearchEngine:
         shown.update(self.index.store.first_passages(missing))
         return shown
 
-    def _snippets(self, query: str, vector: np.ndarray | None, rows: list[PassageWithArticle]) -> list[Snippet | None]:
+    def _snippets(
+        self, weights: dict[str, float], vector: np.ndarray | None, rows: list[PassageWithArticle]
+    ) -> list[Snippet | None]:
         positions = self.index.rows.positions(np.array([r.passage.id for r in rows], dtype=np.int64))
         passages = [
             ShownPassage(r.passage.text, r.passage.start, self.index.sentences.of(int(p)))
             for r, p in zip(rows, positions.tolist())
         ]
-        return list(make_snippets(passages, self.index.lexical.term_weights(query), vector))
+        return list(make_snippets(passages, weights, vector))
 
     def _versions(
         self, chosen: list[Candidate], candidates: list[Candidate], stories: dict[int, int]
@@ -424,6 +460,29 @@ class SearchEngine:
         return IndexInfo(
             index_dir=str(self.index.folder.parent), version=self.index.version, manifest=asdict(self.index.manifest)
         )
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """One query's candidates in the mode's order, their confidence features and confidences, and its
+    lexical match (term weights for the snippets)."""
+
+    query: str
+    candidates: list[Candidate]
+    features: list[Features]
+    confidences: list[float]
+    match: LexicalMatch
+
+
+def _no_good_match(ranking: _Ranking, depth: int) -> str | None:
+    """The note for a query whose first ``depth`` articles all fall under NO_GOOD_MATCH_CONFIDENCE."""
+    best = max(ranking.confidences[:depth], default=None)
+    if best is None or best >= NO_GOOD_MATCH_CONFIDENCE:
+        return None
+    return (
+        f"No good match for {ranking.query!r}: no result is likely to be relevant (best confidence {best:.2f}); "
+        "the index may not cover this topic, or try other words."
+    )
 
 
 def describe_index(index_dir: Path) -> IndexInfo:

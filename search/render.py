@@ -40,7 +40,8 @@ def trim(text: str, limit: int) -> str:
 
 
 def format_result(result: QueryResult, *, color: bool = False, bidi: bool = False) -> str:
-    """The hits of one query as numbered blocks: score, language, title, source, passage.
+    """The hits of one query as numbered blocks: score, confidence, language, title, source, passage; the
+    result's note (e.g. "No good match") first.
 
     ``bidi``: wrap titles and snippets in directional isolates (for a terminal; piped text stays as stored)."""
     if not result.results:
@@ -48,10 +49,13 @@ def format_result(result: QueryResult, *, color: bool = False, bidi: bool = Fals
     bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
     dim = (lambda s: f"\033[2m{s}\033[0m") if color else (lambda s: s)
     iso = isolate if bidi else (lambda s: s)
-    lines = []
+    lines = [result.note, ""] if result.note else []
     for hit in result.results:
         title = hit.title or trim(hit.passage, 60)
-        lines.append(f"{hit.rank:>2}. {hit.score:.3f}  [{hit.lang or '?'}]  {bold(iso(trim(title, TITLE_CHARS)))}")
+        lines.append(
+            f"{hit.rank:>2}. {hit.score:.3f}  confidence {hit.confidence:.2f}  [{hit.lang or '?'}]  "
+            f"{bold(iso(trim(title, TITLE_CHARS)))}"
+        )
         meta = "  ".join(x for x in (hit.source, hit.date, hit.url) if x)
         lines.append(f"    {dim(meta)}")
         lines.append(f"    {iso(_excerpt(hit, color))}")

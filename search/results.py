@@ -57,6 +57,9 @@ class Hit(BaseModel):
     score: float = Field(
         description="the ranking score of the mode: cosine (dense), BM25 (lexical) or reciprocal-rank fusion (hybrid)"
     )
+    confidence: float = Field(
+        description="probability that the article is relevant to the query (0-1), calibrated on judged queries"
+    )
     dense_score: float | None = Field(description="cosine similarity of the best passage, if it was a dense candidate")
     lexical_score: float | None = Field(description="BM25 score of the best passage, if it matched the query's words")
     article_id: str
@@ -128,7 +131,11 @@ class QueryResult(BaseModel):
     results: list[Hit]
     took_ms: float
     index_version: str
-    note: str | None = Field(default=None, description="why the results are empty, when a filter matched nothing")
+    note: str | None = Field(
+        default=None,
+        description='why the results are empty when a filter matched nothing, or "No good match" when no result is '
+        "likely to be relevant (every confidence under the threshold)",
+    )
 
 
 class QueryRequest(BaseModel):
