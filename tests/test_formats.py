@@ -215,3 +215,19 @@ def test_ntrex_pages_and_jsonl_agree(tmp_path: Path) -> None:
         hits = {name: [(h.article_id.removesuffix(".html"), h.passage) for h in e.search(query, k=10).results]
                 for name, e in engines.items()}  # fmt: skip
         assert hits["html"] == hits["jsonl"], query
+
+
+def test_json_nested_100000_levels_deep_is_skipped_by_name(tmp_path: Path) -> None:
+    """Issue 18.6: a .json nested 100,000 levels deep (and a JSONL line nested as deep) used to abort the
+    build with a RecursionError; each is skipped by name and the rest is indexed."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (folder / "deep.jsonl").write_text(
+        '{"id": "ok", "text": "A normal record beside a deep one."}\n' + '{"a":' * 100_000 + "1" + "}" * 100_000 + "\n"
+    )
+    settings = Settings(home=tmp_path / "home", index_dir=tmp_path / "index")
+    report = build_index([folder], settings, embedder=HashEmbedder())
+    reasons = {s.path: s.reason for s in report.skipped}
+    assert report.manifest.articles == 1 and set(reasons) == {"deep.json", "deep.jsonl#2"}
+    assert all("nested too deeply" in reason for reason in reasons.values())
