@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
 from index.errors import InvalidQueryError
+
+# A calendar day exactly as YYYY-MM-DD (date.fromisoformat alone also takes 20240101 and 2024-W01-1).
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class QueryFilters(BaseModel):
@@ -64,8 +68,11 @@ def _date(value: str | date | None, name: str) -> date | None:
         return None
     if isinstance(value, date):
         return value
+    text = value.strip()
     try:
-        return date.fromisoformat(value.strip()[:10])
+        if not _ISO_DAY.fullmatch(text):  # the whole value: "2024-01-01junk" is not a date
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise InvalidQueryError(f"--{name} {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-01-17.") from None
 
