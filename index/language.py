@@ -7,10 +7,27 @@ Hebrew, Greek, Thai, Armenian, Georgian) is identified by its script without ask
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 from index.settings import LANGUAGE_SAMPLE_CHARS
+
+# Every language lingua identifies (ISO 639-1) with the script it writes, generated once from
+# ``lingua.Language.all()`` and kept here so that validating ``--lang`` loads nothing (tests/test_language.py
+# checks it against lingua's own list, so it cannot drift).
+LANGUAGE_SCRIPTS: Final[Mapping[str, str]] = {
+    **dict.fromkeys(
+        "af az bs ca cs cy da de en eo es et eu fi fr ga hr hu id is it la lg lt lv mi ms nb nl nn pl pt ro sk sl "
+        "sn so sq st sv sw tl tn tr ts vi xh yo zu".split(),
+        "Latin",
+    ),
+    **dict.fromkeys("be bg kk mk mn ru sr uk".split(), "Cyrillic"),
+    **dict.fromkeys("ar fa ur".split(), "Arabic"),
+    **dict.fromkeys("hi mr".split(), "Devanagari"),
+    "zh": "Han", "ja": "Japanese", "ko": "Hangul", "el": "Greek", "he": "Hebrew", "th": "Thai", "hy": "Armenian",
+    "ka": "Georgian", "bn": "Bengali", "gu": "Gujarati", "pa": "Gurmukhi", "ta": "Tamil", "te": "Telugu",
+}  # fmt: skip
+KNOWN_LANGUAGES: Final = frozenset(LANGUAGE_SCRIPTS)
 
 # Scripts written by one language (of those lingua knows): (first, last code point) -> ISO 639-1.
 _SCRIPT_RANGES = (

@@ -9,6 +9,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict
 
 from index.errors import InvalidQueryError
+from index.language import KNOWN_LANGUAGES
 
 # A calendar day exactly as YYYY-MM-DD (date.fromisoformat alone also takes 20240101 and 2024-W01-1).
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -51,7 +52,7 @@ def parse_filters(
     if lang:
         raw = lang.split(",") if isinstance(lang, str) else list(lang)
         codes = sorted({c.strip().lower() for c in raw if c.strip()})
-        known = _known_languages() | {c.lower() for c in index_languages}
+        known = KNOWN_LANGUAGES | {c.lower() for c in index_languages}
         unknown = [c for c in codes if c not in known]
         if unknown:
             raise InvalidQueryError(
@@ -75,9 +76,3 @@ def _date(value: str | date | None, name: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidQueryError(f"--{name} {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-01-17.") from None
-
-
-def _known_languages() -> set[str]:
-    from lingua import Language
-
-    return {language.iso_code_639_1.name.lower() for language in Language.all()}
