@@ -42,6 +42,8 @@ _INVISIBLE = dict.fromkeys(
     map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u2060\ufeff\u00ad")
 )
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# UTF-16 surrogate code points: JSON's "\ud800" escape puts a lone one in a string, which no encoding can write.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 CHROME_MAX_WORDS = 8
 _CHROME = re.compile(
@@ -83,10 +85,24 @@ _CLOSING = "\"'”“’‘»«›‹)]}」』）】"
 
 
 def normalise(text: str) -> str:
-    """NFC, invisible format characters removed, line breaks unified, spaces collapsed within lines."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    """NFC, invisible format characters removed, line breaks unified, spaces collapsed within lines (and any
+    lone surrogate replaced, see ``without_surrogates``)."""
+    text = unicodedata.normalize("NFC", without_surrogates(text)).translate(_INVISIBLE)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).lstrip("\n")
+
+
+def has_surrogates(text: str) -> bool:
+    """True when ``text`` holds UTF-16 surrogate code points (text that cannot be stored as UTF-8)."""
+    return _SURROGATE.search(text) is not None
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with surrogate pairs joined into the characters they encode and lone surrogates replaced by
+    U+FFFD (the replacement character), so it can be written as UTF-8."""
+    if not has_surrogates(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def is_chrome(line: str) -> bool:

@@ -14,7 +14,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from index.cleaning import RepeatedLines, normalise, strip_chrome
+from index.cleaning import RepeatedLines, has_surrogates, normalise, strip_chrome, without_surrogates
 from index.dates import parse_date
 from index.fingerprint import text_hash
 from index.formats import ARCHIVE_SUFFIXES, STREAMED_SUFFIXES, TEXT_SUFFIXES, ReadOptions, decode, read, too_large
@@ -191,6 +191,11 @@ def _read_file(
 def finish_record(record: dict[str, Any]) -> Iterator[Article | Skipped | Repaired]:
     """A raw record as an Article: normalised, cleaned of site chrome, dated (language left to detection when
     the record does not give it); a Skipped when nothing but chrome is left."""
+    broken = sorted(k for k, v in record.items() if isinstance(v, str) and has_surrogates(v))
+    if broken:  # JSON's "\ud800" escapes: text no encoding can write, repaired rather than refused
+        record = {k: without_surrogates(v) if k in broken else v for k, v in record.items()}
+        yield Repaired(record["path"], f"invalid characters (lone UTF-16 surrogates) in {', '.join(broken)} "
+                                       "replaced with U+FFFD")  # fmt: skip
     title = normalise(str(record.get("title") or "")).replace("\n", " ")
     text = strip_chrome(normalise(record["text"])).text.strip("\n")
     if not text.strip():

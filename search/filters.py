@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
 from index.errors import InvalidQueryError
+from index.language import KNOWN_LANGUAGES
+
+# A calendar day exactly as YYYY-MM-DD (date.fromisoformat alone also takes 20240101 and 2024-W01-1).
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class QueryFilters(BaseModel):
@@ -50,7 +55,7 @@ def parse_filters(
     if lang:
         raw = lang.split(",") if isinstance(lang, str) else list(lang)
         codes = sorted({c.strip().lower() for c in raw if c.strip()})
-        known = _known_languages() | {c.lower() for c in index_languages}
+        known = KNOWN_LANGUAGES | {c.lower() for c in index_languages}
         unknown = [c for c in codes if c not in known]
         if unknown:
             raise InvalidQueryError(
@@ -67,13 +72,10 @@ def _date(value: str | date | None, name: str) -> date | None:
         return None
     if isinstance(value, date):
         return value
+    text = value.strip()
     try:
-        return date.fromisoformat(value.strip()[:10])
+        if not _ISO_DAY.fullmatch(text):  # the whole value: "2024-01-01junk" is not a date
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise InvalidQueryError(f"{name} {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-01-17.") from None
-
-
-def _known_languages() -> set[str]:
-    from lingua import Language
-
-    return {language.iso_code_639_1.name.lower() for language in Language.all()}

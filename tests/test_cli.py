@@ -133,6 +133,9 @@ def test_query_filters(seeds_index: Settings) -> None:
     assert code == 2 and "Unknown language code" in err
     code, _, err = run("query", "Russia Iran treaty", "--since", "last week", "--index", index)
     assert code == 2 and "YYYY-MM-DD" in err
+    # Issue 18 (minor): a date followed by anything is not a date (it used to be cut to ten characters)
+    code, _, err = run("query", "Russia Iran treaty", "--until", "2024-06-30junk", "--index", index)
+    assert code == 2 and "'2024-06-30junk' is not a date" in err
 
 
 @pytest.mark.slow

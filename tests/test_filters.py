@@ -91,3 +91,15 @@ def test_http_filters(engine: SearchEngine) -> None:
     assert bad.status_code == 422 and "not a date" in bad.json()["error"]["message"]
     empty = client.get("/query", params={"q": "flood", "lang": "ar"}).json()
     assert empty["results"] == [] and empty["note"]
+
+
+@pytest.mark.parametrize("value", ["2024-01-01junk", "2024-06-30T12:00", "2024-01-01 and more", "20240101",
+                                   "2024-W01-1", "٢٠٢٤-٠١-٠١"])  # fmt: skip
+def test_a_date_filter_is_the_whole_value(value: str) -> None:
+    """Issue 18 (minor, --since/--until strictness): a value is a date only when all of it is YYYY-MM-DD,
+    not when its first ten characters are one."""
+    with pytest.raises(InvalidQueryError, match="not a date; use YYYY-MM-DD"):
+        parse_filters(since=value)
+    with pytest.raises(InvalidQueryError, match="not a date; use YYYY-MM-DD"):
+        parse_filters(until=value)
+    assert parse_filters(since=" 2024-01-01 ").since == date(2024, 1, 1)  # surrounding spaces are not content

@@ -223,3 +223,38 @@ def test_a_scraped_pages_site_icon_line_names_its_outlet() -> None:
     read = read_text("Site icon السعودية برس\n\nروسيا وإيران توقعان معاهدة\n\nنص المقال هنا.\n", "seed.txt")
     assert isinstance(read, dict) and read["source"] == "السعودية برس" and read["title"] == "روسيا وإيران توقعان معاهدة"
     assert "source" not in read_text("A title\n\nA body without chrome.\n", "plain.txt")  # type: ignore[operator]
+
+
+def test_json_nested_100000_levels_deep_is_skipped_by_name(tmp_path: Path) -> None:
+    """Issue 18.6: a .json nested 100,000 levels deep (and a JSONL line nested as deep) used to abort the
+    build with a RecursionError; each is skipped by name and the rest is indexed."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (folder / "deep.jsonl").write_text(
+        '{"id": "ok", "text": "A normal record beside a deep one."}\n' + '{"a":' * 100_000 + "1" + "}" * 100_000 + "\n"
+    )
+    settings = Settings(home=tmp_path / "home", index_dir=tmp_path / "index")
+    report = build_index([folder], settings, embedder=HashEmbedder())
+    reasons = {s.path: s.reason for s in report.skipped}
+    assert report.manifest.articles == 1 and set(reasons) == {"deep.json", "deep.jsonl#2"}
+    assert all("nested too deeply" in reason for reason in reasons.values())
+
+
+def test_feed_entities_are_expanded_in_titles_and_text(tmp_path: Path) -> None:
+    """Issue 18 (minor, XML entities): a feed's titles and summaries (escaped once, or twice as many feeds do)
+    used to keep "&amp;" and "&eacute;" in the article; they are expanded."""
+    (tmp_path / "wire.rss").write_bytes(
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Smith &amp;amp; Sons</title>'
+        b"<item><guid>1</guid><title>AT&amp;amp;T &amp; Verizon &amp;quot;merge&amp;quot;</title>"
+        b"<description>Tom &amp;amp; Jerry spent the &amp;eacute;t&amp;eacute; in Paris, the agency said on "
+        b"Monday.</description></item>"
+        b"<item><guid>2</guid><title>Fish &amp;#38; chips</title><description>&lt;p&gt;Fish &amp;amp;amp; chips "
+        b"sold out at the seaside caf&amp;eacute; by noon.&lt;/p&gt;</description></item></channel></rss>"
+    )
+    articles, skipped, _ = read([tmp_path / "wire.rss"])
+    assert skipped == {}
+    first, second = articles["1"], articles["2"]
+    assert (first.title, first.source) == ('AT&T & Verizon "merge"', "Smith & Sons")
+    assert first.text == "Tom & Jerry spent the été in Paris, the agency said on Monday."
+    assert (second.title, second.text) == ("Fish & chips", "Fish & chips sold out at the seaside café by noon.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.language import LanguageDetector
+from index.language import KNOWN_LANGUAGES, LanguageDetector
 
 DETECTOR = LanguageDetector()
 
@@ -27,3 +27,31 @@ def test_short_texts(text: str, lang: str) -> None:
 
 def test_no_letters_no_language() -> None:
     assert DETECTOR.detect("2024 — 17:30 ... 42%") is None
+
+
+def test_the_static_language_table_is_lingua_s_list() -> None:
+    """Issue 16.1 (--lang validation without loading the detector): the committed table of codes equals
+    the languages lingua knows, so it cannot drift when lingua is upgraded."""
+    from lingua import Language
+
+    assert KNOWN_LANGUAGES == {language.iso_code_639_1.name.lower() for language in Language.all()}
+
+
+def test_validating_lang_imports_no_language_detector() -> None:
+    """Issue 16.1: ``parse_filters`` validates --lang from the static table, never importing lingua."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+
+    code = (
+        "import sys; from search.filters import parse_filters; f = parse_filters('AR,fa'); "
+        "assert f.lang == ['ar', 'fa'], f\n"
+        "try:\n    parse_filters('xx')\nexcept Exception as e:\n    assert 'Unknown language' in str(e)\n"
+        "print('lingua' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root, env=env)
+    assert out.stdout.strip() == "False"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from index import Settings, build_index, open_index
 from index.records import Article, Repaired, Skipped
 from index.sources import iter_articles, split_title
-from tests.conftest import SEED_ARTICLE, SEEDS, write_corpus
+from tests.conftest import SEED_ARTICLE, SEEDS, HashEmbedder, write_corpus
 
 
 def read(paths: list[Path], repaired: list[Repaired] | None = None) -> tuple[dict[str, Article], list[Skipped]]:
@@ -99,3 +100,26 @@ def test_seeds_folder_reads_all_articles_and_ignores_notices() -> None:
     assert len(articles) == 103
     assert articles[SEED_ARTICLE].lang == "ar"
     assert not any(a.endswith((".md", ".tsv")) for a in articles)
+
+
+def test_a_lone_surrogate_is_repaired_and_the_build_goes_on(settings: Settings, tmp_path: Path) -> None:
+    """Issue 18.5: a JSONL record with a lone surrogate ("\\ud800") no longer aborts the build: the character
+    becomes U+FFFD, the record is indexed and reported as repaired, and the other records are indexed too."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "feed.jsonl").write_text(
+        '{"id": "bad", "title": "Broken \\ud800 title", "text": "A report with a broken \\udfff character."}\n'
+        '{"id": "pair", "text": "An emoji written as a pair \\ud83d\\ude00 is one character."}\n'
+        '{"id": "good", "text": "A perfectly ordinary report about the weather."}\n',
+        encoding="ascii",
+    )
+    report = build_index([folder], settings, embedder=HashEmbedder())
+    assert report.manifest.articles == 3 and report.manifest.skipped == 0
+    assert [(r.path, "U+FFFD" in r.what, "in text, title" in r.what) for r in report.repaired] == [
+        ("feed.jsonl#1", True, True)
+    ]
+    store = open_index(settings.index_dir).store
+    bad, pair = store.article("bad"), store.article("pair")
+    assert bad is not None and pair is not None
+    assert bad.title == "Broken \ufffd title" and bad.text == "A report with a broken \ufffd character."
+    assert "\U0001f600" in pair.text  # a valid pair is one character, not a repair

@@ -20,6 +20,8 @@ from index.records import Repaired, Skipped
 # How much of a streamed file is looked at to choose its character set.
 _SNIFF_BYTES = 1 << 16
 _DELIMITERS = (",", ";", "\t", "|")
+# JSON nested deeper than Python's recursion limit (an article is a flat object, so this is never one).
+_TOO_DEEP = "JSON nested too deeply to be an article (thousands of levels)"
 
 
 def read_jsonl(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str = ",") -> Iterator[Item]:
@@ -69,6 +71,9 @@ def read_json(content: str, rel: str, options: ReadOptions) -> Iterator[Item]:
     except json.JSONDecodeError as exc:
         yield Skipped(rel, f"invalid JSON: {exc.msg} at line {exc.lineno}")
         return
+    except RecursionError:
+        yield Skipped(rel, _TOO_DEEP)
+        return
     items = doc.get("articles", doc) if isinstance(doc, dict) else doc
     items = items if isinstance(items, list) else [items]
     for n, obj in enumerate(items, start=1):
@@ -81,6 +86,8 @@ def _record(obj: Any, rel: str, where: str, options: ReadOptions) -> Item:
             obj = json.loads(obj)
         except json.JSONDecodeError as exc:
             return Skipped(where, f"invalid JSON: {exc.msg}")
+        except RecursionError:
+            return Skipped(where, _TOO_DEEP)
     if not isinstance(obj, dict):
         return Skipped(where, "expected a JSON object with at least a 'text' field")
     record = {name: obj.get(options.key(name)) for name in FIELDS}
