@@ -14,7 +14,10 @@ TokenSpans = Callable[[str], list[tuple[int, int]]]
 _CLOSERS = re.escape("\"'”’»)]」』）】")
 # Terminators of space-separated scripts need whitespace after them; CJK ones do not.
 # Latin . ! ? …, Arabic ؟, Urdu ۔, Devanagari danda । ॥, Armenian ։, Ethiopic ።, Burmese ။, Tibetan །
-_SPACED_END = re.compile(rf"[.!?…؟۔।॥։።။།]+(?:[ \u00a0\u202f]?»|[{_CLOSERS}])*(?=\s)")
+_STOPS = ".!?…؟۔।॥։።။།"
+# Matched only from the start of a run of stops, and the run is never given back: a long run of full stops or
+# closers without a space after it is scanned once, not once per character (linear in the text).
+_SPACED_END = re.compile(rf"(?<![{_STOPS}])[{_STOPS}]++(?:[ \u00a0\u202f]»|[{_CLOSERS}])*(?=\s)")
 _CJK_END = re.compile(rf"[。！？｡]+[{_CLOSERS}]*")
 _NEWLINE = re.compile(r"\n+")
 _ABBREVIATIONS = frozenset(
@@ -22,6 +25,9 @@ _ABBREVIATIONS = frozenset(
     "mar apr jun jul aug sep sept oct nov dec mt ft approx dept est univ".split()
 )
 _CLAUSE_BREAK = re.compile(r"[,;:،؛，；：、]\s*")
+# the next non-space character, looked up in place (no copy of the rest of the text)
+_NEXT_CHAR = re.compile(r"\s*(\S)")
+_LAST_WORD = re.compile(r"(\w+)$")
 
 
 @dataclass(frozen=True)
@@ -55,12 +61,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 def _is_abbreviation(text: str, start: int, end: int) -> bool:
     if text[start] != "." or end - start != 1:
         return False
-    word = re.search(r"(\w+)$", text[max(0, start - 12) : start])
+    word = _LAST_WORD.search(text[max(0, start - 12) : start])
     if word is None:
         return False
     token = word.group(1)
-    after = text[end:].lstrip()[:1]
-    if after and after.islower():  # "the U.S. economy", "approx. five": the sentence goes on
+    following = _NEXT_CHAR.match(text, end)
+    if following and following.group(1).islower():  # "the U.S. economy", "approx. five": the sentence goes on
         return True
     # single letters are initials ("J. Smith") and short lists of known abbreviations ("Dr. Ahmed")
     return (len(token) == 1 and token.isalpha() and token.isupper()) or token.lower() in _ABBREVIATIONS

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+from collections.abc import Callable
 from itertools import pairwise
 
 import pytest
@@ -104,3 +107,32 @@ def test_no_overlap_when_it_would_stall() -> None:
 
 def test_empty_text_has_no_passages() -> None:
     assert make_chunker(20).chunk("   \n ") == []
+
+
+def _median_seconds(run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def test_chunking_time_is_linear_in_the_text_length() -> None:
+    """Issue 18.9: one huge record (a 50 MB JSONL text) must not take quadratic time to chunk. Every full stop
+    used to copy the rest of the text to look at the next character, and a long run of stops was rescanned from
+    each of its characters: four times the text took about sixteen times as long."""
+    unit = "Dr. Smith met the U.S. envoy at 5 p.m. and they talked. Then he left! Why? "
+
+    def text(n: int) -> str:
+        return unit * n + "." * n + " The end."
+
+    chunker = make_chunker(budget=64)
+    small, large = text(1_500), text(6_000)
+    spans = chunker.chunk(large)
+    assert spans[0].start == 0 and spans[-1].end == len(large)
+    assert (
+        sentences(unit * 2) == ["Dr. Smith met the U.S. envoy at 5 p.m. and they talked.", "Then he left!", "Why?"] * 2
+    )
+    ratio = _median_seconds(lambda: chunker.chunk(large)) / _median_seconds(lambda: chunker.chunk(small))
+    assert ratio < 8, f"4x the text took {ratio:.1f}x as long"
