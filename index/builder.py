@@ -111,7 +111,7 @@ def build_index(
     sources = list(sources)
     validate_target(settings.recall_target)
     with build_lock(settings.index_dir):
-        articles, skipped, repaired = _read(sources, notify, settings.read_options)
+        articles, skipped, repaired = _read(sources, notify, settings.read_options, settings.follow_links)
         articles, republished = find_duplicates(articles)
         return index_articles(
             articles, settings, embedder=embedder, notify=notify, started=started, sources=sources,
@@ -284,13 +284,13 @@ def load_model(settings: Settings, notify: ProgressCallback) -> Embedder:
 
 
 def _read(
-    sources: list[Path], notify: ProgressCallback, options: ReadOptions
+    sources: list[Path], notify: ProgressCallback, options: ReadOptions, follow_links: bool
 ) -> tuple[list[Article], list[Skipped], list[Repaired]]:
     articles: list[Article] = []
     skipped: list[Skipped] = []
     repaired: list[Repaired] = []
     detector = LanguageDetector()
-    for item in iter_articles(sources, detector, options):
+    for item in iter_articles(sources, detector, options, follow_links=follow_links):
         if isinstance(item, Skipped):
             skipped.append(item)
         elif isinstance(item, Repaired):

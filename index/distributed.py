@@ -103,7 +103,7 @@ def build_index_on_ray(
     validate_target(settings.recall_target)
     _ray()  # Ray installed? Asked before the index folder is touched
     with build_lock(settings.index_dir), ray_session(address):
-        articles, skipped, repaired = _read(sources, settings.read_options, notify)
+        articles, skipped, repaired = _read(sources, settings.read_options, notify, settings.follow_links)
         articles, republished = find_duplicates(articles)
         embedder = embedder or load_model(settings, notify)
         # the workers encode with the driver's backend, so the index records the one that made its vectors
@@ -177,13 +177,13 @@ def _ray_error(exc: Exception, stage: str) -> SemsearchError:
 
 
 def _read(
-    sources: list[Path], options: ReadOptions, notify: ProgressCallback
+    sources: list[Path], options: ReadOptions, notify: ProgressCallback, follow_links: bool = False
 ) -> tuple[list[Article], list[Skipped], list[Repaired]]:
     """Every article of ``sources`` in the order a local build reads them, read by Ray tasks."""
     ray = _ray()
     slots: list[Skipped | range] = []  # per source group in reading order: a Skipped, or its read tasks
     tasks: list[dict[str, Any]] = []
-    groups = list(read_groups(sources))
+    groups = list(read_groups(sources, follow_links))
     real = [g for g in groups if isinstance(g, ReadGroup)]
     entries: dict[int, list[_Entry]] = {}
     try:

@@ -127,6 +127,8 @@ class Settings:
     cache_bytes: int = DEFAULT_CACHE_BYTES
     # input column/key for each of our fields (``--field text=body``); empty: the fields' own names
     fields: tuple[tuple[str, str], ...] = ()
+    # read what links leading outside a source folder point to (``--follow-links``); off: such links are skipped
+    follow_links: bool = False
     # the server's API key (``--api-key`` or SEMSEARCH_API_KEY); never logged
     api_key: str | None = field(default=None, repr=False)
     # where queries search the vectors: None for the index's own FAISS file, or ``milvus://…`` (SEMSEARCH_STORE)

@@ -8,6 +8,7 @@ lines they all repeat (a source's boilerplate), then to read them without those 
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import groupby
@@ -40,15 +41,20 @@ DETECT_BATCH = 256
 
 
 def iter_articles(
-    paths: Iterable[Path], detector: LanguageDetector | None = None, options: ReadOptions | None = None
+    paths: Iterable[Path],
+    detector: LanguageDetector | None = None,
+    options: ReadOptions | None = None,
+    *,
+    follow_links: bool = False,
 ) -> Iterator[Article | Skipped | Repaired]:
     """Every article under ``paths`` (files or folders, recursively); a Skipped for what could not be
-    read and a Repaired for what was read differently from how it was written, each naming the input."""
+    read and a Repaired for what was read differently from how it was written, each naming the input.
+    ``follow_links``: also read what links leading outside a folder given point to."""
     detector = detector or LanguageDetector()
     options = options or ReadOptions()
     seen: set[str] = set()
     pending: list[Article] = []  # articles waiting for a batch of language detection
-    for item in _articles(paths, options, seen):
+    for item in _articles(paths, options, seen, follow_links):
         if not isinstance(item, Article):
             yield item
             continue
@@ -93,14 +99,17 @@ class ReadGroup:
     files: tuple[Path, ...]
 
 
-def read_groups(paths: Iterable[Path]) -> Iterator[ReadGroup | Skipped]:
-    """The sources as folder groups in reading order (a Skipped for a path that does not exist)."""
+def read_groups(paths: Iterable[Path], follow_links: bool = False) -> Iterator[ReadGroup | Skipped]:
+    """The sources as folder groups in reading order (a Skipped for a path that does not exist, and for a link
+    leading outside its source folder unless ``follow_links``)."""
     for root in paths:
         if not root.exists():
             yield Skipped(str(root), "no such file or folder")
             continue
         base = root if root.is_dir() else root.parent
-        for _folder, files in groupby(_walk(root), key=lambda f: f.parent):
+        found, skipped = _walk(root, follow_links)
+        yield from skipped
+        for _folder, files in groupby(found, key=lambda f: f.parent):
             yield ReadGroup(base, tuple(files))
 
 
@@ -122,8 +131,10 @@ def read_group(
         yield from _read_file(file, file.relative_to(group.base).as_posix(), options, boilerplate)
 
 
-def _articles(paths: Iterable[Path], options: ReadOptions, seen: set[str]) -> Iterator[Article | Skipped | Repaired]:
-    for group in read_groups(paths):
+def _articles(
+    paths: Iterable[Path], options: ReadOptions, seen: set[str], follow_links: bool
+) -> Iterator[Article | Skipped | Repaired]:
+    for group in read_groups(paths, follow_links):
         if isinstance(group, Skipped):
             yield group
             continue
@@ -137,25 +148,56 @@ def _articles(paths: Iterable[Path], options: ReadOptions, seen: set[str]) -> It
                 yield from finish_record(item)
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _walk(root: Path, follow_links: bool) -> tuple[list[Path], list[Skipped]]:
+    """The files under ``root`` in reading order, and a Skipped for each link left out. Links (to files or
+    folders) that resolve outside ``root`` are followed only with ``follow_links``; a file or folder reached
+    through several paths (a link inside ``root``, a link cycle) is read once, by its own path when it has one."""
     if root.is_file():
-        yield root
-        return
+        return [root], []
     patterns: list[str] = []
     ignore = root / IGNORE_FILE
     if ignore.is_file():
         lines = ignore.read_text(encoding="utf-8").splitlines()
         patterns = [p.strip() for p in lines if p.strip() and not p.startswith("#")]
+    top = root.resolve()
+    walked = {top}
+    found: dict[Path, list[Path]] = {}  # real path -> the paths under root that reach it
+    skipped: list[Skipped] = []
+    folders, links = [root], []  # folders to list; links to folders, walked after every real folder
+    while folders or links:
+        folder = folders.pop() if folders else links.pop(0)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            rel = path.relative_to(root).as_posix()
+            if entry.name.startswith("."):
+                continue
+            is_link, is_dir = entry.is_symlink(), entry.is_dir()
+            if not is_dir and any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(entry.name, p) for p in patterns):
+                continue
+            try:
+                real = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # a broken link or a link loop
+                continue
+            if is_link and not follow_links and not real.is_relative_to(top):
+                kind = "folder" if is_dir else "file"
+                skipped.append(Skipped(rel, f"a link to a {kind} outside {root}; pass --follow-links to index it"))
+            elif is_dir:
+                if real not in walked:
+                    walked.add(real)
+                    (links if is_link else folders).append(path)
+            elif entry.is_file():
+                found.setdefault(real, []).append(path)
+    # a file reached through links only is read by the first of its paths
     files = []
-    for file in root.rglob("*"):
-        rel = file.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not file.is_file():
-            continue
-        if any(fnmatch.fnmatch(rel.as_posix(), p) or fnmatch.fnmatch(file.name, p) for p in patterns):
-            continue
-        files.append(file)
+    for real, paths in found.items():
+        own = [p for p in paths if top / p.relative_to(root) == real]
+        files.append(own[0] if own else min(paths, key=lambda p: p.as_posix()))
     # files of one folder together, so a folder's boilerplate is learnt from its own files
-    yield from sorted(files, key=lambda f: (f.parent.as_posix(), f.name))
+    return sorted(files, key=lambda f: (f.parent.as_posix(), f.name)), skipped
 
 
 def _size(file: Path) -> int:

@@ -128,6 +128,9 @@ def build(
         list[str] | None,
         typer.Option("--field", help="FIELD=COLUMN: where a CSV/JSON export keeps a field, e.g. text=body (repeat)"),
     ] = None,
+    follow_links: Annotated[
+        bool, typer.Option("--follow-links", help="Also index what links leading outside a source folder point to")
+    ] = False,
     as_json: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
     encoder: EncoderOpt = None,
@@ -161,6 +164,7 @@ def build(
         index_spec=index_type,
         recall_target=recall,
         fields=parse_fields(field or []),
+        follow_links=follow_links,
         encode_workers=workers,
         **({} if cache else {"cache_bytes": 0}),
         **_encoding(encoder, fast, gpu),

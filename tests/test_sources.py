@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from index import Settings, build_index, open_index
@@ -123,3 +124,36 @@ def test_a_lone_surrogate_is_repaired_and_the_build_goes_on(settings: Settings, 
     assert bad is not None and pair is not None
     assert bad.title == "Broken \ufffd title" and bad.text == "A report with a broken \ufffd character."
     assert "\U0001f600" in pair.text  # a valid pair is one character, not a repair
+
+
+def test_links_leaving_the_source_folder_are_not_followed(tmp_path: Path, settings: Settings) -> None:
+    """Issue 18.12: a symlink in a source folder to a file or folder elsewhere (a secret) was indexed and
+    searchable. Such links are skipped by name unless follow_links says otherwise; links that stay inside
+    the folder are read once, and a link cycle does not loop."""
+    corpus, elsewhere = tmp_path / "corpus", tmp_path / "elsewhere"
+    corpus.mkdir()
+    elsewhere.mkdir()
+    (corpus / "report.txt").write_text("Storm\n\nA storm closed the harbour for two days.", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("Password\n\nThe vault password is hunter2.", encoding="utf-8")
+    (elsewhere / "private.txt").write_text("Diary\n\nMy private notes about the merger.", encoding="utf-8")
+    (corpus / "secret.txt").symlink_to(tmp_path / "secret.txt")
+    (corpus / "notes").symlink_to(elsewhere, target_is_directory=True)
+    (corpus / "again.txt").symlink_to(corpus / "report.txt")  # inside: the same article, read once
+    (corpus / "loop").symlink_to(corpus, target_is_directory=True)  # a cycle
+
+    report = build_index([corpus], settings, embedder=HashEmbedder())
+    store = open_index(settings.index_dir).store
+    assert report.manifest.articles == 1 and report.republished == []
+    assert store.article("report.txt") is not None
+    assert store.article("secret.txt") is None and store.article("notes/private.txt") is None
+    assert sorted((s.path, s.reason) for s in report.skipped) == [
+        ("notes", f"a link to a folder outside {corpus}; pass --follow-links to index it"),
+        ("secret.txt", f"a link to a file outside {corpus}; pass --follow-links to index it"),
+    ]
+
+    followed = replace(settings, index_dir=tmp_path / "followed", follow_links=True)
+    report = build_index([corpus], followed, embedder=HashEmbedder())
+    store = open_index(followed.index_dir).store
+    assert report.manifest.articles == 3 and report.skipped == [] and report.republished == []
+    for article_id in ("report.txt", "secret.txt", "notes/private.txt"):
+        assert store.article(article_id) is not None, article_id
