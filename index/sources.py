@@ -163,7 +163,8 @@ def _walk(root: Path, follow_links: bool) -> tuple[list[Path], list[Skipped]]:
     walked = {top}
     found: dict[Path, list[Path]] = {}  # real path -> the paths under root that reach it
     skipped: list[Skipped] = []
-    folders, links = [root], []  # folders to list; links to folders, walked after every real folder
+    folders: list[Path] = [root]
+    links: list[Path] = []  # folders to list; links to folders, walked after every real folder
     while folders or links:
         folder = folders.pop() if folders else links.pop(0)
         try:
