@@ -169,14 +169,14 @@ class _Expanding(_Counted):
 def _gunzip(opener: Opener) -> Iterator[IO[bytes]]:
     with opener() as raw:
         counted = _Counted(raw)
-        with gzip.GzipFile(fileobj=counted) as stream:  # type: ignore[arg-type]
+        with gzip.GzipFile(fileobj=counted) as stream:
             yield io.BufferedReader(_Expanding(stream, lambda: counted.count))  # type: ignore[arg-type]
 
 
 @contextmanager
 def _zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[IO[bytes]]:
     with archive.open(info) as stream:
-        yield io.BufferedReader(_Expanding(stream, lambda: info.compress_size))  # type: ignore[arg-type]
+        yield io.BufferedReader(_Expanding(stream, lambda: info.compress_size))
 
 
 def too_large(rel: str, options: ReadOptions) -> Skipped:
