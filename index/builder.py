@@ -40,7 +40,7 @@ from index.index_dir import INDEX_HINT, LoadedIndex, build_lock, new_work_folder
 from index.language import LanguageDetector, mixes_scripts
 from index.lexical import LEXICAL_DIR, LexicalIndex
 from index.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
-from index.records import Article, Passage, Repaired, Republished, Skipped
+from index.records import Article, Notices, Passage, Repaired, Republished, Skipped, count
 from index.sentence_vectors import SentenceVectors, body_sentence_spans
 from index.settings import ENCODE_THREADS_PER_WORKER, TITLE_CONTEXT_SHARE, Settings
 from index.sources import iter_articles
@@ -82,6 +82,16 @@ class BuildReport:
     encode_seconds: float
     notices: tuple[str, ...] = ()  # things the user should know: an encoder fallback, a disabled cache
     published: bool = True  # False: nothing changed, the current version (``version``) stays as it is
+
+    @property
+    def skipped_total(self) -> int:
+        """Inputs skipped, counting those beyond the first MAX_NOTICES named in ``skipped``."""
+        return count(self.skipped)
+
+    @property
+    def repaired_total(self) -> int:
+        """Inputs repaired, counting those beyond the first MAX_NOTICES named in ``repaired``."""
+        return count(self.repaired)
 
     @property
     def passages_per_second(self) -> float:
@@ -187,7 +197,7 @@ def _unchanged(
     if (
         str(spec) != m.index_spec
         or float(m.recall.get("target") or -1) != settings.recall_target
-        or m.skipped != len(skipped)
+        or m.skipped != count(skipped)
         or m.sources != [str(s.resolve()) for s in sources]
         or len(plan.ids) != len(rows)
         or not (plan.reused_from >= 0).all()
@@ -257,7 +267,7 @@ def _write_version(
             "trained_on": _trained_on(previous, mode, len(rows)),
             "stories": len(set(stories.values())),
             "republished": len(republished),
-            "repaired": len(repaired),
+            "repaired": count(repaired),
             "articles_in_stories": len(stories),
         }
         manifest = _manifest(
@@ -287,8 +297,8 @@ def _read(
     sources: list[Path], notify: ProgressCallback, options: ReadOptions, follow_links: bool
 ) -> tuple[list[Article], list[Skipped], list[Repaired]]:
     articles: list[Article] = []
-    skipped: list[Skipped] = []
-    repaired: list[Repaired] = []
+    skipped: list[Skipped] = Notices()
+    repaired: list[Repaired] = Notices()
     detector = LanguageDetector()
     for item in iter_articles(sources, detector, options, follow_links=follow_links):
         if isinstance(item, Skipped):
@@ -601,7 +611,7 @@ def _manifest(
         articles=len(articles),
         passages=len(plan.passages),
         headlines=len(plan.headline_ids),
-        skipped=len(skipped),
+        skipped=count(skipped),
         languages=dict(sorted(languages.items(), key=lambda kv: -kv[1])),
         sources=[str(s.resolve()) for s in sources],
         build_seconds=round(time.perf_counter() - started, 3),

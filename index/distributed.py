@@ -46,7 +46,7 @@ from index.fingerprint import text_hash
 from index.formats import ReadOptions
 from index.index_dir import build_lock, open_index
 from index.language import LanguageDetector
-from index.records import Article, Repaired, Skipped
+from index.records import Article, Notices, Repaired, Skipped
 from index.sentence_vectors import body_sentence_spans
 from index.settings import (
     CONNECT_TIMEOUT_S,
@@ -232,8 +232,8 @@ def _replay(entries: list[_Entry], sources: list[Path]) -> tuple[list[Article], 
     """What ``iter_articles`` yields for these entries, in its order: duplicate ids skipped, articles whose
     language was detected released in batches of DETECT_BATCH, as the local reader releases them."""
     articles: list[Article] = []
-    skipped: list[Skipped] = []
-    repaired: list[Repaired] = []
+    skipped: list[Skipped] = Notices()
+    repaired: list[Repaired] = Notices()
     seen: set[str] = set()
     pending: list[Article] = []
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+# How many skipped or repaired inputs a build names; beyond that it only counts them.
+MAX_NOTICES = 1_000
 
 
 @dataclass(frozen=True)
@@ -63,3 +68,23 @@ class Republished:
     url: str | None
     date: str | None
     path: str
+
+
+class Notices(list[T]):
+    """Skipped or repaired inputs as a build collects them: the first ``limit`` kept by name, every one counted
+    in ``total`` (an archive of a billion bad lines must not hold a billion notices)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        super().__init__()
+        self.limit = MAX_NOTICES if limit is None else limit
+        self.total = 0
+
+    def append(self, item: T) -> None:
+        self.total += 1
+        if len(self) < self.limit:
+            super().append(item)
+
+
+def count(items: list[T]) -> int:
+    """How many ``items`` there were, including any a ``Notices`` list counted without keeping."""
+    return items.total if isinstance(items, Notices) else len(items)

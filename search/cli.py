@@ -179,8 +179,12 @@ def build(
             report = build_index(sources, settings, progress=bar.update)
     for skipped in report.skipped:
         typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+    if report.skipped_total > len(report.skipped):
+        typer.echo(f"skipped {report.skipped_total - len(report.skipped)} more inputs (not named)", err=True)
     for repaired in report.repaired:
         typer.echo(f"repaired {repaired.path}: {repaired.what}", err=True)
+    if report.repaired_total > len(report.repaired):
+        typer.echo(f"repaired {report.repaired_total - len(report.repaired)} more inputs (not named)", err=True)
     for notice in report.notices:
         typer.echo(f"warning: {notice}", err=True)
     m = report.manifest
@@ -194,6 +198,8 @@ def build(
                 "passages": m.passages,
                 "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
                 "repaired": [{"path": r.path, "what": r.what} for r in report.repaired],
+                "skipped_total": report.skipped_total,
+                "repaired_total": report.repaired_total,
                 "republished": [{"id": r.id, "copy_of": r.article_id, "path": r.path} for r in report.republished],
                 "seconds": round(report.seconds, 3),
                 "encode_seconds": round(report.encode_seconds, 3),
@@ -217,7 +223,7 @@ def build(
         f"Indexed {plural(m.articles, 'article')} as {plural(m.passages, 'passage')} in {report.seconds:.1f} s "
         f"({rate(report.passages_per_second)} passages/s; {m.build['mode']} build, {m.model.encoder} encoder, "
         f"{vector_counts(m.build)}); "
-        f"skipped {len(report.skipped)}, repaired {len(report.repaired)}, {plural(len(report.republished), 'copy')} "
+        f"skipped {report.skipped_total}, repaired {report.repaired_total}, {plural(len(report.republished), 'copy')} "
         "of other articles kept out. "
         f"Index: {report.index_dir} ({report.version})"
     )

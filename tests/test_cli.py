@@ -349,3 +349,27 @@ def test_progress_lines_name_the_one_time_steps_and_repeat_while_a_stage_runs(
     assert lines[:4] == ["loading the model…", "materialising the model from its wheel (once)…",
                          "exporting the int8 encoder (once)…", "embedding passages…"]  # fmt: skip
     assert lines[4].startswith("  embedding passages 20/40 (") and "passages/s" in lines[4]
+
+
+def test_a_build_with_more_skipped_lines_than_it_names_reports_the_true_count(
+    tmp_path: Path, hash_model: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18.3: a build names the first MAX_NOTICES skipped inputs (lowered here to 3) and counts the rest;
+    the summary and --json give the true total."""
+    import gzip
+
+    import index.records
+
+    monkeypatch.setattr(index.records, "MAX_NOTICES", 3)
+    (tmp_path / "in").mkdir()
+    with gzip.open(tmp_path / "in" / "bad.jsonl.gz", "wb") as out:
+        out.write(b'{"id": "ok", "text": "Quake in Palu: a strong quake hit Palu on Friday."}\n' + b"{oops\n" * 10)
+    code, out, err = run("build", str(tmp_path / "in"), "--index", str(tmp_path / "idx"), "--quiet")
+    assert code == 0, err
+    assert "skipped 10," in out and "skipped 7 more inputs (not named)" in err
+    assert [line.split(":")[0] for line in err.splitlines() if line.startswith("skipped bad")] == [
+        "skipped bad.jsonl.gz#2", "skipped bad.jsonl.gz#3", "skipped bad.jsonl.gz#4"
+    ]  # fmt: skip
+    code, out, err = run("build", str(tmp_path / "in"), "--index", str(tmp_path / "idx2"), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["skipped_total"] == 10 and len(report["skipped"]) == 3

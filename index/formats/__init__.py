@@ -8,6 +8,7 @@ except for single-document formats (text, HTML, JSON), whose size is capped.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import zipfile
@@ -28,12 +29,16 @@ RECORD_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 FEED_SUFFIXES = (".rss", ".atom", ".xml")
 ARCHIVE_SUFFIXES = (".gz", ".zip")
-# Read record by record, never whole: no size limit.
+# Read record by record, never whole: each record (line, CSV row) is capped at ``max_document_bytes``.
 STREAMED_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".tsv")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + RECORD_SUFFIXES + HTML_SUFFIXES + FEED_SUFFIXES + ARCHIVE_SUFFIXES
 FIELDS = ("id", "title", "text", "url", "date", "lang", "source", "author")
-# Single-document files larger than this are refused (JSONL and CSV stream, so have no limit).
+# Single-document files larger than this are refused; in JSONL and CSV, which stream, it caps each record.
 MAX_DOCUMENT_BYTES = 64 << 20
+# A compressed member (.gz, .zip) is refused once what it decompresses to passes both this many bytes and
+# MAX_EXPANSION_RATIO times the compressed bytes read so far (a "zip bomb"; honest news text expands ~3-10x).
+EXPANSION_FLOOR_BYTES = 64 << 20
+MAX_EXPANSION_RATIO = 200
 # How much of a single document is looked at to choose its character set.
 _SNIFF_DOCUMENT = 1 << 20
 
@@ -63,6 +68,15 @@ def read(
     if suffix == ".zip":
         yield from _zip_members(opener, rel, options)
         return
+    try:
+        yield from _read_plain(name, suffix, opener, rel, options, boilerplate)
+    except ExpansionError as exc:
+        yield Skipped(rel, str(exc))
+
+
+def _read_plain(
+    name: str, suffix: str, opener: Opener, rel: str, options: ReadOptions, boilerplate: frozenset[str]
+) -> Iterator[Item]:
     if suffix not in SUPPORTED_SUFFIXES:
         yield Skipped(rel, f"unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED_SUFFIXES)}")
         return
@@ -76,6 +90,8 @@ def read(
             return
         with opener() as stream:
             raw = stream.read(options.max_document_bytes + 1)
+    except ExpansionError:
+        raise
     except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as exc:
         yield Skipped(rel, f"unreadable: {getattr(exc, 'strerror', None) or exc}")
         return
@@ -109,10 +125,58 @@ def read(
         yield read_text(content, rel, markdown=suffix == ".md", boilerplate=boilerplate)
 
 
+class ExpansionError(OSError):
+    """A compressed member decompressing to far more than it could honestly hold."""
+
+
+class _Counted(io.RawIOBase):
+    """A byte stream that counts what is read from it."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self.stream, self.count = stream, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+class _Expanding(_Counted):
+    """Decompressed bytes, counted as they stream: past EXPANSION_FLOOR_BYTES and MAX_EXPANSION_RATIO times
+    ``compressed()`` (the compressed bytes behind them) reading stops with ``ExpansionError``."""
+
+    def __init__(self, stream: IO[bytes], compressed: Callable[[], int]) -> None:
+        super().__init__(stream)
+        self.compressed = compressed
+
+    def readinto(self, buffer: Any) -> int:
+        n = super().readinto(buffer)
+        packed = max(1, self.compressed())
+        if self.count > EXPANSION_FLOOR_BYTES and self.count > MAX_EXPANSION_RATIO * packed:
+            raise ExpansionError(
+                f"decompresses to over {MAX_EXPANSION_RATIO} times its compressed size ({self.count >> 20} MB from "
+                f"{packed >> 10} KB so far): refused as a compression bomb; decompress it yourself if it is genuine"
+            )
+        return n
+
+
 @contextmanager
 def _gunzip(opener: Opener) -> Iterator[IO[bytes]]:
-    with opener() as raw, gzip.GzipFile(fileobj=raw) as stream:
-        yield stream  # type: ignore[misc]
+    with opener() as raw:
+        counted = _Counted(raw)
+        with gzip.GzipFile(fileobj=counted) as stream:
+            yield io.BufferedReader(_Expanding(stream, lambda: counted.count))  # type: ignore[arg-type]
+
+
+@contextmanager
+def _zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[IO[bytes]]:
+    with archive.open(info) as stream:
+        yield io.BufferedReader(_Expanding(stream, lambda: info.compress_size))
 
 
 def too_large(rel: str, options: ReadOptions) -> Skipped:
@@ -129,8 +193,8 @@ def _zip_members(opener: Opener, rel: str, options: ReadOptions) -> Iterator[Ite
                 for info in archive.infolist():
                     if info.is_dir() or any(p.startswith((".", "__MACOSX")) for p in info.filename.split("/")):
                         continue
-                    member = info.filename
-                    yield from read(member, lambda m=member: archive.open(m), f"{rel}!{member}", options)  # type: ignore[misc]
+                    member = functools.partial(_zip_member, archive, info)
+                    yield from read(info.filename, member, f"{rel}!{info.filename}", options)
     except (OSError, zipfile.BadZipFile) as exc:
         yield Skipped(rel, f"unreadable zip archive: {exc}")
 

@@ -10,7 +10,6 @@ import csv
 import io
 import itertools
 import json
-import sys
 from collections.abc import Generator, Iterator
 from typing import IO, Any
 
@@ -22,25 +21,82 @@ _SNIFF_BYTES = 1 << 16
 _DELIMITERS = (",", ";", "\t", "|")
 # JSON nested deeper than Python's recursion limit (an article is a flat object, so this is never one).
 _TOO_DEEP = "JSON nested too deeply to be an article (thousands of levels)"
+# How much of an over-long line is read at a time while it is thrown away.
+_DISCARD_CHUNK = 1 << 20
+
+
+class _Overlong(Exception):
+    """A record ran past the per-record cap (its current line has been read to its end and dropped)."""
+
+
+class _BoundedLines:
+    """Lines of a text stream, never one read whole past ``cap`` characters: a record (one line, or several
+    for a quoted CSV field) that grows past the cap raises ``_Overlong`` once the rest of its current line is
+    discarded in chunks; ``reset`` starts the count for the next record."""
+
+    def __init__(self, text: IO[str], cap: int) -> None:
+        self.text, self.cap, self.used = text, cap, 0
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(self.cap - self.used + 1)
+        if not line:
+            raise StopIteration
+        self.used += len(line)
+        if self.used > self.cap:
+            while line and not line.endswith(("\n", "\r")):
+                line = self.text.readline(_DISCARD_CHUNK)
+            self.used = 0
+            raise _Overlong
+        return line
+
+    def reset(self) -> None:
+        self.used = 0
+
+
+def _overlong(where: str, options: ReadOptions, what: str) -> Skipped:
+    return Skipped(where, f"{what} is longer than {options.max_document_bytes >> 20} MB, the limit for one record; "
+                          "split the article or shorten the field")  # fmt: skip
 
 
 def read_jsonl(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str = ",") -> Iterator[Item]:
-    """One record per line; a bad line is skipped by number, the rest go on."""
-    lines = yield from _opened(stream, rel)
-    if lines is None:
+    """One record per line; a bad line (or one longer than the per-record cap, never read whole) is
+    skipped by number, the rest go on."""
+    text = yield from _opened(stream, rel)
+    if text is None:
         return
-    for lineno, line in enumerate(lines, start=1):
+    lines = _BoundedLines(text, options.max_document_bytes)
+    lineno = 0
+    while True:
+        lineno += 1
+        try:
+            line = next(lines)
+        except StopIteration:
+            return
+        except _Overlong:
+            yield _overlong(f"{rel}#{lineno}", options, f"line {lineno}")
+            continue
+        lines.reset()
         if line.strip():
             yield _record(line.rstrip("\r\n"), rel, f"{rel}#{lineno}", options)
 
 
 def read_csv(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str = ",") -> Iterator[Item]:
-    """One record per row; the header names the columns (separated by , ; tab or |, whichever it uses)."""
-    lines = yield from _opened(stream, rel)
-    if lines is None:
+    """One record per row; the header names the columns (separated by , ; tab or |, whichever it uses).
+    A row longer than the per-record cap is skipped by number without being read whole."""
+    text = yield from _opened(stream, rel)
+    if text is None:
         return
-    csv.field_size_limit(min(sys.maxsize, 1 << 31))
-    header = lines.readline()
+    csv.field_size_limit(options.max_document_bytes)
+    lines = _BoundedLines(text, options.max_document_bytes)
+    try:
+        header = next(lines, "")
+    except _Overlong:
+        yield _overlong(rel, options, "the header line")
+        return
+    lines.reset()
     if delimiter == ",":  # many exports use ";" (European locales) or "|": the header line tells
         delimiter = max(_DELIMITERS, key=header.count) if any(d in header for d in _DELIMITERS) else ","
     reader = csv.DictReader(itertools.chain([header], lines), delimiter=delimiter)
@@ -57,11 +113,22 @@ def read_csv(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str =
         yield Skipped(rel, f"no column {', '.join(missing)}; its columns are {', '.join(map(repr, columns))}. "
                            "Map them with --field text=COLUMN")  # fmt: skip
         return
-    try:
-        for rowno, row in enumerate(reader, start=2):
-            yield _record(row, rel, f"{rel}#{rowno}", options)
-    except csv.Error as exc:
-        yield Skipped(f"{rel}#{reader.line_num}", f"unreadable CSV from here on: {exc}")
+    rowno = 1
+    while True:
+        rowno += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except _Overlong:  # the rest of its line is gone: go on from the next line with a fresh parser
+            yield _overlong(f"{rel}#{rowno}", options, f"row {rowno}")
+            reader = csv.DictReader(lines, fieldnames=columns, delimiter=delimiter)
+            continue
+        except csv.Error as exc:
+            yield Skipped(f"{rel}#{rowno}", f"unreadable CSV from here on: {exc}")
+            return
+        lines.reset()
+        yield _record(row, rel, f"{rel}#{rowno}", options)
 
 
 def read_json(content: str, rel: str, options: ReadOptions) -> Iterator[Item]:
