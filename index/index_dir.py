@@ -115,7 +115,7 @@ def _open_version(folder: Path, lease: Lease, mmap: bool | None) -> LoadedIndex:
     if len(sentences.offsets) != len(rows) + 1:
         raise IndexMismatchError(f"{folder} has sentence vectors for {len(sentences.offsets) - 1} rows, not {len(rows)}; "
                                  "rebuild the index with `semsearch build`.")  # fmt: skip
-    for path in sorted((folder / LEXICAL_DIR).glob("*.npy")):
+    for path in sorted((folder / LEXICAL_DIR).rglob("*.npy")):  # each field, the names field included
         npy_header(path)  # bm25s maps these: sizes checked first
     lexical = LexicalIndex.load(folder / LEXICAL_DIR, mmap=True)
     if lexical.rows != len(rows):

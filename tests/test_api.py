@@ -172,7 +172,9 @@ def test_an_id_with_dot_segments_is_one_path_segment(tmp_path: Path) -> None:
     (tmp_path / "c" / "a.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
     settings = Settings(home=tmp_path, index_dir=tmp_path / "idx")
     build_index([tmp_path / "c"], settings, embedder=HashEmbedder())
-    holder = ServedIndex(SearchEngine(open_index(settings.index_dir), HashEmbedder()), settings.index_dir)
+    holder = ServedIndex(
+        SearchEngine(open_index(settings.index_dir), HashEmbedder()), settings.index_dir, home=tmp_path / "home"
+    )
     with running_server(create_app(holder, api_key="k")) as url, httpx.Client(base_url=url) as http:
         encoded = "/articles/" + quote(DOT_ID, safe="")
         got = http.get(encoded)

@@ -258,7 +258,7 @@ def test_a_batch_keeps_one_output_line_per_input_line(tiny_index: Settings, hash
     blocks = out.split("\n\n── ")
     assert out.startswith("── 1. earthquake rescue\n") and len(blocks) == 3
     assert blocks[1].startswith("2. (blank line)\nerror: The query is empty")
-    assert blocks[2].startswith("3. football cup\n 1. ")
+    assert blocks[2].startswith("3. football cup\n") and "\n 1. " in blocks[2]  # a "No good match" note may lead
 
 
 def test_piped_output_has_no_bidi_isolates_and_a_terminal_has(tiny_index: Settings, hash_model: None) -> None:
