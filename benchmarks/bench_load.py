@@ -47,7 +47,9 @@ def run(
     import uvicorn
 
     settings = Settings.from_env().with_overrides(index_dir=index_dir)
-    engine = SearchEngine(open_index(index_dir), embedder) if embedder else SearchEngine.open(settings)
+    engine = (
+        SearchEngine(open_index(index_dir), embedder) if embedder else SearchEngine.open(settings, own_encoder=True)
+    )  # as serve: the index's own encoder, so the rebuild reuses its vectors
     if batching:
         engine.embedder = BatchingEmbedder(engine.embedder)
     with socket.socket() as s:
