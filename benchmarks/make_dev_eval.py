@@ -87,14 +87,20 @@ def _keyword_rows(group: str, lang: str, body: str, versions: list[str], df: dic
     return [{"id": f"{group}-{lang}-keywords", "text": text, "lang": lang, "relevant": versions, "exclude": []}]
 
 
-def seeds_judgements() -> list[dict]:
-    """Queries over the shipped demo corpus (article ids relative to seeds/)."""
-    demo = ROOT / "seeds" / "demo"
+def _demo_groups(demo: Path) -> dict[str, dict[str, str]]:
+    """The demo corpus's NTREX parallel groups: group -> language -> article id (relative to seeds/)."""
     with (demo / "manifest.tsv").open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["dataset"] == "NTREX-128"]
     groups: dict[str, dict[str, str]] = {}
     for row in rows:
         groups.setdefault(row["parallel_group"], {})[row["lang"]] = f"demo/{row['file']}"
+    return groups
+
+
+def seeds_judgements() -> list[dict]:
+    """Queries over the shipped demo corpus (article ids relative to seeds/)."""
+    demo = ROOT / "seeds" / "demo"
+    groups = _demo_groups(demo)
     texts = {p.relative_to(ROOT / "seeds").as_posix(): p.read_text(encoding="utf-8") for p in demo.glob("*.txt")}
     out = []
     for group, versions in sorted(groups.items()):
@@ -114,11 +120,7 @@ def seeds_judgements() -> list[dict]:
 def names_judgements() -> list[dict]:
     """English name queries judged on the demo stories' Arabic, Persian, Russian and Chinese versions."""
     demo = ROOT / "seeds" / "demo"
-    with (demo / "manifest.tsv").open(encoding="utf-8") as fh:
-        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["dataset"] == "NTREX-128"]
-    groups: dict[str, dict[str, str]] = {}
-    for row in rows:
-        groups.setdefault(row["parallel_group"], {})[row["lang"]] = f"demo/{row['file']}"
+    groups = _demo_groups(demo)
     english = {g: (demo / Path(v["en"]).name).read_text(encoding="utf-8") for g, v in groups.items()}
     out = []
     for number, text in enumerate(NAME_QUERIES, start=1):
