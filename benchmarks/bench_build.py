@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from index import Settings, build_index, chunk_articles, iter_articles, load_embedder  # noqa: E402
 from index.embedding import resolve_model  # noqa: E402
-from index.records import Article  # noqa: E402
+from index.models import Article  # noqa: E402
 
 
 def append_results(name: str, rows: list[dict], **common: object) -> Path:

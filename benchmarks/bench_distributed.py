@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_build import append_results, cpu_name  # noqa: E402
 
 from index import BuildProgress, Settings, build_index, load_embedder, open_index  # noqa: E402
-from index.distributed import build_index_on_ray, ray_session  # noqa: E402
-from index.vector_store import export_to_milvus  # noqa: E402
+from index.build.ray import build_index_on_ray, ray_session  # noqa: E402
+from index.vectors.stores import export_to_milvus  # noqa: E402
 from search import SearchEngine  # noqa: E402
 from search.evaluation import load_judgements  # noqa: E402
 

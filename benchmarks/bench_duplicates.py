@@ -5,7 +5,7 @@ Every NTREX article (14 languages) is an original; a sample of them is republish
 boilerplate footer appended, a paragraph cut, a few words changed. True pairs are (original, copy);
 every other pair of articles is a false one — including translations of one article and different
 outlets' reports of the same event (NTREX has several), the hard cases. Pairwise precision and
-recall of ``index.duplicates.find_duplicates``; throughput in articles per second. Appends JSON
+recall of ``index.ingest.duplicates.find_duplicates``; throughput in articles per second. Appends JSON
 lines to benchmarks/results/duplicates.jsonl.
 
     python benchmarks/bench_duplicates.py [--copies 600]
@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import ntrex  # noqa: E402
 from bench_build import append_results  # noqa: E402
 
-from index.duplicates import find_duplicates  # noqa: E402
-from index.fingerprint import text_hash  # noqa: E402
-from index.records import Article  # noqa: E402
+from index.hashing import text_hash  # noqa: E402
+from index.ingest.duplicates import find_duplicates  # noqa: E402
+from index.models import Article  # noqa: E402
 
 BYLINES = ["By Staff Reporter", "Reuters —", "(AP) —", "Agence France-Presse", "From our correspondent in the region"]
 FOOTERS = [

@@ -35,9 +35,9 @@ from bench_build import append_results  # noqa: E402
 from index import Settings, build_index, chunk_articles, iter_articles, load_embedder, open_index  # noqa: E402
 from index.embedding import Embedder, encode_with_sentences  # noqa: E402
 from index.embedding.batches import batch_size  # noqa: E402
-from index.records import Article  # noqa: E402
-from index.sentence_vectors import body_sentence_spans  # noqa: E402
+from index.models import Article  # noqa: E402
 from index.settings import ENCODE_TOKEN_BUDGET, ONNX_ENCODE_TOKEN_BUDGET  # noqa: E402
+from index.storage.sentences import body_sentence_spans  # noqa: E402
 from search.batching import BatchingEmbedder  # noqa: E402
 from search.engine import SearchEngine  # noqa: E402
 

@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_build import append_results, cpu_name, git_sha  # noqa: E402
 
 from index import SemsearchError, Settings, build_index, open_index  # noqa: E402
-from index.index_dir import CURRENT, check_index  # noqa: E402
-from index.manifest import LEASE_FILE  # noqa: E402
+from index.storage.manifest import LEASE_FILE  # noqa: E402
+from index.storage.versions import CURRENT, check_index  # noqa: E402
 
 KINDS = ("truncated", "flipped", "header", "deleted")
 _MARK = "bench-faults-write"

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import ntrex  # noqa: E402
 from bench_build import append_results  # noqa: E402
 
-from index.language import LanguageDetector  # noqa: E402
-from index.records import Article  # noqa: E402
-from index.sources import iter_articles  # noqa: E402
+from index.ingest.language import LanguageDetector  # noqa: E402
+from index.ingest.walk import iter_articles  # noqa: E402
+from index.models import Article  # noqa: E402
 
 
 def timed(path: Path, detector: LanguageDetector) -> tuple[float, int]:

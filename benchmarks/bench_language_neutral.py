@@ -10,7 +10,7 @@ headlines in each language; the answer is the first paragraph.
   versions left out of the ranking (they are neither right nor wrong for this figure).
 
 Variants are scored on the same vectors: the bare model, and semsearch's language-neutral scoring
-(``index.centring``) at several strengths. Appends JSON lines to benchmarks/results/language_neutral.jsonl.
+(``index.vectors.centring``) at several strengths. Appends JSON lines to benchmarks/results/language_neutral.jsonl.
 
     python benchmarks/bench_language_neutral.py [--docs 60]
 """
@@ -32,7 +32,7 @@ import ntrex  # noqa: E402
 from bench_build import append_results  # noqa: E402
 
 from index import Settings, load_embedder  # noqa: E402
-from index.centring import STRENGTH, centre, language_means  # noqa: E402
+from index.vectors.centring import STRENGTH, centre, language_means  # noqa: E402
 
 LANGS = ("ar", "de", "en", "es", "fa", "fr", "he", "hi", "ja", "ru", "tr", "zh")
 TOP = 10

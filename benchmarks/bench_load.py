@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_build import append_results  # noqa: E402
 
 from index import Settings, build_index, open_index  # noqa: E402
-from index.index_dir import current_version  # noqa: E402
+from index.storage.versions import current_version  # noqa: E402
 from search import SearchEngine  # noqa: E402
 from search.api import create_app  # noqa: E402
 from search.batching import BatchingEmbedder  # noqa: E402

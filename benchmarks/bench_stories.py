@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_build import append_results  # noqa: E402
 
 from index import open_index  # noqa: E402
-from index.stories import ALIGN_THRESHOLD, find_stories  # noqa: E402
-from index.vectors import HEADLINE_ID_BASE  # noqa: E402
+from index.build.stories import ALIGN_THRESHOLD, find_stories  # noqa: E402
+from index.models import HEADLINE_ID_BASE  # noqa: E402
 
 
 def truth(article_ids: list[str], kind: str) -> dict[str, str]:

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from index.chunker import split_sentences  # noqa: E402
-from index.sources import split_title  # noqa: E402
+from index.chunking import split_sentences  # noqa: E402
+from index.ingest.walk import split_title  # noqa: E402
 from index.terms import term_spans  # noqa: E402
 
 QUERY_LANGS = ("en", "ar", "ru")

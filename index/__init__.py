@@ -1,60 +1,64 @@
-"""semsearch's index side: text in, index on disk (sources, chunking, embedding, vectors, store).
+"""semsearch's index side: text in, index on disk, one sub-package per stage: ``ingest`` (files to articles),
+``embedding``, ``vectors`` (FAISS, Milvus, centring), ``storage`` (the version folder) and ``build`` (orchestration).
+The root holds what several stages or ``search`` share: errors, settings, the data model (``models``), terms,
+hashing, chunking.
 
 Public names resolve lazily (PEP 562): ``import index`` costs nothing, and a name loads its module (and
 that module's heavy dependencies) on first use, so ``semsearch --help`` and a lexical query never pay
 for the build pipeline, FAISS or the model.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_names
 
 if TYPE_CHECKING:  # names for type checkers and editors; at run time __getattr__ resolves them
-    from index.builder import BuildProgress, BuildReport, build_index, chunk_articles
-    from index.distributed import build_index_on_ray
-    from index.embedding import Embedder, load_embedder
-    from index.errors import (
+    from .build.pipeline import BuildProgress, BuildReport, build_index, chunk_articles
+    from .build.ray import build_index_on_ray
+    from .embedding import Embedder, load_embedder
+    from .errors import (
         IndexMismatchError,
         IndexNotFoundError,
         InvalidQueryError,
         NothingToIndexError,
         SemsearchError,
     )
-    from index.formats import ReadOptions
-    from index.index_dir import LoadedIndex, open_index
-    from index.manifest import Manifest
-    from index.records import Article, Passage, Repaired, Republished, Skipped
-    from index.settings import Settings
-    from index.sources import iter_articles
-    from index.vector_store import ExportReport, export_to_milvus, open_vector_store
+    from .ingest.formats import ReadOptions
+    from .ingest.walk import iter_articles
+    from .models import Article, Passage, Repaired, Republished, Skipped
+    from .settings import Settings
+    from .storage.manifest import Manifest
+    from .storage.versions import LoadedIndex, open_index
+    from .vectors.stores import ExportReport, export_to_milvus, open_vector_store
 
 # public name -> the module that defines it
 _WHERE = {
-    "Article": "index.records",
-    "BuildProgress": "index.builder",
-    "BuildReport": "index.builder",
+    "Article": "index.models",
+    "BuildProgress": "index.build.pipeline",
+    "BuildReport": "index.build.pipeline",
     "Embedder": "index.embedding",
-    "ExportReport": "index.vector_store",
+    "ExportReport": "index.vectors.stores",
     "IndexMismatchError": "index.errors",
     "IndexNotFoundError": "index.errors",
     "InvalidQueryError": "index.errors",
-    "LoadedIndex": "index.index_dir",
-    "Manifest": "index.manifest",
+    "LoadedIndex": "index.storage.versions",
+    "Manifest": "index.storage.manifest",
     "NothingToIndexError": "index.errors",
-    "Passage": "index.records",
-    "ReadOptions": "index.formats",
-    "Repaired": "index.records",
-    "Republished": "index.records",
+    "Passage": "index.models",
+    "ReadOptions": "index.ingest.formats",
+    "Repaired": "index.models",
+    "Republished": "index.models",
     "SemsearchError": "index.errors",
     "Settings": "index.settings",
-    "Skipped": "index.records",
-    "build_index": "index.builder",
-    "build_index_on_ray": "index.distributed",
-    "chunk_articles": "index.builder",
-    "export_to_milvus": "index.vector_store",
-    "iter_articles": "index.sources",
+    "Skipped": "index.models",
+    "build_index": "index.build.pipeline",
+    "build_index_on_ray": "index.build.ray",
+    "chunk_articles": "index.build.pipeline",
+    "export_to_milvus": "index.vectors.stores",
+    "iter_articles": "index.ingest.walk",
     "load_embedder": "index.embedding",
-    "open_index": "index.index_dir",
-    "open_vector_store": "index.vector_store",
+    "open_index": "index.storage.versions",
+    "open_vector_store": "index.vectors.stores",
 }
 
 __all__ = [
@@ -87,14 +91,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'index' has no attribute {name!r}")
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value  # resolved once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*__all__, *(n for n in globals() if n.startswith("__"))})
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)

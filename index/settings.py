@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from index.formats import ReadOptions
+    from .ingest.formats import ReadOptions
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DEFAULT_INDEX_SPEC = "auto"  # chosen by corpus size, see index/vectors/spec.py
@@ -21,7 +21,7 @@ DEFAULT_PASSAGE_TOKENS = 128
 # Title context may use at most this share of a passage's tokens.
 TITLE_CONTEXT_SHARE = 0.25
 DEFAULT_OVERLAP_SENTENCES = 1
-# Centre vectors per language before indexing (see index/centring.py for what it measurably buys).
+# Centre vectors per language before indexing (see index/vectors/centring.py for what it measurably buys).
 DEFAULT_LANGUAGE_NEUTRAL = True
 DEFAULT_ENCODE_BATCH = 32
 # Encoder backend: "auto" (CUDA fp16 when a GPU is usable, else CPU fp32), "fast" (ONNX int8 on the CPU),
@@ -81,7 +81,7 @@ DEFAULT_PORT = 8000
 LANGUAGE_SAMPLE_CHARS = 600
 # How many passages are fetched per requested article before widening the search.
 PASSAGES_PER_ARTICLE_FETCH = 4
-# Scaling out (index/distributed.py, index/vectors/milvus_store.py): seconds a Ray or Milvus address may take
+# Scaling out (index/build/ray.py, index/vectors/milvus_store.py): seconds a Ray or Milvus address may take
 # to answer before it is reported unreachable; a local Ray instance's object store (`build --ray` without an
 # address); files read per Ray task and texts encoded per actor call (only texts that neither the index nor
 # the embedding cache holds are sent); restarts of a dead worker (and retries of its batch) before a build
@@ -141,7 +141,7 @@ class Settings:
     @property
     def read_options(self) -> ReadOptions:
         """How sources are read."""
-        from index.formats import ReadOptions
+        from .ingest.formats import ReadOptions
 
         return ReadOptions(fields=dict(self.fields))
 
@@ -174,7 +174,7 @@ class Settings:
         except ValueError:
             write_wait_s = -1.0
         if not 0 <= write_wait_s < float("inf"):
-            from index.errors import SemsearchError
+            from .errors import SemsearchError
 
             raise SemsearchError(f"SEMSEARCH_WRITE_WAIT_S={wait!r}: give a number of seconds, 0 or more.")
         return cls(

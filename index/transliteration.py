@@ -1,6 +1,6 @@
 """Names across scripts: lexical terms romanised to consonant keys, so `Putin` meets `بوتين` and `Путин`.
 
-The lexical index has a second field (``index.lexical``): every term of a row written in a non-Latin
+The lexical index has a second field (``index.storage.lexical``): every term of a row written in a non-Latin
 script, romanised by anyascii and reduced to a *key*; a query's Latin-script terms are reduced to keys
 the same way and matched against it. The key is a consonant skeleton, because that is what survives
 a name's trip through another script: Arabic and Persian write no short vowels and use و/ي for long

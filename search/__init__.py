@@ -4,8 +4,9 @@ Public names resolve lazily (PEP 562), as in ``index``: ``import search`` loads 
 until a name is used.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from index._lazy import lazy_names
 
 if TYPE_CHECKING:  # names for type checkers and editors; at run time __getattr__ resolves them
     from search.engine import SearchEngine, describe_index
@@ -49,14 +50,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'search' has no attribute {name!r}")
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value  # resolved once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*__all__, *(n for n in globals() if n.startswith("__"))})
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)

@@ -214,8 +214,8 @@ def create_app(
 
 def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete: Sequence[str] = ()) -> WriteResult:
     from index import Article, Repaired, Skipped
-    from index.sources import articles_from_records
-    from index.writes import write_articles, write_settings
+    from index.build.writes import write_articles, write_settings
+    from index.ingest.walk import articles_from_records
 
     engine = holder.engine
     if holder.index_dir is None:

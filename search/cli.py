@@ -171,7 +171,7 @@ def build(
     )
     with BuildProgressBar(enabled=not quiet and not as_json) as bar:
         if ray is not None:
-            from index.distributed import build_index_on_ray
+            from index.build.ray import build_index_on_ray
 
             address = None if ray == "local" else ray
             report = build_index_on_ray(sources, settings, address=address, progress=bar.update)
@@ -321,7 +321,7 @@ def _ask_server(
 
     expect = None
     if named_index:
-        from index.index_dir import current_version
+        from index.storage.versions import current_version
 
         expect = current_version(settings.index_dir).name
     assert settings.url is not None
@@ -379,7 +379,7 @@ def _interactive(settings: Settings, k: int, lang: str | None, mode: str, group:
 
 def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
     """``["text=body", "title=headline"]`` as field/column pairs; an unknown field or a bad pair is refused."""
-    from index.formats import FIELDS
+    from index.ingest.formats import FIELDS
 
     out = []
     for pair in pairs:
@@ -526,7 +526,7 @@ def export(
     """Copy the index's vectors into Milvus (no re-encoding). Example: semsearch export --to milvus://localhost:19530/news"""
     from dataclasses import asdict
 
-    from index.vector_store import export_to_milvus
+    from index.vectors.stores import export_to_milvus
 
     report = export_to_milvus(_settings(index).index_dir, to, index_type=index_type, recall_target=recall)
     if as_json:
@@ -575,7 +575,7 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Verify every file of the index against its build's checksums (exit 4 naming damaged files). Example: semsearch check"""
-    from index.index_dir import check_index
+    from index.storage.versions import check_index
 
     report = check_index(_settings(index).index_dir)
     if as_json:

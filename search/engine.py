@@ -12,12 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from index import Article, Embedder, LoadedIndex, Republished, Settings, load_embedder, open_index
-from index.cleaning import normalise
 from index.embedding.backends import AUTO, ONNX_FP32, TORCH_FP16_CUDA, TORCH_FP32, check_interchangeable
 from index.errors import ArticleNotFoundError, IndexMismatchError, InvalidQueryError
-from index.index_dir import current_version
-from index.lexical import LexicalMatch
-from index.manifest import Manifest
+from index.ingest.cleaning import normalise
+from index.models import HEADLINE_ID_BASE
 from index.settings import (
     DEFAULT_GROUP,
     DEFAULT_K,
@@ -32,9 +30,12 @@ from index.settings import (
     PASSAGES_PER_ARTICLE_FETCH,
     STORY_FANOUT,
 )
-from index.store import PassageWithArticle
-from index.vector_store import open_vector_store
-from index.vectors import HEADLINE_ID_BASE, ScalarFilter, VectorBackend
+from index.storage.lexical import LexicalMatch
+from index.storage.manifest import Manifest
+from index.storage.store import PassageWithArticle
+from index.storage.versions import current_version
+from index.vectors import ScalarFilter, VectorBackend
+from index.vectors.stores import open_vector_store
 from search.confidence import ConfidenceModel, Features, ranked_features
 from search.filters import QueryFilters
 from search.fusion import Candidate, Ranked, best_per_article, reciprocal_rank_fusion, single

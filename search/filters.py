@@ -9,7 +9,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict
 
 from index.errors import InvalidQueryError
-from index.language import KNOWN_LANGUAGES
+from index.ingest.language import KNOWN_LANGUAGES
 
 # A calendar day exactly as YYYY-MM-DD (date.fromisoformat alone also takes 20240101 and 2024-W01-1).
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)

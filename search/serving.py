@@ -1,7 +1,7 @@
 """A served index that follows ``semsearch build``: the engine is swapped when a new version is published.
 
 Every request takes the current engine once and uses it to the end, so a swap never mixes two
-versions in one answer. The versions this process has open are leased (index/index_dir.py), so no build
+versions in one answer. The versions this process has open are leased (index/storage/versions.py), so no build
 deletes one while a request may still read it. A watcher thread looks at ``current`` every
 RELOAD_CHECK_S (one ``readlink``), with or without traffic, and loads a new version while the old one keeps
 answering; a version that fails to load is remembered and not tried again until ``current`` moves. Each
@@ -19,11 +19,11 @@ import weakref
 from pathlib import Path
 
 from index import open_index
-from index.arrays import damaged
 from index.errors import SemsearchError
-from index.index_dir import current_version
-from index.manifest import STORE_FILE
 from index.settings import DEFAULT_WRITE_WAIT_S
+from index.storage.arrays import damaged
+from index.storage.manifest import STORE_FILE
+from index.storage.versions import current_version
 from search.engine import SearchEngine
 
 RELOAD_CHECK_S = 1.0

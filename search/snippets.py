@@ -3,7 +3,7 @@
 Where the passage holds some of the query's words, sentences are scored by those words (weighted by
 their rarity, as BM25 does), which is what a reader expects to see highlighted. Where it holds none
 (a cross-language hit), sentences are scored by meaning: the query vector against each sentence's
-vector, which the build stored for every passage (``index.sentence_vectors``), so choosing costs no
+vector, which the build stored for every passage (``index.storage.sentences``), so choosing costs no
 model call. The next sentence joins the best one when it scores almost as well, so a thought split over
 two sentences is shown whole.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.chunker import split_sentences
+from index.chunking import split_sentences
 from index.terms import term_spans
 from search.results import Snippet, Span
 

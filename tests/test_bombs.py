@@ -15,12 +15,12 @@ from typing import TypeVar
 
 import pytest
 
-import index.formats
-import index.records
+import index.ingest.formats
+import index.models
 from index import Settings, build_index
-from index.formats import ReadOptions
-from index.records import Article, Skipped
-from index.sources import iter_articles
+from index.ingest.formats import ReadOptions
+from index.ingest.walk import iter_articles
+from index.models import Article, Skipped
 from tests.conftest import HashEmbedder
 
 T = TypeVar("T")
@@ -90,7 +90,7 @@ def test_a_huge_csv_field_in_a_zip_is_skipped_by_name_without_being_read_whole(t
 def test_a_member_expanding_past_the_ratio_is_refused_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 18.3: a .gz and a .zip member that decompress to over 200 times their size (past a floor, lowered
     here to 4 MB) are refused by name while streaming; an honest member beside them is read."""
-    monkeypatch.setattr(index.formats, "EXPANSION_FLOOR_BYTES", 4 << 20)
+    monkeypatch.setattr(index.ingest.formats, "EXPANSION_FLOOR_BYTES", 4 << 20)
     folder = tmp_path / "src"
     folder.mkdir()
     lines = b"".join(f"{record(n)}\n".encode() for n in range(2_000))  # ~150 KB of records
@@ -113,7 +113,7 @@ def test_an_archive_of_many_malformed_lines_keeps_a_bounded_list(
 ) -> None:
     """Issue 18.3: every skipped line used to be kept in a list; a build names the first MAX_NOTICES (lowered
     here to 50) and counts the rest, in its report, its manifest and the CLI's summary."""
-    monkeypatch.setattr(index.records, "MAX_NOTICES", 50)
+    monkeypatch.setattr(index.models, "MAX_NOTICES", 50)
     folder = tmp_path / "src"
     folder.mkdir()
     with gzip.open(folder / "bad.jsonl.gz", "wb") as out:

@@ -12,8 +12,8 @@ import pytest
 
 from index import BuildProgress, Settings, build_index, open_index
 from index.errors import IndexMismatchError, IndexNotFoundError, NothingToIndexError, SemsearchError
-from index.index_dir import CURRENT, build_lock, check_index
-from index.manifest import MANIFEST_FILE, STORE_FILE
+from index.storage.manifest import MANIFEST_FILE, STORE_FILE
+from index.storage.versions import CURRENT, build_lock, check_index
 from tests.conftest import HashEmbedder, write_corpus
 
 

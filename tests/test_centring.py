@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.centring import centre, language_means
+from index.vectors.centring import centre, language_means
 
 
 def test_centring_removes_language_offset_so_translations_meet() -> None:
@@ -40,8 +40,8 @@ def test_small_languages_are_shrunk_towards_the_corpus_mean() -> None:
 
 
 def test_extending_means_keeps_old_ones_and_shrinks_new_ones_towards_the_frozen_corpus_mean() -> None:
-    from index.centring import MEAN_SHRINKAGE
-    from index.vector_rows import LanguageMeans
+    from index.storage.rows import LanguageMeans
+    from index.vectors.centring import MEAN_SHRINKAGE
 
     old = LanguageMeans.fit(np.ones((10, 4), np.float32), ["en"] * 10, 0.25)
     new_rows = np.array([[0, 0, 0, 2]] * 3 + [[5, 5, 5, 5]], dtype=np.float32)

@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import pytest
 
-from index.chunker import Chunker, split_sentences
+from index.chunking import Chunker, split_sentences
 from tests.conftest import HashEmbedder
 
 

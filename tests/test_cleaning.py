@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from index.cleaning import RepeatedLines, clean_scraped, is_chrome, normalise, strip_chrome
-from index.formats.text import read_text
+from index.ingest.cleaning import RepeatedLines, clean_scraped, is_chrome, normalise, strip_chrome
+from index.ingest.formats.text import read_text
 from tests.conftest import SEED_ARTICLE, SEEDS
 
 # The seed article's body paragraphs as published (a sentence-final stop ends each one).

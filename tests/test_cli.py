@@ -227,12 +227,12 @@ def test_a_missing_scale_extra_is_one_line_with_the_pip_command(
 @pytest.fixture
 def hash_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands load the plumbing embedder instead of a model (for CLI tests of output, not of retrieval)."""
-    import index.builder
+    import index.build.pipeline
     import search.engine
     from tests.conftest import HashEmbedder
 
     monkeypatch.setattr(search.engine, "load_embedder", lambda *args, **kwargs: HashEmbedder())
-    monkeypatch.setattr(index.builder, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+    monkeypatch.setattr(index.build.pipeline, "load_embedder", lambda *args, **kwargs: HashEmbedder())
 
 
 def test_a_batch_keeps_one_output_line_per_input_line(tiny_index: Settings, hash_model: None, tmp_path: Path) -> None:
@@ -358,9 +358,9 @@ def test_a_build_with_more_skipped_lines_than_it_names_reports_the_true_count(
     the summary and --json give the true total."""
     import gzip
 
-    import index.records
+    import index.models
 
-    monkeypatch.setattr(index.records, "MAX_NOTICES", 3)
+    monkeypatch.setattr(index.models, "MAX_NOTICES", 3)
     (tmp_path / "in").mkdir()
     with gzip.open(tmp_path / "in" / "bad.jsonl.gz", "wb") as out:
         out.write(b'{"id": "ok", "text": "Quake in Palu: a strong quake hit Palu on Friday."}\n' + b"{oops\n" * 10)

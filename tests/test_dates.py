@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from index.dates import parse_date
+from index.ingest.dates import parse_date
 
 
 @pytest.mark.parametrize(

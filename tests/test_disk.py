@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import index.builder
+import index.build.pipeline
 import index.embedding.materialise
-import index.index_dir
+import index.storage.versions
 from index import SemsearchError, Settings, build_index, open_index
 from index.disk import mount_point
 from search.cli import app as cli_app
@@ -34,7 +34,7 @@ def test_a_full_disk_during_a_build_is_one_line_and_keeps_the_old_index(
     device`); it is now one error naming the disk and the space needed, and the old index still answers."""
     before = open_index(tiny_index.index_dir).version
     (corpus / "new.txt").write_text("New\n\nA new story about a lighthouse.", encoding="utf-8")
-    monkeypatch.setattr(index.builder, "create_store", _disk_full)
+    monkeypatch.setattr(index.build.pipeline, "create_store", _disk_full)
     with pytest.raises(SemsearchError) as caught:
         build_index([corpus], tiny_index, embedder=HashEmbedder())
     message = str(caught.value)
@@ -67,7 +67,7 @@ def test_a_read_only_index_folder_is_one_line(tmp_path: Path, corpus: Path, monk
     def read_only(*args: object, **kwargs: object) -> str:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(tmp_path / "idx"))
 
-    monkeypatch.setattr(index.index_dir.tempfile, "mkdtemp", read_only)
+    monkeypatch.setattr(index.storage.versions.tempfile, "mkdtemp", read_only)
     with pytest.raises(SemsearchError, match=r"Cannot write to .*idx \(read-only file system\); pass --index"):
         build_index([corpus], Settings(home=tmp_path / "home", index_dir=tmp_path / "idx"), embedder=HashEmbedder())
 

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from index import Settings, build_index, open_index
-from index.distributed import build_index_on_ray, ray_session
+from index.build.ray import build_index_on_ray, ray_session
 from index.embedding import Embedder
 from index.errors import SemsearchError
-from index.index_dir import current_version
+from index.storage.versions import current_version
 from tests.conftest import ROOT, SEEDS, TINY_CORPUS, HashEmbedder, write_corpus
 
 
@@ -186,7 +186,7 @@ def test_an_unreachable_ray_address_is_refused_quickly_by_the_cli(tmp_path: Path
 def test_a_ray_build_reports_what_happened_and_ships_no_cached_text(ray_cluster: None, tmp_path: Path) -> None:
     """Issue 19.4: a Ray build's report and progress count what it did (vectors encoded on Ray, reused, from the
     cache; articles read), and texts the embedding cache holds are not shipped to the workers."""
-    from index.builder import BuildProgress
+    from index.build.pipeline import BuildProgress
     from search.cli import vector_counts
 
     corpus = write_corpus(tmp_path / "corpus")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from index.duplicates import find_duplicates, resemblance, shingles
-from index.fingerprint import text_hash
-from index.records import Article
+from index.hashing import text_hash
+from index.ingest.duplicates import find_duplicates, resemblance, shingles
+from index.models import Article
 
 STORY = ("A strong earthquake struck the island of Sulawesi on Friday, triggering a tsunami that swept through "
          "the city of Palu. Officials said hundreds of people were killed and thousands lost their homes. Rescue "

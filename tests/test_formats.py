@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from index import Settings, build_index, open_index
-from index.formats import ReadOptions
-from index.records import Article, Repaired, Skipped
-from index.sources import iter_articles
+from index.ingest.formats import ReadOptions
+from index.ingest.walk import iter_articles
+from index.models import Article, Repaired, Skipped
 from search import SearchEngine
 from tests.conftest import HashEmbedder, shared_path
 
@@ -218,7 +218,7 @@ def test_ntrex_pages_and_jsonl_agree(tmp_path: Path) -> None:
 
 def test_a_scraped_pages_site_icon_line_names_its_outlet() -> None:
     """Issue 19.15: the source of a scraped text whose chrome names the site is that site, not its file name."""
-    from index.formats.text import read_text
+    from index.ingest.formats.text import read_text
 
     read = read_text("Site icon السعودية برس\n\nروسيا وإيران توقعان معاهدة\n\nنص المقال هنا.\n", "seed.txt")
     assert isinstance(read, dict) and read["source"] == "السعودية برس" and read["title"] == "روسيا وإيران توقعان معاهدة"

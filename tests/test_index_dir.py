@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import index.manifest
+import index.storage.manifest
 from index import SemsearchError, Settings, build_index, open_index
-from index.arrays import npy_header
-from index.index_dir import CURRENT, check_index
-from index.manifest import LEASE_FILE, MANIFEST_FILE, describe_files
+from index.storage.arrays import npy_header
+from index.storage.manifest import LEASE_FILE, MANIFEST_FILE, describe_files
+from index.storage.versions import CURRENT, check_index
 from search import SearchEngine
 from search.cli import app as cli_app
 from tests.conftest import ROOT, HashEmbedder, write_corpus
@@ -54,8 +54,8 @@ def test_opening_reads_no_checksum_and_check_verifies_them(
     """Issue 16.3: opening an index hashed every file (cost grew with the index); now it checks the manifest,
     sizes and headers only, and `check_index` verifies the checksums."""
     calls: list[Path] = []
-    real = index.manifest.file_sha256
-    monkeypatch.setattr(index.manifest, "file_sha256", lambda path: calls.append(path) or real(path))
+    real = index.storage.manifest.file_sha256
+    monkeypatch.setattr(index.storage.manifest, "file_sha256", lambda path: calls.append(path) or real(path))
     opened = open_index(tiny_index.index_dir)
     assert calls == [] and opened.manifest.articles == 7
     report = check_index(tiny_index.index_dir)

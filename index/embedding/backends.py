@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from index.errors import SemsearchError
+from ..errors import SemsearchError
 
 TORCH_FP32: Final = "torch-fp32"
 TORCH_FP16_CUDA: Final = "torch-fp16-cuda"
@@ -89,7 +89,7 @@ def check_interchangeable(index_backend: str, query_backend: str) -> None:
     """Refuse a query encoder whose vectors were not measured safe against the index's."""
     if index_backend == query_backend or (index_backend, query_backend) in INTERCHANGEABLE:
         return
-    from index.errors import IndexMismatchError
+    from ..errors import IndexMismatchError
 
     raise IndexMismatchError(
         f"This index was built with the {index_backend} encoder; querying it with {query_backend} was not "

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.settings import ENCODE_TOKEN_BUDGET
+from ..settings import ENCODE_TOKEN_BUDGET
 
 
 def token_batches(lengths: Sequence[int], budget: int, max_count: int = 256) -> list[np.ndarray]:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.fingerprint import text_hash
-from index.store import read_only_uri
+from ..hashing import text_hash
+from ..storage.store import read_only_uri
 
 CACHE_FILE = "embeddings.sqlite"
 _SCHEMA = """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import SemsearchError
+from ..errors import SemsearchError
 
 _MAGIC = b"E5S1"
 _Q4_BLOCK = 32

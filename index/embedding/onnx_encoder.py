@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from index.embedding.backends import ONNX_FP32, ONNX_INT8
-from index.embedding.batches import token_batches
-from index.embedding.onnx_export import FP32, MODEL_FILE, OPTIMISED_FILE, TOKENIZER_FILE
-from index.embedding.pooling import mean_pool, span_vectors
-from index.errors import SemsearchError
-from index.settings import ONNX_ENCODE_TOKEN_BUDGET
+from ..errors import SemsearchError
+from ..settings import ONNX_ENCODE_TOKEN_BUDGET
+from .backends import ONNX_FP32, ONNX_INT8
+from .batches import token_batches
+from .onnx_export import FP32, MODEL_FILE, OPTIMISED_FILE, TOKENIZER_FILE
+from .pooling import mean_pool, span_vectors
 
 _PASSAGE = "passage"
 _QUERY = "query"

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from index.errors import SemsearchError
+from ..errors import SemsearchError
 
 META_FILE = "semsearch_onnx.json"
 MODEL_FILE = "model.onnx"

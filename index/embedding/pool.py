@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from index.embedding.backends import TORCH_FP16_CUDA
-from index.errors import SemsearchError
+from ..errors import SemsearchError
+from .backends import TORCH_FP16_CUDA
 
 Factory = Callable[..., Any]  # factory(threads=N) -> an Embedder; picklable (a module-level function or partial)
 

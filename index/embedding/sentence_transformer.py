@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from index.embedding.backends import TORCH_FP16_CUDA, TORCH_FP32
-from index.embedding.pooling import span_vectors
-from index.errors import SemsearchError
+from ..errors import SemsearchError
+from .backends import TORCH_FP16_CUDA, TORCH_FP32
+from .pooling import span_vectors
 
 _PASSAGE = "passage"
 _QUERY = "query"
@@ -58,7 +58,7 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        from index.embedding import known_fingerprint
+        from . import known_fingerprint
 
         hf_logging.disable_progress_bar()  # a weights-loading bar per query would drown the CLI's output
         if threads:

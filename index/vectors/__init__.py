@@ -1,18 +1,17 @@
-"""Vector indexes: FAISS types chosen by spec or corpus size, recall-targeted tuning, exact filtering; the
-backend interface that a Milvus collection implements too (``index.vectors.milvus_store``)."""
+"""Vector indexes: FAISS types chosen by spec or corpus size, recall-targeted tuning, exact filtering,
+language centring; the backend interface that a Milvus collection implements too
+(``index.vectors.milvus_store``), and ``stores`` which opens either."""
 
-from index.vectors.backend import ScalarFilter, VectorBackend
-from index.vectors.faiss_index import (
-    HEADLINE_ID_BASE,
+from .backend import ScalarFilter, VectorBackend
+from .faiss_index import (
     FaissIndex,
     create_vector_index,
     load_vector_index,
 )
-from index.vectors.spec import IndexSpec, choose_spec, parse_spec
-from index.vectors.tuning import Tuning, tune, validate_target
+from .spec import IndexSpec, choose_spec, parse_spec
+from .tuning import Tuning, tune, validate_target
 
 __all__ = [
-    "HEADLINE_ID_BASE",
     "FaissIndex",
     "IndexSpec",
     "ScalarFilter",

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.vectors.spec import IndexSpec
+from .spec import IndexSpec
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from index.errors import IndexMismatchError, SemsearchError
-from index.vectors.backend import ScalarFilter
-from index.vectors.spec import IndexSpec, training_size
+from ..errors import IndexMismatchError, SemsearchError
+from .backend import ScalarFilter
+from .spec import IndexSpec, training_size
 
-# Vector ids: passages are 0..N-1; an article's headline vector is HEADLINE_ID_BASE + its article number.
-HEADLINE_ID_BASE = 1 << 40
 # PQ candidates fetched per result before exact re-ranking.
 DEFAULT_RERANK_FACTOR = 16
 # Below this many allowed vectors a filtered search is an exact scan of just those vectors.

@@ -41,12 +41,12 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError, missing_extra
-from index.settings import CONNECT_TIMEOUT_S, DEFAULT_MILVUS_COLLECTION
-from index.vectors.backend import ScalarFilter
-from index.vectors.faiss_index import DEFAULT_RERANK_FACTOR, VectorLookup
-from index.vectors.spec import IndexSpec, parse_spec
-from index.vectors.tuning import (
+from ..errors import IndexMismatchError, IndexNotFoundError, SemsearchError, missing_extra
+from ..settings import CONNECT_TIMEOUT_S, DEFAULT_MILVUS_COLLECTION
+from .backend import ScalarFilter
+from .faiss_index import DEFAULT_RERANK_FACTOR, VectorLookup
+from .spec import IndexSpec, parse_spec
+from .tuning import (
     _HNSW_EF,
     RECALL_AT,
     TUNING_MARGIN,

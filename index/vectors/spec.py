@@ -21,7 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from index.errors import SemsearchError
+from ..errors import SemsearchError
 
 FLAT_MAX_VECTORS = 50_000
 HNSW_MAX_VECTORS = 1_000_000

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from index.errors import SemsearchError
-from index.vectors.faiss_index import FaissIndex
+from ..errors import SemsearchError
+from .faiss_index import FaissIndex
 
 RECALL_AT = 10
 TUNING_QUERIES = 1000  # split in two halves: tune / held out
@@ -73,7 +73,7 @@ def exact_neighbours(
     vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, query_ids: np.ndarray, k: int
 ) -> np.ndarray:
     """Exact top-k ids for each query, its own id excluded (brute force with a FAISS flat index)."""
-    from index.vectors.faiss_index import _faiss
+    from .faiss_index import _faiss
 
     flat = _faiss().IndexFlatIP(vectors.shape[1])
     step = 200_000

@@ -1,4 +1,4 @@
-"""Read articles from files and folders in every supported format (see ``index.formats``).
+"""Read articles from files and folders in every supported format (see ``index.ingest.formats``).
 
 Folders are read recursively in name order; hidden files and the patterns of a folder's
 ``.semsearchignore`` are left out. Plain-text files of one folder are read twice: first to find the
@@ -15,13 +15,13 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from index.cleaning import RepeatedLines, has_surrogates, normalise, strip_chrome, without_surrogates
-from index.dates import parse_date
-from index.fingerprint import text_hash
-from index.formats import ARCHIVE_SUFFIXES, STREAMED_SUFFIXES, TEXT_SUFFIXES, ReadOptions, decode, read, too_large
-from index.formats.text import split_title
-from index.language import LanguageDetector
-from index.records import Article, Repaired, Skipped
+from ..hashing import text_hash
+from ..models import Article, Repaired, Skipped
+from .cleaning import RepeatedLines, has_surrogates, normalise, strip_chrome, without_surrogates
+from .dates import parse_date
+from .formats import ARCHIVE_SUFFIXES, STREAMED_SUFFIXES, TEXT_SUFFIXES, ReadOptions, decode, read, too_large
+from .formats.text import split_title
+from .language import LanguageDetector
 
 __all__ = [
     "IGNORE_FILE",

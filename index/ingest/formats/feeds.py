@@ -6,9 +6,9 @@ import html
 import re
 from collections.abc import Iterator
 
-from index.cleaning import normalise
-from index.formats import Item
-from index.records import Repaired, Skipped
+from ...models import Repaired, Skipped
+from ..cleaning import normalise
+from . import Item
 
 # An entity left in text: feedparser hands titles and summaries on as HTML (entities unexpanded), and many
 # feeds escape twice ("AT&amp;amp;T"), which leaves "&amp;" even after the markup is parsed.

@@ -29,26 +29,16 @@ from typing import Any
 
 import numpy as np
 
-from index.builder import (
-    BuildProgress,
-    BuildReport,
-    ProgressCallback,
-    _backend,
-    chunk_articles,
-    index_articles,
-    load_model,
-)
-from index.duplicates import find_duplicates
-from index.embedding import Embedder, encode_with_sentences, load_embedder
-from index.embedding.cache import EmbeddingCache
-from index.errors import NothingToIndexError, SemsearchError, missing_extra
-from index.fingerprint import text_hash
-from index.formats import ReadOptions
-from index.index_dir import build_lock, open_index
-from index.language import LanguageDetector
-from index.records import Article, Notices, Repaired, Skipped
-from index.sentence_vectors import body_sentence_spans
-from index.settings import (
+from ..embedding import Embedder, encode_with_sentences, load_embedder
+from ..embedding.cache import EmbeddingCache
+from ..errors import NothingToIndexError, SemsearchError, missing_extra
+from ..hashing import text_hash
+from ..ingest.duplicates import find_duplicates
+from ..ingest.formats import ReadOptions
+from ..ingest.language import LanguageDetector
+from ..ingest.walk import DETECT_BATCH, ReadGroup, finish_record, group_boilerplate, read_group, read_groups
+from ..models import Article, Notices, Repaired, Skipped
+from ..settings import (
     CONNECT_TIMEOUT_S,
     ENCODE_THREADS_PER_WORKER,
     RAY_FILES_PER_TASK,
@@ -57,8 +47,18 @@ from index.settings import (
     RAY_TEXTS_PER_BATCH,
     Settings,
 )
-from index.sources import DETECT_BATCH, ReadGroup, finish_record, group_boilerplate, read_group, read_groups
-from index.vectors import validate_target
+from ..storage.sentences import body_sentence_spans
+from ..storage.versions import build_lock, open_index
+from ..vectors import validate_target
+from .pipeline import (
+    BuildProgress,
+    BuildReport,
+    ProgressCallback,
+    _backend,
+    chunk_articles,
+    index_articles,
+    load_model,
+)
 
 __all__ = ["EmbedderFactory", "build_index_on_ray", "ray_session"]
 
@@ -344,7 +344,7 @@ def embedded_texts(
     articles: list[Article], embedder: Embedder, settings: Settings
 ) -> tuple[list[str], list[list[tuple[int, int]]]]:
     """The texts a build embeds for these articles (passages with their title context, then headlines), each
-    once, with the sentence spans encoded with it (none for a headline) — as ``builder._vectors`` makes them."""
+    once, with the sentence spans encoded with it (none for a headline) — as ``pipeline._vectors`` makes them."""
     passages, texts = chunk_articles(articles, embedder, settings)
     out: dict[str, list[tuple[int, int]]] = {}
     for passage, text in zip(passages, texts):

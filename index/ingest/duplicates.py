@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from index.records import Article, Republished
-from index.terms import terms
+from ..models import Article, Republished
+from ..terms import terms
 
 SHINGLE_TERMS = 5
 MIN_RESEMBLANCE = 0.6

@@ -24,15 +24,15 @@ from typing import IO
 
 import numpy as np
 
-from index.arrays import damaged, load_npy, npy_header
-from index.disk import writing
-from index.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, SemsearchError
-from index.lexical import LEXICAL_DIR, LexicalIndex
-from index.manifest import LEASE_FILE, STORE_FILE, VECTORS_FILE, Manifest
-from index.sentence_vectors import SentenceVectors
-from index.store import Store
-from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup
-from index.vectors import FaissIndex, load_vector_index, parse_spec
+from ..disk import writing
+from ..errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, SemsearchError
+from ..vectors import FaissIndex, load_vector_index, parse_spec
+from .arrays import damaged, load_npy, npy_header
+from .lexical import LEXICAL_DIR, LexicalIndex
+from .manifest import LEASE_FILE, STORE_FILE, VECTORS_FILE, Manifest
+from .rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup
+from .sentences import SentenceVectors
+from .store import Store
 
 CURRENT = "current"
 LOCK_FILE = ".build.lock"

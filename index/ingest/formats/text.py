@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from index.cleaning import clean_scraped, normalise, strip_chrome
-from index.records import Skipped
+from ...models import Skipped
+from ..cleaning import clean_scraped, normalise, strip_chrome
 
 # A first line this short is a title even without a blank line after it.
 SHORT_TITLE_CHARS = 120

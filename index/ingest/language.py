@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from index.settings import LANGUAGE_SAMPLE_CHARS
+from ..settings import LANGUAGE_SAMPLE_CHARS
 
 # Every language lingua identifies (ISO 639-1) with the script it writes (Japanese: Han, for text without
 # kana; kana alone decides), generated once from

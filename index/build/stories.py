@@ -21,10 +21,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.centring import centre, language_means
-from index.records import Article
-from index.vector_rows import VectorRows
-from index.vectors import HEADLINE_ID_BASE
+from ..models import HEADLINE_ID_BASE, Article
+from ..storage.rows import VectorRows
+from ..vectors.centring import centre, language_means
 
 # Mean best-match passage cosine (on vectors with STORY_CENTRING of the language mean removed)
 # above which two articles in different languages may be versions of one story.

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.arrays import damaged, load_npy
-from index.chunker import split_sentences
+from ..chunking import split_sentences
+from .arrays import damaged, load_npy
 
 SENTENCES_FILE = "sentences.npy"
 OFFSETS_FILE = "sentence_offsets.npy"

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.records import Article, Passage, Republished
+from ..models import Article, Passage, Republished
 
 _SCHEMA = """
 CREATE TABLE articles (

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.arrays import damaged, load_npy, load_npz
-from index.centring import STRENGTH, centre, language_means
-from index.errors import IndexMismatchError
+from ..errors import IndexMismatchError
+from ..vectors.centring import STRENGTH, centre, language_means
+from .arrays import damaged, load_npy, load_npz
 
 EMBEDDINGS_FILE = "embeddings.npy"
 ROWS_FILE = "rows.npz"

@@ -1,7 +1,7 @@
 """Input formats: one reader per kind of file, all yielding article records (plain dicts) or notices.
 
 A record has ``text`` and any of ``id``, ``title``, ``url``, ``date``, ``lang``, ``source``,
-``author``, plus ``path`` (where it came from). ``index.sources`` walks folders, calls ``read`` and
+``author``, plus ``path`` (where it came from). ``index.ingest.walk`` walks folders, calls ``read`` and
 turns records into ``Article``s. Readers never load more than one document at a time into memory
 except for single-document formats (text, HTML, JSON), whose size is capped.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any
 
-from index.records import Repaired, Skipped
+from ...models import Repaired, Skipped
 
 Record = dict[str, Any]
 Item = Record | Skipped | Repaired
@@ -82,7 +82,7 @@ def _read_plain(
         return
     try:
         if suffix in STREAMED_SUFFIXES:
-            from index.formats.records import read_csv, read_jsonl
+            from .records import read_csv, read_jsonl
 
             with opener() as stream:
                 reader = read_jsonl if suffix in (".jsonl", ".ndjson") else read_csv
@@ -99,12 +99,12 @@ def _read_plain(
         yield too_large(rel, options)
         return
     if suffix in HTML_SUFFIXES:
-        from index.formats.html import read_html
+        from .html import read_html
 
         yield from read_html(raw, rel)
         return
     if suffix in FEED_SUFFIXES:
-        from index.formats.feeds import read_feed
+        from .feeds import read_feed
 
         yield from read_feed(raw, rel, allow_other_xml=suffix == ".xml")
         return
@@ -116,11 +116,11 @@ def _read_plain(
     if note:
         yield note
     if suffix == ".json":
-        from index.formats.records import read_json
+        from .records import read_json
 
         yield from read_json(content, rel, options)
     else:
-        from index.formats.text import read_text
+        from .text import read_text
 
         yield read_text(content, rel, markdown=suffix == ".md", boilerplate=boilerplate)
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from index.errors import IndexMismatchError
-from index.settings import NAME_FIELD_WEIGHT
-from index.terms import terms
-from index.transliteration import document_keys, query_keys
+from ..errors import IndexMismatchError
+from ..settings import NAME_FIELD_WEIGHT
+from ..terms import terms
+from ..transliteration import document_keys, query_keys
 
 LEXICAL_DIR = "lexical"
 # Lucene's defaults: term-frequency saturation and length normalisation.

@@ -13,14 +13,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from index.builder import BuildReport, ProgressCallback, index_articles
-from index.duplicates import find_duplicates
-from index.embedding import Embedder
-from index.errors import ArticleNotFoundError, InvalidQueryError
-from index.index_dir import build_lock, open_index
-from index.manifest import Manifest
-from index.records import Article
-from index.settings import DEFAULT_RECALL_TARGET, Settings
+from ..embedding import Embedder
+from ..errors import ArticleNotFoundError, InvalidQueryError
+from ..ingest.duplicates import find_duplicates
+from ..models import Article
+from ..settings import DEFAULT_RECALL_TARGET, Settings
+from ..storage.manifest import Manifest
+from ..storage.versions import build_lock, open_index
+from .pipeline import BuildReport, ProgressCallback, index_articles
 
 # Articles in one write request at most.
 MAX_WRITE_ARTICLES = 1_000

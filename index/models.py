@@ -1,4 +1,4 @@
-"""The index-side data model: an article and the passages cut from it."""
+"""The index-side data model: an article, the passages cut from it, and the vector-id scheme."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import TypeVar
 T = TypeVar("T")
 # How many skipped or repaired inputs a build names; beyond that it only counts them.
 MAX_NOTICES = 1_000
+# Vector ids: passages are 0..N-1; an article's headline vector is HEADLINE_ID_BASE + its article number.
+HEADLINE_ID_BASE = 1 << 40
 
 
 @dataclass(frozen=True)

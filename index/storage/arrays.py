@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import IndexMismatchError
+from ..errors import IndexMismatchError
 
 # What reading a damaged array file can raise, besides what is checked first.
 READ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from index.cleaning import normalise, strip_chrome
-from index.formats import Item, decode
-from index.records import Repaired, Skipped
+from ...models import Repaired, Skipped
+from ..cleaning import normalise, strip_chrome
+from . import Item, decode
 
 # rare letters (trafilatura also strips private-use characters), mapped back after extraction
 _CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.errors import IndexMismatchError
+from ..errors import IndexMismatchError
 
 # 5: the lexical index gained its names field (index/transliteration.py)
 FORMAT_VERSION = 5

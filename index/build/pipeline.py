@@ -24,31 +24,31 @@ from pathlib import Path
 
 import numpy as np
 
-from index.build_plan import Plan, plan_ids
-from index.chunker import Chunker
-from index.disk import writing
-from index.duplicates import find_duplicates
-from index.embedding import Embedder, encode_with_sentences, load_embedder
-from index.embedding.backends import TORCH_FP32
-from index.embedding.batches import batch_size
-from index.embedding.cache import EmbeddingCache
-from index.embedding.pool import EncodePool, available_cores, encode_workers
-from index.errors import NothingToIndexError, SemsearchError
-from index.fingerprint import text_hash
-from index.formats import ReadOptions
-from index.index_dir import INDEX_HINT, LoadedIndex, build_lock, new_work_folder, open_index, publish
-from index.language import LanguageDetector, mixes_scripts
-from index.lexical import LEXICAL_DIR, LexicalIndex
-from index.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
-from index.records import Article, Notices, Passage, Repaired, Republished, Skipped, count
-from index.sentence_vectors import SentenceVectors, body_sentence_spans
-from index.settings import ENCODE_THREADS_PER_WORKER, TITLE_CONTEXT_SHARE, Settings
-from index.sources import iter_articles
-from index.store import create_store
-from index.stories import stories_of
-from index.vector_rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup, default_strength
-from index.vectors import FaissIndex, create_vector_index, parse_spec, tune, validate_target
-from index.vectors.tuning import holdout_rows
+from ..chunking import Chunker
+from ..disk import writing
+from ..embedding import Embedder, encode_with_sentences, load_embedder
+from ..embedding.backends import TORCH_FP32
+from ..embedding.batches import batch_size
+from ..embedding.cache import EmbeddingCache
+from ..embedding.pool import EncodePool, available_cores, encode_workers
+from ..errors import NothingToIndexError, SemsearchError
+from ..hashing import text_hash
+from ..ingest.duplicates import find_duplicates
+from ..ingest.formats import ReadOptions
+from ..ingest.language import LanguageDetector, mixes_scripts
+from ..ingest.walk import iter_articles
+from ..models import Article, Notices, Passage, Repaired, Republished, Skipped, count
+from ..settings import ENCODE_THREADS_PER_WORKER, TITLE_CONTEXT_SHARE, Settings
+from ..storage.lexical import LEXICAL_DIR, LexicalIndex
+from ..storage.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
+from ..storage.rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup, default_strength
+from ..storage.sentences import SentenceVectors, body_sentence_spans
+from ..storage.store import create_store
+from ..storage.versions import INDEX_HINT, LoadedIndex, build_lock, new_work_folder, open_index, publish
+from ..vectors import FaissIndex, create_vector_index, parse_spec, tune, validate_target
+from ..vectors.tuning import holdout_rows
+from .plan import Plan, plan_ids
+from .stories import stories_of
 
 # Passages handed to the model per call: large enough to keep it busy, small enough for live progress.
 _ENCODE_CHUNK = 256

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.fingerprint import text_hash
-from index.index_dir import LoadedIndex
-from index.records import Article, Passage
-from index.vectors import HEADLINE_ID_BASE
+from ..hashing import text_hash
+from ..models import HEADLINE_ID_BASE, Article, Passage
+from ..storage.versions import LoadedIndex
 
 
 @dataclass

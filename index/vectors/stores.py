@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from index.builder import memory_budget
-from index.errors import IndexMismatchError, SemsearchError
-from index.index_dir import LoadedIndex, open_index
-from index.manifest import Manifest
-from index.settings import MILVUS_EXPORT_ATTEMPTS
-from index.vector_rows import LanguageMeans, VectorRows, centred_lookup
-from index.vectors import VectorBackend, parse_spec, validate_target
-from index.vectors.milvus_store import (
+from ..build.pipeline import memory_budget
+from ..errors import IndexMismatchError, SemsearchError
+from ..settings import MILVUS_EXPORT_ATTEMPTS
+from ..storage.manifest import Manifest
+from ..storage.rows import LanguageMeans, VectorRows, centred_lookup
+from ..storage.versions import LoadedIndex, open_index
+from . import VectorBackend, parse_spec, validate_target
+from .milvus_store import (
     MilvusFailure,
     MilvusLocation,
     check_properties,
@@ -38,8 +38,8 @@ from index.vectors.milvus_store import (
     require_pymilvus,
     wait_indexed,
 )
-from index.vectors.spec import IndexSpec
-from index.vectors.tuning import Tuning, holdout_rows
+from .spec import IndexSpec
+from .tuning import Tuning, holdout_rows
 
 __all__ = ["ExportReport", "export_to_milvus", "open_vector_store"]
 

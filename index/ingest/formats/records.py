@@ -13,8 +13,8 @@ import json
 from collections.abc import Generator, Iterator
 from typing import IO, Any
 
-from index.formats import FIELDS, Item, ReadOptions, sniff_encoding
-from index.records import Repaired, Skipped
+from ...models import Repaired, Skipped
+from . import FIELDS, Item, ReadOptions, sniff_encoding
 
 # How much of a streamed file is looked at to choose its character set.
 _SNIFF_BYTES = 1 << 16
