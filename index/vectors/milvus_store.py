@@ -46,16 +46,7 @@ from ..settings import CONNECT_TIMEOUT_S, DEFAULT_MILVUS_COLLECTION
 from .backend import ScalarFilter
 from .faiss_index import DEFAULT_RERANK_FACTOR, VectorLookup
 from .spec import IndexSpec, parse_spec
-from .tuning import (
-    _HNSW_EF,
-    RECALL_AT,
-    TUNING_MARGIN,
-    Tuning,
-    _smallest,
-    exact_neighbours,
-    recall_at_k,
-    validate_target,
-)
+from .tuning import Tuning, tune_search
 
 __all__ = [
     "MilvusFailure",
@@ -322,49 +313,23 @@ class MilvusVectors:
         return [list(hits) for hits in found]
 
     def tune(self, vectors: np.ndarray, ids: np.ndarray, holdout: np.ndarray, target: float) -> Tuning:
-        """Choose the smallest ef (HNSW) or nprobe (IVF) reaching ``target`` recall@10 against exact search, as
-        ``index.vectors.tuning.tune`` does for FAISS: ``holdout`` rows of ``vectors`` are not in the collection
-        yet and serve as unseen queries (none: indexed vectors, leave-one-out); half choose, half measure."""
-        target = validate_target(target)
-        if self.spec.exact or len(ids) <= RECALL_AT + 1:
-            return Tuning(None, None, target, 1.0, 1.0, 0)
-        if len(holdout):
-            rows, own = holdout, np.full(len(holdout), -1)
-            keep = np.ones(len(ids), bool)
-            keep[holdout] = False
-            truth = exact_neighbours(vectors[keep], ids[keep], vectors[rows], own, RECALL_AT)
-        else:
-            rows = np.sort(np.random.default_rng(7).choice(len(ids), size=min(1000, len(ids)), replace=False))
-            own = ids[rows]
-            truth = exact_neighbours(vectors, ids, vectors[rows], own, RECALL_AT)
-        queries = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+        """Choose the smallest ef (HNSW) or nprobe (IVF) reaching ``target`` recall@10 against exact search, with
+        the tuner FAISS uses (``index.vectors.tuning.tune_search``): ``holdout`` rows of ``vectors`` are not in
+        the collection yet and serve as unseen queries (none: indexed vectors, leave-one-out)."""
         parameter = "ef" if self.spec.kind == "HNSW" else "nprobe"
-        candidates = list(_HNSW_EF) if parameter == "ef" else _powers_up_to(self.spec.lists)
-        half = len(rows) // 2
+        tuning = tune_search([self._search_at], self.spec, vectors, ids, target, parameter=parameter, holdout=holdout)
+        if tuning.value is not None:
+            self.params = {parameter: tuning.value}
+        return tuning
 
-        def recall(value: int, part: slice) -> float:
-            hits = self._search(queries[part], RECALL_AT + 1, "", self._search_params(RECALL_AT + 1, value))
-            found = np.full((len(hits), RECALL_AT), -1, np.int64)
-            for row, (row_hits, mine) in enumerate(zip(hits, own[part])):
-                kept = [h["id"] for h in row_hits if h["id"] != mine][:RECALL_AT]
-                found[row, : len(kept)] = kept
-            return recall_at_k(found, truth[part])
-
-        tune_part, held_part = slice(0, half), slice(half, None)
-        aim = min(1.0, target + TUNING_MARGIN)
-        reaches: Callable[[int], bool] = lambda value: recall(value, tune_part) >= aim  # noqa: E731
-        chosen = _smallest(reaches, candidates, "efSearch" if parameter == "ef" else "nprobe") or candidates[-1]
-        self.params = {parameter: chosen}
-        return Tuning(parameter, chosen, target, round(recall(chosen, tune_part), 4),
-                      round(recall(chosen, held_part), 4), len(rows))  # fmt: skip
-
-
-def _powers_up_to(lists: int) -> list[int]:
-    values, v = [], 1
-    while v < lists:
-        values.append(v)
-        v *= 2
-    return [*values, lists]
+    def _search_at(self, value: int, queries: np.ndarray, k: int) -> np.ndarray:
+        """Ids of the k best per query with the search parameter at ``value``, unfiltered (-1 where fewer)."""
+        hits = self._search(queries, k, "", self._search_params(k, value))
+        found = np.full((len(hits), k), -1, np.int64)
+        for row, row_hits in enumerate(hits):
+            ids = [h["id"] for h in row_hits][:k]
+            found[row, : len(ids)] = ids
+        return found
 
 
 def open_collection(location: MilvusLocation, expect: dict[str, str], *, client: Any = None) -> MilvusVectors:
