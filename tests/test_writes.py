@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-import index.build.pipeline
+import index.build.encode
 from index import Settings, build_index, open_index
 from index.storage.versions import CURRENT, LOCK_FILE
 from search import SearchEngine
@@ -45,8 +45,8 @@ def test_pool_writes_keep_models_out_of_the_index(tmp_path: Path, monkeypatch: p
     folder = write_corpus(tmp_path / "c", {"a.txt": "Alpha\n\nThe first story, about a harbour in the north."})
     settings = Settings(home=tmp_path / "home", index_dir=tmp_path / "idx")
     build_index([folder], settings, embedder=PoolHash())
-    monkeypatch.setattr(index.build.pipeline, "available_cores", lambda: 8)  # two workers of four threads
-    monkeypatch.setattr(index.build.pipeline, "load_embedder", load_pool_hash)
+    monkeypatch.setattr(index.build.encode, "available_cores", lambda: 8)  # two workers of four threads
+    monkeypatch.setattr(index.build.encode, "load_embedder", load_pool_hash)
     holder = ServedIndex(SearchEngine(open_index(settings.index_dir), PoolHash()), settings.index_dir,
                          home=settings.home)  # fmt: skip
     client = TestClient(create_app(holder, api_key="k"))

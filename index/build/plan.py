@@ -6,13 +6,16 @@ it embeds (title context + passage, or a headline) was embedded before by the sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..hashing import text_hash
-from ..models import HEADLINE_ID_BASE, Article, Passage
+from ..models import HEADLINE_ID_BASE, Article, Passage, count
+from ..settings import Settings
 from ..storage.versions import LoadedIndex
+from ..vectors.spec import memory_budget, parse_spec
+from .inputs import BuildInput
 
 
 @dataclass
@@ -41,26 +44,9 @@ def plan_ids(articles: list[Article], passages: list[Passage], texts: list[str],
         for _, old_title, old_headline in prev_articles.values():
             if old_headline is not None:
                 by_hash.setdefault(text_hash(old_title), old_headline)
-    next_number = max((v[0] for v in prev_articles.values()), default=0) + 1
-    next_headline = max((v[2] or 0 for v in prev_articles.values()), default=0)
-    next_headline = max(next_headline + 1, HEADLINE_ID_BASE)
     next_passage = max((pid for ids in prev_passages.values() for pid in ids), default=-1) + 1
 
-    numbers: dict[str, int] = {}
-    headline_ids: dict[str, int] = {}
-    for article in articles:
-        known = prev_articles.get(article.id)
-        title: str | None = None
-        headline_id: int | None = None
-        if known is None:
-            number, next_number = next_number, next_number + 1
-        else:
-            number, title, headline_id = known
-        numbers[article.id] = number
-        if article.title.strip():
-            if headline_id is None or title != article.title:
-                headline_id, next_headline = next_headline, next_headline + 1
-            headline_ids[article.id] = headline_id
+    numbers, headline_ids = _article_ids(articles, prev_articles)
 
     lang_of = {a.id: a.lang or "?" for a in articles}
     renumbered: list[Passage] = []
@@ -70,7 +56,7 @@ def plan_ids(articles: list[Article], passages: list[Passage], texts: list[str],
             pid = kept.pop(0)
         else:
             pid, next_passage = next_passage, next_passage + 1
-        renumbered.append(Passage(pid, *_passage_fields(passage)))
+        renumbered.append(replace(passage, id=pid))
     ids = [p.id for p in renumbered] + [headline_ids[a.id] for a in articles if a.id in headline_ids]
     owners = [numbers[p.article_id] for p in renumbered] + [numbers[a.id] for a in articles if a.id in headline_ids]
     langs = [p.lang or lang_of[p.article_id] for p in renumbered] + [
@@ -92,5 +78,52 @@ def plan_ids(articles: list[Article], passages: list[Passage], texts: list[str],
     )
 
 
-def _passage_fields(p: Passage) -> tuple[str, int, int, int, str, int, str, str | None]:
-    return (p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash, p.lang)
+def _article_ids(
+    articles: list[Article], prev_articles: dict[str, tuple[int, str, int | None]]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Article number and headline vector id of every article: an article keeps its number, and its headline id
+    while its title is unchanged."""
+    next_number = max((v[0] for v in prev_articles.values()), default=0) + 1
+    next_headline = max((v[2] or 0 for v in prev_articles.values()), default=0)
+    next_headline = max(next_headline + 1, HEADLINE_ID_BASE)
+    numbers: dict[str, int] = {}
+    headline_ids: dict[str, int] = {}
+    for article in articles:
+        known = prev_articles.get(article.id)
+        title: str | None = None
+        headline_id: int | None = None
+        if known is None:
+            number, next_number = next_number, next_number + 1
+        else:
+            number, title, headline_id = known
+        numbers[article.id] = number
+        if article.title.strip():
+            if headline_id is None or title != article.title:
+                headline_id, next_headline = next_headline, next_headline + 1
+            headline_ids[article.id] = headline_id
+    return numbers, headline_ids
+
+
+def unchanged(previous: LoadedIndex, plan: Plan, inputs: BuildInput, settings: Settings) -> bool:
+    """Whether the new version would hold what ``previous`` holds: the same articles under the same numbers,
+    every vector reused under its id, the same copies, index settings, sources and skipped files. (Cheap
+    checks first; the article comparison reads the store.)"""
+    m, rows = previous.manifest, previous.rows
+    spec = parse_spec(settings.index_spec, len(plan.ids), m.model.dimension, memory_budget())
+    if (
+        str(spec) != m.index_spec
+        or float(m.recall.get("target") or -1) != settings.recall_target
+        or m.skipped != count(inputs.skipped)
+        or m.sources != [str(s.resolve()) for s in inputs.sources]
+        or len(plan.ids) != len(rows)
+        or not (plan.reused_from >= 0).all()
+        or not np.array_equal(plan.ids, rows.ids)
+        or not np.array_equal(plan.articles, rows.articles)
+        or not np.array_equal(plan.langs, rows.langs)
+        or len(inputs.articles) != m.articles
+    ):
+        return False
+    numbers = {article_id: key[0] for article_id, key in previous.store.article_keys().items()}
+    if numbers != plan.numbers or set(previous.store.all_republished()) != set(inputs.republished):
+        return False
+    return set(previous.store.all_articles()) == set(inputs.articles)

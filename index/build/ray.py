@@ -6,7 +6,7 @@ RAY_FILES_PER_TASK files. The driver puts the articles back in the local build's
 chunks them (as the local build does, with the same tokenizer), then ships only the texts whose vectors
 neither the current index nor the embedding cache holds to a pool of encoder actors, each loading the model
 once: one per GPU when the cluster has GPUs, else one per ENCODE_THREADS_PER_WORKER cores of a node (its
-torch threads). The vectors — keyed by the hash of the exact text embedded — go to ``index_articles``, so
+torch threads). The vectors — keyed by the hash of the exact text embedded — go to ``pipeline.build_version``, so
 the store, the FAISS and BM25 indexes, the stories, the embedding cache and the atomic publish are the local
 build's own code: the same passages and the same vectors (within float tolerance: batches are padded
 differently), and the same report (vectors encoded, of them on Ray, reused, from the cache).
@@ -23,21 +23,21 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..embedding import Embedder, encode_with_sentences, load_embedder
-from ..embedding.cache import EmbeddingCache
-from ..errors import NothingToIndexError, SemsearchError, missing_extra
+from ..embedding.cache import EmbeddingCache, Encoded
+from ..errors import SemsearchError, missing_extra
 from ..hashing import text_hash
 from ..ingest.duplicates import find_duplicates
 from ..ingest.formats import ReadOptions
 from ..ingest.language import LanguageDetector
-from ..ingest.walk import DETECT_BATCH, ReadGroup, finish_record, group_boilerplate, read_group, read_groups
-from ..models import Article, Notices, Repaired, Skipped
+from ..ingest.walk import ReadGroup, group_boilerplate, read_group, read_groups
+from ..models import Article, Repaired, Skipped
 from ..settings import (
     CONNECT_TIMEOUT_S,
     ENCODE_THREADS_PER_WORKER,
@@ -47,40 +47,20 @@ from ..settings import (
     RAY_TEXTS_PER_BATCH,
     Settings,
 )
-from ..storage.sentences import body_sentence_spans
 from ..storage.versions import build_lock, open_index
 from ..vectors import validate_target
-from .pipeline import (
-    BuildProgress,
-    BuildReport,
-    ProgressCallback,
-    _backend,
-    chunk_articles,
-    index_articles,
-    load_model,
-)
+from .chunk import chunk_articles
+from .encode import backend_of, sentence_spans
+from .inputs import BuildInput
+from .pipeline import build_version, load_model
+from .reading import Entry, Ingested, Record, assemble, finished
+from .report import BuildProgress, BuildReport, ProgressCallback, silent
 
 __all__ = ["EmbedderFactory", "build_index_on_ray", "ray_session"]
 
 # Builds the embedder inside a worker (default: the settings' model); must be picklable.
 EmbedderFactory = Callable[[], Embedder]
-# One encoded text: raw normalised vector (dim,) and its sentence vectors (n, dim), float32.
-Encoded = tuple[np.ndarray, np.ndarray]
 _RAY_GCS_PORT, _RAY_CLIENT_PORT = 6379, 10001
-
-
-@dataclass(frozen=True)
-class _Record:
-    """A raw record read by a worker: its id (for the driver's duplicate check), what finishing it gave, and
-    the language detected for each finished article that did not state one."""
-
-    raw_id: str
-    path: str
-    items: list[Article | Skipped | Repaired]
-    detected: list[str | None]
-
-
-_Entry = Skipped | Repaired | _Record
 
 
 def build_index_on_ray(
@@ -98,13 +78,13 @@ def build_index_on_ray(
     instance for this build. ``embedder`` is the driver's (tokenizer, fingerprint; it encodes nothing);
     ``worker_embedder`` builds the workers' (default: ``settings.model``, loaded once per actor)."""
     started = time.perf_counter()
-    notify = progress or (lambda event: None)
+    notify = progress or silent
     sources = list(sources)
     validate_target(settings.recall_target)
     _ray()  # Ray installed? Asked before the index folder is touched
     with build_lock(settings.index_dir), ray_session(address):
-        articles, skipped, repaired = _read(sources, settings.read_options, notify, settings.follow_links)
-        articles, republished = find_duplicates(articles)
+        read = _read(sources, settings.read_options, notify, settings.follow_links)
+        articles, republished = find_duplicates(read.articles)
         embedder = embedder or load_model(settings, notify)
         # the workers encode with the driver's backend, so the index records the one that made its vectors
         backend = getattr(embedder, "backend", None)
@@ -113,10 +93,9 @@ def build_index_on_ray(
         todo = _to_encode(texts, spans, settings, embedder)
         precomputed = _encode([texts[i] for i in todo], [spans[i] for i in todo], settings, embedder.fingerprint,
                               factory, notify)  # fmt: skip
-        return index_articles(
-            articles, settings, embedder=embedder, notify=notify, started=started, sources=sources,
-            skipped=skipped, repaired=repaired, republished=republished, precomputed=precomputed,
-        )  # fmt: skip
+        inputs = BuildInput(articles, tuple(sources), started, read.skipped, read.repaired, republished,
+                            precomputed=precomputed)  # fmt: skip
+        return build_version(inputs, settings, embedder=embedder, progress=notify)
 
 
 @contextmanager
@@ -176,16 +155,14 @@ def _ray_error(exc: Exception, stage: str) -> SemsearchError:
 # ---- reading --------------------------------------------------------------------------------------------
 
 
-def _read(
-    sources: list[Path], options: ReadOptions, notify: ProgressCallback, follow_links: bool = False
-) -> tuple[list[Article], list[Skipped], list[Repaired]]:
-    """Every article of ``sources`` in the order a local build reads them, read by Ray tasks."""
+def _read(sources: list[Path], options: ReadOptions, notify: ProgressCallback, follow_links: bool = False) -> Ingested:
+    """Every article of ``sources``, read by Ray tasks and put together as a local build does (``assemble``)."""
     ray = _ray()
     slots: list[Skipped | range] = []  # per source group in reading order: a Skipped, or its read tasks
     tasks: list[dict[str, Any]] = []
     groups = list(read_groups(sources, follow_links))
     real = [g for g in groups if isinstance(g, ReadGroup)]
-    entries: dict[int, list[_Entry]] = {}
+    entries: dict[int, list[Entry]] = {}
     try:
         boilerplates: Iterator[frozenset[str]] = iter([])
         if real:
@@ -214,62 +191,18 @@ def _read(
                 for n, blob in zip(batch["n"].tolist(), batch["entries"]):
                     entries[int(n)] = pickle.loads(blob)
                     found_articles += sum(isinstance(item, Article) for e in entries[int(n)]
-                                          if isinstance(e, _Record) for item in e.items)  # fmt: skip
+                                          if isinstance(e, Record) for item in e.items)  # fmt: skip
                 notify(BuildProgress("read", found_articles, None))
     except ray.exceptions.RayError as exc:
         raise _ray_error(exc, "reading") from exc
-    ordered: list[_Entry] = []
+    ordered: list[Entry] = []
     for slot in slots:
         if isinstance(slot, Skipped):
             ordered.append(slot)
         else:
             for n in slot:
                 ordered.extend(entries[n])
-    return _replay(ordered, sources)
-
-
-def _replay(entries: list[_Entry], sources: list[Path]) -> tuple[list[Article], list[Skipped], list[Repaired]]:
-    """What ``iter_articles`` yields for these entries, in its order: duplicate ids skipped, articles whose
-    language was detected released in batches of DETECT_BATCH, as the local reader releases them."""
-    articles: list[Article] = []
-    skipped: list[Skipped] = Notices()
-    repaired: list[Repaired] = Notices()
-    seen: set[str] = set()
-    pending: list[Article] = []
-
-    def emit(item: Article | Skipped | Repaired) -> None:
-        if isinstance(item, Skipped):
-            skipped.append(item)
-        elif isinstance(item, Repaired):
-            repaired.append(item)
-        else:
-            articles.append(item)
-
-    for entry in entries:
-        if not isinstance(entry, _Record):
-            emit(entry)
-            continue
-        if entry.raw_id in seen:
-            emit(Skipped(entry.path, f"duplicate article id {entry.raw_id!r}"))
-            continue
-        seen.add(entry.raw_id)
-        detected = iter(entry.detected)
-        for item in entry.items:
-            if isinstance(item, Article) and not item.lang:
-                pending.append(replace(item, lang=next(detected)))
-                if len(pending) >= DETECT_BATCH:
-                    articles.extend(pending)
-                    pending = []
-            else:
-                emit(item)
-    articles.extend(pending)
-    if not articles:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5]) or "no files found"
-        raise NothingToIndexError(
-            f"No readable article in {', '.join(map(str, sources))} ({reasons}). Point `semsearch build` at text, "
-            "Markdown, HTML, RSS/Atom, JSON Lines, JSON or CSV files (or .gz/.zip of them)."
-        )
-    return articles, skipped, repaired
+    return assemble(ordered, sources)  # the workers detected the languages
 
 
 def _boilerplate_batch(batch: Mapping[str, Any], options: ReadOptions) -> dict[str, list[bytes]]:
@@ -288,18 +221,16 @@ class _ReadActor:
         out = []
         for blob in batch["task"]:
             group, boilerplate = pickle.loads(blob)
-            entries: list[_Entry] = []
+            entries: list[Entry] = []
             for item in read_group(group, self.options, boilerplate):
-                if isinstance(item, (Skipped, Repaired)):
-                    entries.append(item)
-                    continue
-                finished = list(finish_record(item))
-                undetected = [a for a in finished if isinstance(a, Article) and not a.lang]
-                texts = [f"{a.title}\n{a.text}" for a in undetected]
-                entries.append(_Record(str(item["id"]), str(item["path"]), finished,
-                                       self.detector.detect_many(texts) if texts else []))  # fmt: skip
+                entries.append(item if isinstance(item, (Skipped, Repaired)) else self._record(item))
             out.append(pickle.dumps(entries))
         return {"n": list(batch["n"]), "entries": out}
+
+    def _record(self, raw: dict[str, Any]) -> Record:
+        record = finished(raw)
+        texts = [f"{a.title}\n{a.text}" for a in record.items if isinstance(a, Article) and not a.lang]
+        return replace(record, detected=tuple(self.detector.detect_many(texts)) if texts else ())
 
 
 # ---- chunking and encoding ------------------------------------------------------------------------------
@@ -344,14 +275,14 @@ def embedded_texts(
     articles: list[Article], embedder: Embedder, settings: Settings
 ) -> tuple[list[str], list[list[tuple[int, int]]]]:
     """The texts a build embeds for these articles (passages with their title context, then headlines), each
-    once, with the sentence spans encoded with it (none for a headline) — as ``pipeline._vectors`` makes them."""
+    once, with the sentence spans encoded with it (none for a headline), as ``encode.Gathered`` gives them."""
     passages, texts = chunk_articles(articles, embedder, settings)
     out: dict[str, list[tuple[int, int]]] = {}
     for passage, text in zip(passages, texts):
-        out.setdefault(text, body_sentence_spans(text, passage.text))
+        out.setdefault(text, sentence_spans(text, passage.text))
     for article in articles:
         if article.title.strip():
-            out.setdefault(article.title, [])
+            out.setdefault(article.title, sentence_spans(article.title, None))
     return list(out), list(out.values())
 
 
@@ -365,7 +296,7 @@ def _to_encode(
     todo = [i for i, text in enumerate(texts) if text_hash(text) not in known]
     if not todo or settings.cache_bytes <= 0:
         return todo
-    cache = EmbeddingCache.open(settings.cache_dir, embedder.fingerprint, _backend(embedder), settings.cache_bytes,
+    cache = EmbeddingCache.open(settings.cache_dir, embedder.fingerprint, backend_of(embedder), settings.cache_bytes,
                                 embedder.dimension)  # fmt: skip
     if isinstance(cache, str):  # unusable: the build says so when it opens it
         return todo

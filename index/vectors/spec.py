@@ -18,6 +18,7 @@ Rules, after FAISS's "Guidelines to choose an index" (github.com/facebookresearc
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 
@@ -123,3 +124,11 @@ def parse_spec(text: str, n: int, dim: int, memory_budget: int) -> IndexSpec:
             raise SemsearchError(f"PQ{pq_m} needs m to divide the dimension {dim}; try PQ{dim // 4}.")
         return IndexSpec("IVF", lists=lists, coding="PQ", pq_m=pq_m)
     return IndexSpec("IVF", lists=lists, coding="Flat" if code == "FLAT" else code)
+
+
+def memory_budget() -> int:
+    """Bytes an index may use by default: half of this machine's memory."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (ValueError, OSError):  # pragma: no cover - non-POSIX
+        return 8 << 30

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from ..build.pipeline import memory_budget
 from ..errors import IndexMismatchError, SemsearchError
 from ..settings import MILVUS_EXPORT_ATTEMPTS
 from ..storage.manifest import Manifest
@@ -38,7 +37,7 @@ from .milvus_store import (
     require_pymilvus,
     wait_indexed,
 )
-from .spec import IndexSpec
+from .spec import IndexSpec, memory_budget
 from .tuning import Tuning, holdout_rows
 
 __all__ = ["ExportReport", "export_to_milvus", "open_vector_store"]
