@@ -217,6 +217,15 @@ def find_vectors(
     return FoundVectors(gathered.raw, sentences, found["reused"], counts, time.perf_counter() - started)
 
 
+def open_cache(settings: Settings, embedder: Embedder) -> EmbeddingCache | str | None:
+    """The embedding cache of ``embedder``'s vectors: None when it is off, a notice when it is unusable."""
+    if settings.cache_bytes <= 0:
+        return None
+    return EmbeddingCache.open(
+        settings.cache_dir, embedder.fingerprint, backend_of(embedder), settings.cache_bytes, embedder.dimension
+    )
+
+
 @contextlib.contextmanager
 def encoding(
     embedder: Embedder, settings: Settings, notices: list[str]
@@ -224,14 +233,11 @@ def encoding(
     """The encoder to use (a pool of processes where the machine has the cores for it) and the embedding
     cache (None when off or unusable, with a notice); both closed afterwards."""
     cache: EmbeddingCache | None = None
-    if settings.cache_bytes > 0:
-        opened = EmbeddingCache.open(
-            settings.cache_dir, embedder.fingerprint, backend_of(embedder), settings.cache_bytes, embedder.dimension
-        )
-        if isinstance(opened, str):
-            notices.append(opened)
-        else:
-            cache = opened
+    opened = open_cache(settings, embedder)
+    if isinstance(opened, str):
+        notices.append(opened)
+    else:
+        cache = opened
     encoder: Embedder = embedder
     pool: EncodePool | None = None
     workers, threads = encode_workers(

@@ -47,12 +47,13 @@ from ..settings import (
     RAY_TEXTS_PER_BATCH,
     Settings,
 )
-from ..storage.versions import build_lock, open_index
+from ..storage.versions import build_lock
 from ..vectors import validate_target
 from .chunk import chunk_articles
-from .encode import backend_of, sentence_spans
+from .encode import Gathered, open_cache
 from .inputs import BuildInput
-from .pipeline import build_version, load_model
+from .pipeline import build_version, load_model, reusable_index
+from .plan import plan_ids
 from .reading import Entry, Ingested, Record, assemble, finished
 from .report import BuildProgress, BuildReport, ProgressCallback, silent
 
@@ -89,10 +90,8 @@ def build_index_on_ray(
         # the workers encode with the driver's backend, so the index records the one that made its vectors
         backend = getattr(embedder, "backend", None)
         factory = worker_embedder or _ModelLoader(settings.model, settings.models_dir, backend, settings.use_gpu)
-        texts, spans = embedded_texts(articles, embedder, settings)
-        todo = _to_encode(texts, spans, settings, embedder)
-        precomputed = _encode([texts[i] for i in todo], [spans[i] for i in todo], settings, embedder.fingerprint,
-                              factory, notify)  # fmt: skip
+        todo = _to_encode(articles, embedder, settings)
+        precomputed = _encode(list(todo), list(todo.values()), settings, embedder.fingerprint, factory, notify)
         inputs = BuildInput(articles, tuple(sources), started, read.skipped, read.repaired, republished,
                             precomputed=precomputed)  # fmt: skip
         return build_version(inputs, settings, embedder=embedder, progress=notify)
@@ -271,54 +270,23 @@ class _EncodeActor:
         }
 
 
-def embedded_texts(
-    articles: list[Article], embedder: Embedder, settings: Settings
-) -> tuple[list[str], list[list[tuple[int, int]]]]:
-    """The texts a build embeds for these articles (passages with their title context, then headlines), each
-    once, with the sentence spans encoded with it (none for a headline), as ``encode.Gathered`` gives them."""
-    passages, texts = chunk_articles(articles, embedder, settings)
-    out: dict[str, list[tuple[int, int]]] = {}
-    for passage, text in zip(passages, texts):
-        out.setdefault(text, sentence_spans(text, passage.text))
-    for article in articles:
-        if article.title.strip():
-            out.setdefault(article.title, sentence_spans(article.title, None))
-    return list(out), list(out.values())
-
-
-def _to_encode(
-    texts: list[str], spans: list[list[tuple[int, int]]], settings: Settings, embedder: Embedder
-) -> list[int]:
-    """Positions of the texts whose vectors neither the current index (by the same weights) nor the embedding
-    cache holds: only those are shipped to the workers. (Should the build not find one after all, it encodes
-    it itself.)"""
-    known = _known_texts(settings.index_dir, embedder.fingerprint)
-    todo = [i for i, text in enumerate(texts) if text_hash(text) not in known]
-    if not todo or settings.cache_bytes <= 0:
-        return todo
-    cache = EmbeddingCache.open(settings.cache_dir, embedder.fingerprint, backend_of(embedder), settings.cache_bytes,
-                                embedder.dimension)  # fmt: skip
-    if isinstance(cache, str):  # unusable: the build says so when it opens it
-        return todo
-    try:
-        keys = {i: cache.key(texts[i], spans[i]) for i in todo}
-        cached = cache.has_many(list(keys.values()))
-    finally:
-        cache.close()
-    return [i for i in todo if keys[i] not in cached]
-
-
-def _known_texts(index_dir: Path, fingerprint: str) -> frozenset[str]:
-    """Hashes of the texts the current index already holds vectors of (by the same weights): a rebuild reuses
-    those."""
-    try:
-        current = open_index(index_dir)
-    except SemsearchError:
-        return frozenset()
-    if current.manifest.model.fingerprint != fingerprint:
-        return frozenset()
-    titles = [title for _, title, headline in current.store.article_keys().values() if headline is not None]
-    return frozenset([h for _, _, h in current.store.passage_keys()] + [text_hash(t) for t in titles])
+def _to_encode(articles: list[Article], embedder: Embedder, settings: Settings) -> dict[str, list[tuple[int, int]]]:
+    """The texts (each once, with the sentence spans encoded with it) whose vectors the build's chain would find
+    neither in the current index nor in the embedding cache: only those are shipped to the workers. (Should the
+    build not find one after all, it encodes it itself.)"""
+    previous = reusable_index(settings, embedder)
+    passages, texts = chunk_articles(articles, embedder, settings, previous=previous)
+    plan = plan_ids(articles, passages, texts, previous)
+    missing = np.flatnonzero(plan.reused_from < 0).tolist()
+    cache = open_cache(settings, embedder)
+    gathered = Gathered(plan, embedder.dimension, cache if isinstance(cache, EmbeddingCache) else None)
+    if isinstance(cache, EmbeddingCache):  # unusable (a str): the build says so when it opens it
+        try:
+            held = cache.has_many([gathered.key(i) for i in missing])
+        finally:
+            cache.close()
+        missing = [i for i in missing if gathered.key(i) not in held]
+    return {plan.texts[i]: gathered.spans(i) for i in missing}
 
 
 def _encode(
