@@ -140,6 +140,7 @@ def test_encode_benchmark_runs_on_one_document() -> None:
         assert result[name]["rebuild_vectors_encoded"] == 0 and result[name]["query_p50_ms"] > 0
 
 
+@pytest.mark.slow  # ~17 s: kill -9 trials start fresh processes
 def test_faults_benchmark_runs_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -> None:
     """Issue 18, "Done when": the fault trials that held (kill -9 during a build and during writes, damage to
     every file) rerun by benchmarks/bench_faults.py; here tiny, with the plumbing embedder."""
