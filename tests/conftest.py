@@ -32,6 +32,7 @@ class HashEmbedder:
     name = "test/hash-embedder"
     source = "tests/conftest.py"
     fingerprint = "hash-v1"
+    backend = "hash"
     max_tokens = 512
     prompt_tokens = 1
 
