@@ -64,7 +64,8 @@ def model_of(model: Any) -> dict[str, Any] | None:
         return None
     if isinstance(model, str):
         return {"name": model}
-    return {"name": model.name, "source": model.source, "backend": model.backend}
+    # the tests' plumbing embedder (bench_faults.py --plumbing) runs no backend of its own
+    return {"name": model.name, "source": model.source, "backend": getattr(model, "backend", None)}
 
 
 def record(bench: str, figures: Mapping[str, Any], *, model: Any = None,

@@ -32,7 +32,6 @@ class HashEmbedder:
     name = "test/hash-embedder"
     source = "tests/conftest.py"
     fingerprint = "hash-v1"
-    backend = "hash"
     max_tokens = 512
     prompt_tokens = 1
 
