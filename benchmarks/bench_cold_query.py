@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 def _large_index(vectors: int, fit_from: Path) -> Path:
-    """A synthetic index of ~``vectors`` vectors (bench_query.py's corpus and mixture encoder)."""
+    """A synthetic index of ~``vectors`` vectors (synthetic.py's corpus and mixture encoder, as bench_query.py)."""
     work = Path(tempfile.mkdtemp(prefix="semsearch-cold-bench-"))
     synthetic_corpus(work / "corpus.jsonl", vectors)
     settings = Settings.from_env().with_overrides(index_dir=work / "index", language_neutral=False, cache_bytes=0)
