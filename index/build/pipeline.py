@@ -300,7 +300,6 @@ def _read(
     skipped: list[Skipped] = Notices()
     repaired: list[Repaired] = Notices()
     detector = LanguageDetector()
-    notify(BuildProgress("read", 0, None))  # the stage is shown before its first article, which may take a while
     for item in iter_articles(sources, detector, options, follow_links=follow_links):
         if isinstance(item, Skipped):
             skipped.append(item)
