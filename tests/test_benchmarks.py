@@ -115,6 +115,7 @@ def test_ingest_benchmark_runs_on_a_few_articles() -> None:
 
 
 @needs_ntrex
+@pytest.mark.slow  # ~7 s: reads and republishes NTREX
 def test_duplicates_benchmark_finds_its_copies() -> None:
     row = load("bench_duplicates").main(["--copies", "30"])
     assert row["copies"] == 30 and row["precision"] >= 0.98 and row["recall"] >= 0.9
