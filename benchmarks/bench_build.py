@@ -15,67 +15,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import SEEDS, append_results
 
-from index import Settings, build_index, chunk_articles, iter_articles, load_embedder  # noqa: E402
-from index.embedding import resolve_model  # noqa: E402
-from index.models import Article  # noqa: E402
-
-
-def append_results(name: str, rows: list[dict], **common: object) -> Path:
-    """Append one JSON line per row to benchmarks/results/<name>.jsonl, stamped with time, git SHA, machine
-    and ``common``; returns the file."""
-    out = ROOT / "benchmarks" / "results" / f"{name}.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stamp = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_sha(), "machine": platform.node()}
-    with out.open("a", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps({**stamp, **common, **row}, ensure_ascii=False) + "\n")
-    return out
-
-
-def git_sha() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from index import Article, Settings, build_index, chunk_articles, iter_articles, load_embedder
+from index.embedding import resolve_model
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("corpus", nargs="*", type=Path, default=[ROOT / "seeds"])
+    parser.add_argument("corpus", nargs="*", type=Path, default=[SEEDS])
     parser.add_argument("--repeat", type=int, default=2, help="alternating runs of each (medians are reported)")
     parser.add_argument("--model", default=None)
     parser.add_argument("--ntrex", action="store_true", help="use NTREX-128 from ../shared/corpus-ntrex")
     parser.add_argument("--rebuild-fraction", type=float, default=0.01)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "build.jsonl")
+    parser.add_argument("--out", type=Path, default=None, help="JSON lines file [benchmarks/results/build.jsonl]")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="semsearch-bench-"))
+    sources = ["ntrex"] if args.ntrex else list(args.corpus)
     args.corpus = _materialise(args, workdir)
 
     settings = Settings.from_env().with_overrides(model=args.model, cache_bytes=0)  # encode, not recall, vectors
@@ -103,19 +65,9 @@ def main(argv: list[str] | None = None) -> dict:
     shutil.rmtree(workdir, ignore_errors=True)
     n = len(texts)
     result = {
-        "benchmark": "build",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_sha": git_sha(),
-        "cpu": cpu_name(),
-        "threads": os.cpu_count(),
-        "model": embedder.name,
-        "model_source": embedder.source,
-        "corpus": [str(c) for c in args.corpus],
         "articles": len(articles),
         "passages": len(passages),
         "vectors": n,
-        "passage_tokens": settings.passage_tokens,
-        "repeat": args.repeat,
         "build_seconds_median": round(statistics.median(builds), 3),
         "bare_encode_seconds_median": round(statistics.median(bares), 3),
         "build_vectors_per_second": round(n / statistics.median(builds), 2),
@@ -126,6 +78,8 @@ def main(argv: list[str] | None = None) -> dict:
         "rebuild_vectors_encoded": rebuild.manifest.build["vectors_encoded"],
         "rebuild_over_full": round(rebuild.seconds / statistics.median(builds), 4),
     }
+    setup = {"corpus": [str(c) for c in sources], "passage_tokens": settings.passage_tokens, "repeat": args.repeat,
+           "rebuild_fraction": args.rebuild_fraction}  # fmt: skip
     print(
         f"{'corpus':<28}{'articles':>9}{'vectors':>9}{'build s':>10}{'bare s':>9}{'build/s':>10}{'bare/s':>9}{'ratio':>7}"
     )
@@ -138,9 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"rebuild after changing {changed} articles: {result['rebuild_seconds']} s "
         f"({result['rebuild_vectors_encoded']} vectors encoded) = {result['rebuild_over_full']:.1%} of the full build"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(result) + "\n")
+    append_results("build", [result], model=embedder, settings=setup, out=args.out)
     return result
 
 

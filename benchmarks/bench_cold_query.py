@@ -28,16 +28,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import ROOT, SEEDS, append_results
+from synthetic import MixtureEmbedder, fit_mixture, synthetic_corpus
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from bench_build import append_results  # noqa: E402
-
-from index import Settings, build_index, iter_articles, load_embedder  # noqa: E402
-from index.embedding.backends import ONNX_FP32, TORCH_FP32  # noqa: E402
-from search import SearchEngine, evaluate, load_judgements  # noqa: E402
+from index import Settings, build_index, iter_articles, load_embedder, open_index
+from index.embedding.backends import ONNX_FP32, TORCH_FP32
+from search import SearchEngine, evaluate, load_judgements
 
 QUERY = "Russia Iran treaty"
 
@@ -89,15 +85,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if not args.large_only:
         rows += _through_server(semsearch, args.index, env, args.repeat, args.url_queries)
         rows.append(_encoders(args.index, args.judgements))
-    append_results("cold_query", rows, repeat=args.repeat)
+    setup = {"repeat": args.repeat, "index": str(args.index), "large_vectors": args.large_vectors,
+             "url_queries": args.url_queries, "query": QUERY}  # fmt: skip
+    append_results("cold_query", rows, model=open_index(args.index).manifest.model.name, settings=setup)
     return rows
 
 
 def _large_index(vectors: int, fit_from: Path) -> Path:
-    """A synthetic index of ~``vectors`` vectors (bench_query.py's corpus and mixture encoder)."""
-    from bench_index import fit_mixture
-    from bench_query import MixtureEmbedder, synthetic_corpus
-
+    """A synthetic index of ~``vectors`` vectors (synthetic.py's corpus and mixture encoder, as bench_query.py)."""
     work = Path(tempfile.mkdtemp(prefix="semsearch-cold-bench-"))
     synthetic_corpus(work / "corpus.jsonl", vectors)
     settings = Settings.from_env().with_overrides(index_dir=work / "index", language_neutral=False, cache_bytes=0)
@@ -132,7 +127,7 @@ def _through_server(semsearch: str, index_dir: Path, env: dict[str, str], repeat
                 time.sleep(0.3)
         wall, cpu = cold([semsearch, "query", QUERY, "--json", "--url", url], repeat, env)
         print(f"{'query --url (cold CLI process)':<44}{wall:>9.3f}{cpu:>9.3f}")
-        titles = [a.title for a in iter_articles([ROOT / "seeds"]) if getattr(a, "title", "")]
+        titles = [a.title for a in iter_articles([SEEDS]) if getattr(a, "title", "")]
         queries = (titles * (n // max(1, len(titles)) + 1))[:n]
         trips = []
         for q in queries:

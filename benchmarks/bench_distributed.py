@@ -20,23 +20,16 @@ import argparse
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import ROOT, SEEDS, append_results
 
-from bench_build import append_results, cpu_name  # noqa: E402
-
-from index import BuildProgress, Settings, build_index, load_embedder, open_index  # noqa: E402
-from index.build.ray import build_index_on_ray, ray_session  # noqa: E402
-from index.vectors.stores import export_to_milvus  # noqa: E402
-from search import SearchEngine  # noqa: E402
-from search.evaluation import load_judgements  # noqa: E402
+from index import BuildProgress, Settings, build_index, build_index_on_ray, export_to_milvus, load_embedder, open_index
+from index.build.ray import ray_session
+from search import SearchEngine, load_judgements
 
 DEV_EVAL = ROOT / "benchmarks" / "dev_eval" / "seeds.jsonl"
 
@@ -71,7 +64,7 @@ def _timed_build(sources: list[Path], settings: Settings, embedder: object, ray:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sources", nargs="*", type=Path, default=[ROOT / "seeds"])
+    parser.add_argument("sources", nargs="*", type=Path, default=[SEEDS])
     parser.add_argument("--ntrex", type=int, default=0, help="use this many NTREX-128 articles instead")
     parser.add_argument("--repeat", type=int, default=2, help="alternations of local and Ray builds (0: Milvus only)")
     parser.add_argument("--milvus-specs", default="HNSW32;IVF,SQ8;Flat", help="';'-separated specs to export")
@@ -108,7 +101,9 @@ def _run(args: argparse.Namespace, work: Path) -> dict:
     milvus = _milvus(work, args, embedder, work / "local")
     result = {"build": build, "milvus": milvus}
     rows = ([{"part": "build", **build}] if build else []) + [{"part": "milvus", **m} for m in milvus]
-    append_results("distributed", rows, cpu=cpu_name(), model=embedder.name)
+    setup = {"sources": [str(p) for p in args.sources], "ntrex": args.ntrex, "repeat": args.repeat,
+             "milvus_specs": args.milvus_specs, "workers": args.workers}  # fmt: skip
+    append_results("distributed", rows, model=embedder, settings=setup)
     return result
 
 

@@ -15,21 +15,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from itertools import combinations
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+import ntrex
+from common import append_results
 
-import ntrex  # noqa: E402
-from bench_build import append_results  # noqa: E402
-
-from index.hashing import text_hash  # noqa: E402
-from index.ingest.duplicates import find_duplicates  # noqa: E402
-from index.models import Article  # noqa: E402
+from index import Article
+from index.hashing import text_hash
+from index.ingest.duplicates import find_duplicates
 
 BYLINES = ["By Staff Reporter", "Reuters —", "(AP) —", "Agence France-Presse", "From our correspondent in the region"]
 FOOTERS = [
@@ -109,7 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
         print("  false pair:", sorted(pair))
     for pair in sorted(truth - found, key=sorted)[:5]:
         print("  missed:", sorted(pair))
-    append_results("duplicates", [row])
+    append_results("duplicates", [row], settings={"copies": args.copies})
     return row
 
 

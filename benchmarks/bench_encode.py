@@ -19,27 +19,21 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+import numpy as np
+from common import append_results
 
-import numpy as np  # noqa: E402
-from bench_build import append_results  # noqa: E402
-
-from index import Settings, build_index, chunk_articles, iter_articles, load_embedder, open_index  # noqa: E402
-from index.embedding import Embedder, encode_with_sentences  # noqa: E402
-from index.embedding.batches import batch_size  # noqa: E402
-from index.models import Article  # noqa: E402
-from index.settings import ENCODE_TOKEN_BUDGET, ONNX_ENCODE_TOKEN_BUDGET  # noqa: E402
-from index.storage.sentences import body_sentence_spans  # noqa: E402
-from search.batching import BatchingEmbedder  # noqa: E402
-from search.engine import SearchEngine  # noqa: E402
+from index import Article, Embedder, Settings, build_index, chunk_articles, iter_articles, load_embedder, open_index
+from index.embedding import encode_with_sentences
+from index.embedding.batches import batch_size
+from index.settings import ENCODE_TOKEN_BUDGET, ONNX_ENCODE_TOKEN_BUDGET
+from index.storage.sentences import body_sentence_spans
+from search import SearchEngine
+from search.batching import BatchingEmbedder
 
 ENCODERS = ("torch-fp32", "onnx-int8")
 
@@ -113,7 +107,12 @@ def main(argv: list[str] | None = None) -> dict:
         statistics.median(cold["torch-fp32"]) / statistics.median(cold["onnx-int8"]), 3
     )
     print(json.dumps(result, indent=2))
-    append_results("encode", [result])
+    append_results(
+        "encode",
+        [result],
+        model=embedders["torch-fp32"].name,
+        settings={"documents": args.documents, "repeat": args.repeat, "queries": args.queries},
+    )
     return result
 
 

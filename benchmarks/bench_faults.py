@@ -31,15 +31,11 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import ROOT, SEEDS, append_results
 
-from bench_build import append_results, cpu_name, git_sha  # noqa: E402
-
-from index import SemsearchError, Settings, build_index, open_index  # noqa: E402
-from index.storage.manifest import LEASE_FILE  # noqa: E402
-from index.storage.versions import CURRENT, check_index  # noqa: E402
+from index import SemsearchError, Settings, build_index, open_index
+from index.storage.manifest import LEASE_FILE
+from index.storage.versions import CURRENT, check_index
 
 KINDS = ("truncated", "flipped", "header", "deleted")
 _MARK = "bench-faults-write"
@@ -278,7 +274,7 @@ def corrupt_files(index_dir: Path, plumbing: bool, kinds: tuple[str, ...] = KIND
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("corpus", nargs="?", type=Path, default=ROOT / "seeds")
+    parser.add_argument("corpus", nargs="?", type=Path, default=SEEDS)
     parser.add_argument("--kill-points", type=int, default=19, help="kill -9 moments during a rebuild")
     parser.add_argument("--write-trials", type=int, default=8, help="kill -9 moments during POST /articles")
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"damage to try on every file [{','.join(KINDS)}]")
@@ -306,16 +302,10 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{name:<14}{row['trials']:>7}{row.get('old', '-'):>6}{row.get('new', '-'):>6}{row.get('half', '-'):>6}"
               f"{row.get('refused_on_open', '-'):>9}{row.get('answered', '-'):>10}{row.get('named_by_check', '-'):>7}"
               f"{row['errors'] + row.get('crashes', 0):>8}")  # fmt: skip
-    model = "plumbing hash embedder" if args.plumbing else (settings.model or "intfloat/multilingual-e5-small")
-    rows = [{"benchmark": "faults", "trial": name, **row} for name, row in results.items()]
-    common = {"git_sha": git_sha(), "cpu": cpu_name(), "model": model, "corpus": str(args.corpus)}
-    if args.out is None:
-        append_results("faults", rows, **common)
-    else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("a", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps({**common, **row}, ensure_ascii=False) + "\n")
+    rows = [{"trial": name, **row} for name, row in results.items()]
+    setup = {"corpus": str(args.corpus), "kill_points": args.kill_points, "write_trials": args.write_trials,
+             "kinds": args.kinds, "plumbing": args.plumbing}  # fmt: skip
+    append_results("faults", rows, model=embedder, settings=setup, out=args.out)
     return results
 
 

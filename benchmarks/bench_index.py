@@ -13,26 +13,17 @@ benchmarks/results/index.jsonl.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import sys
-import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from common import append_results
+from synthetic import fit_mixture
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from bench_build import cpu_name, git_sha  # noqa: E402
-from synthetic import Mixture, real_vectors  # noqa: E402
-
-from index import Settings, build_index  # noqa: E402
-from index.vectors import create_vector_index, parse_spec, tune  # noqa: E402
-from index.vectors.tuning import holdout_rows, recall_at_k  # noqa: E402
+from index import Settings
+from index.vectors import create_vector_index, parse_spec, tune
+from index.vectors.tuning import holdout_rows, recall_at_k
 
 DEFAULT_TYPES = "Flat,HNSW32,IVF,Flat,IVF,SQ8,IVF,PQ"
 
@@ -49,14 +40,6 @@ def split_types(text: str) -> list[str]:
             out.append(parts[i])
             i += 1
     return out
-
-
-def fit_mixture(index_dir: Path | None) -> Mixture:
-    """Fit to an existing index's vectors, or build seeds/ with the real model first."""
-    if index_dir is None or not (index_dir / "current").exists():
-        index_dir = Path(tempfile.mkdtemp()) / "seeds"
-        build_index([ROOT / "seeds"], Settings.from_env().with_overrides(index_dir=index_dir))
-    return Mixture.fit(real_vectors(index_dir))
 
 
 def time_single(index, queries: np.ndarray) -> tuple[float, float]:
@@ -132,7 +115,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument(
         "--hnsw-max", type=int, default=100_000, help="skip HNSW above this size (its build is slow on 2 cores)"
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "index.jsonl")
+    parser.add_argument("--out", type=Path, default=None, help="JSON lines file [benchmarks/results/index.jsonl]")
     args = parser.parse_args(argv)
 
     mixture = fit_mixture(args.fit_from)
@@ -156,8 +139,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
             if row["spec"] == "Flat":
                 flat_p50 = row["p50_ms"]
             row["speedup_vs_flat"] = round(flat_p50 / row["p50_ms"], 1) if flat_p50 else None
-            row.update(benchmark="index", when=datetime.now(UTC).isoformat(timespec="seconds"),
-                       git_sha=git_sha(), cpu=cpu_name(), threads=2, dim=vectors.shape[1])  # fmt: skip
             results.append(row)
             param = ",".join(f"{k}={v}" for k, v in row["params"].items()) or "exact"
             print(
@@ -166,9 +147,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 f"{row['qps_1_thread']:>9}{row['qps_2_threads']:>9}{row['speedup_vs_flat'] or '':>8}",
                 flush=True,
             )
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            with args.out.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row) + "\n")
+            setup = {"n": n, "spec": spec_text, "recall_target": args.recall, "queries": args.queries, "threads": 2,
+                   "dim": vectors.shape[1]}  # fmt: skip
+            append_results("index", [row], settings=setup, out=args.out)
         del vectors
     return results
 

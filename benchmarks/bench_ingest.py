@@ -14,21 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+import ntrex
+from common import append_results
 
-import ntrex  # noqa: E402
-from bench_build import append_results  # noqa: E402
-
-from index.ingest.language import LanguageDetector  # noqa: E402
-from index.ingest.walk import iter_articles  # noqa: E402
-from index.models import Article  # noqa: E402
+from index import Article, iter_articles
+from index.ingest.language import LanguageDetector
 
 
 def timed(path: Path, detector: LanguageDetector) -> tuple[float, int]:
@@ -65,7 +59,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             count = runs[0][1]
             print(f"{label:<18}{count:>10}{seconds:>10.2f}{count / seconds:>12.0f}")
             rows.append({"input": label, "articles": count, "seconds": seconds, "per_second": count / seconds})
-    append_results("ingest", rows)
+    append_results("ingest", rows, settings={"repeat": args.repeat, "limit": args.limit})
     return rows
 
 

@@ -19,20 +19,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from pathlib import Path
 
+import ntrex
 import numpy as np
+from common import SEEDS, append_results
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import ntrex  # noqa: E402
-from bench_build import append_results  # noqa: E402
-
-from index import Settings, load_embedder  # noqa: E402
-from index.vectors.centring import STRENGTH, centre, language_means  # noqa: E402
+from index import Settings, load_embedder
+from index.vectors.centring import STRENGTH, centre, language_means
 
 LANGS = ("ar", "de", "en", "es", "fa", "fr", "he", "hi", "ja", "ru", "tr", "zh")
 TOP = 10
@@ -43,7 +37,7 @@ def pool(
 ) -> tuple[list[str], list[str], list[str], list[str], list[str], list[str]]:
     """(passage texts, passage langs, passage keys, query texts, query langs, query keys); key = document id,
     and "#2" for the distractor paragraph."""
-    demo = ROOT / "seeds" / "demo" / "manifest.tsv"
+    demo = SEEDS / "demo" / "manifest.tsv"
     with demo.open(encoding="utf-8") as fh:
         held_out = {row["doc_id"] for row in csv.DictReader(fh, delimiter="\t")}
     ids = (folder / "DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
@@ -103,11 +97,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
     texts, langs, keys, queries, query_langs, query_keys = pool(args.ntrex_dir, args.docs, args.paragraphs)
     documents = len(set(query_keys))
+    model = None  # vectors read back from --cache: no model ran
     if args.cache and args.cache.exists():
         with np.load(args.cache) as data:
             passages, query_vectors = data["passages"], data["queries"]
     else:
-        embedder = load_embedder(None, Settings.from_env().models_dir)
+        embedder = model = load_embedder(None, Settings.from_env().models_dir)
         passages = embedder.encode_passages(texts, 32)
         query_vectors = embedder.encode_queries(queries)
         if args.cache:
@@ -128,7 +123,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         ratio = figures["cross_top10"] / max(base["cross_top10"], 1e-9)
         print(f"{label:<24}{figures['cross_top10']:>24.3f}{ratio:>8.2f}{figures['same_mrr10']:>24.3f}")
         rows.append({"variant": label, **figures, "ratio": ratio})
-    append_results("language_neutral", rows, docs=documents, paragraphs=args.paragraphs)
+    append_results(
+        "language_neutral",
+        rows,
+        model=model,
+        settings={"docs": documents, "paragraphs": args.paragraphs, "cache": str(args.cache)},
+    )
     worst = [*sorted(base["pairs"], key=lambda p: base["pairs"][p])[:5], "ar>en", "en>ar"] if base else []
     print("most biased pairs (query>version), share in the top 10: " + ", ".join(worst))
     for row in rows:

@@ -14,24 +14,19 @@ import argparse
 import shutil
 import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import append_results
 
-from bench_build import append_results  # noqa: E402
-
-from index import Settings, build_index, open_index  # noqa: E402
-from index.storage.versions import current_version  # noqa: E402
-from search import SearchEngine  # noqa: E402
-from search.api import create_app  # noqa: E402
-from search.batching import BatchingEmbedder  # noqa: E402
-from search.serving import ServedIndex  # noqa: E402
+from index import Settings, build_index, open_index
+from index.storage.versions import current_version
+from search import SearchEngine
+from search.api import create_app
+from search.batching import BatchingEmbedder
+from search.serving import ServedIndex
 
 # Each request's text is made unique (a number appended), so the engine's query-vector LRU never answers
 # one: the model calls are what this measures.
@@ -133,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
               f"clients, {row['errors']} errors, p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
               f"{row['qps']:.1f} queries/s; answered by {row['versions']}")  # fmt: skip
         rows.append(row)
-    append_results("load", rows)
+    append_results("load", rows, settings={"index": str(args.index), "queries": args.queries, "clients": args.clients})
     return {"plain": rows[0], "batched": rows[1]}
 
 

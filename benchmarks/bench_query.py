@@ -14,76 +14,19 @@ The HTTP figures come from `semsearch serve` running in its own process, queried
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
+from common import SEEDS, append_results
+from synthetic import MixtureEmbedder, fit_mixture, synthetic_corpus
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from bench_build import cpu_name, git_sha  # noqa: E402
-from bench_index import fit_mixture  # noqa: E402
-from synthetic import Mixture  # noqa: E402
-
-from index import Embedder, Settings, build_index, iter_articles, load_embedder, open_index  # noqa: E402
-from search import SearchEngine  # noqa: E402
-
-WORDS = "market election storm treaty minister court energy river festival vaccine league budget border".split()
-
-
-class MixtureEmbedder:
-    """Benchmark-only passage encoder: a deterministic mixture vector per text (the real tokenizer counts)."""
-
-    def __init__(self, real: Embedder, mixture: Mixture) -> None:
-        self.real, self.mixture = real, mixture
-        self.name, self.source, self.fingerprint = real.name, "benchmark mixture", "benchmark-mixture"
-        self.dimension, self.max_tokens, self.prompt_tokens = real.dimension, real.max_tokens, real.prompt_tokens
-
-    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
-        seeds = [int.from_bytes(hashlib.md5(t.encode()).digest()[:4], "little") for t in texts]
-        return (
-            np.vstack([self.mixture.sample(1, seed=s) for s in seeds])
-            if texts
-            else np.zeros((0, self.dimension), np.float32)
-        )
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.real.encode_queries(texts)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.real.count_tokens(texts)
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        return self.real.token_spans(text)
-
-
-def synthetic_corpus(path: Path, vectors: int) -> None:
-    """Articles of 12 sentences (about 3 passages and a headline each) adding up to ~``vectors`` vectors."""
-    rng = np.random.default_rng(0)
-    with path.open("w", encoding="utf-8") as fh:
-        for i in range(int(vectors / 3.8)):  # ~2.8 passages and a headline per article
-            sentences = [" ".join(rng.choice(WORDS, 14)) + f" {i}-{j}." for j in range(12)]
-            fh.write(
-                json.dumps(
-                    {
-                        "id": f"s{i}",
-                        "title": f"Story {i} {rng.choice(WORDS)}",
-                        "text": " ".join(sentences),
-                        "lang": "en",
-                    }
-                )
-                + "\n"
-            )
+from index import Settings, build_index, iter_articles, load_embedder, open_index
+from search import SearchEngine
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
@@ -96,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--vectors", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--fit-from", type=Path, default=Settings.from_env().index_dir)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "query.jsonl")
+    parser.add_argument("--out", type=Path, default=None, help="JSON lines file [benchmarks/results/query.jsonl]")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -107,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict:
     report = build_index(
         [work / "corpus.jsonl"], index_settings, embedder=MixtureEmbedder(real, fit_mixture(args.fit_from))
     )
-    titles = [a.title for a in iter_articles([ROOT / "seeds"]) if getattr(a, "title", "")]
+    titles = [a.title for a in iter_articles([SEEDS]) if getattr(a, "title", "")]
     queries = (titles * (args.queries // len(titles) + 1))[: args.queries]
 
     bare = []
@@ -126,10 +69,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     m = report.manifest
     result = {
-        "benchmark": "query",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_sha": git_sha(),
-        "cpu": cpu_name(),
         "vectors": m.passages + m.headlines,
         "index_spec": m.index_spec,
         "index_params": m.index_params,
@@ -152,9 +91,8 @@ def main(argv: list[str] | None = None) -> dict:
         result[f"{key}_p50_ms"], result[f"{key}_p99_ms"] = round(p50, 2), round(p99, 2)
         result[f"{key}_p50_over_bare"] = round(p50 / bare_p50, 2)
         print(f"{name:<34}{p50:>9.2f}{p99:>9.2f}{p50 / bare_p50:>12.2f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(result) + "\n")
+    setup = {"vectors": args.vectors, "queries": args.queries, "k": 10, "fit_from": str(args.fit_from)}
+    append_results("query", [result], model=real, settings=setup, out=args.out)
     return result
 
 

@@ -14,29 +14,23 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import time
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+from common import SEEDS, append_results
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from bench_build import append_results  # noqa: E402
-
-from index import open_index  # noqa: E402
-from index.build.stories import ALIGN_THRESHOLD, find_stories  # noqa: E402
-from index.models import HEADLINE_ID_BASE  # noqa: E402
+from index import open_index
+from index.build.stories import ALIGN_THRESHOLD, find_stories
+from index.models import HEADLINE_ID_BASE
 
 
 def truth(article_ids: list[str], kind: str) -> dict[str, str]:
     """Group label per article id (its own id when it has no versions)."""
     if kind == "ntrex":
         return {a: a.rsplit("/", 1)[0] for a in article_ids}
-    with (ROOT / "seeds" / "demo" / "manifest.tsv").open(encoding="utf-8") as fh:
+    with (SEEDS / "demo" / "manifest.tsv").open(encoding="utf-8") as fh:
         group_of = {f"demo/{r['file']}": r["parallel_group"] for r in csv.DictReader(fh, delimiter="\t")}
     return {a: group_of.get(a) or a for a in article_ids}
 
@@ -78,7 +72,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         mark = "  (default)" if threshold == ALIGN_THRESHOLD else ""
         print(f"{threshold:>10.2f}{precision:>11.3f}{recall:>8.3f}{len(set(stories.values())):>9}{seconds:>9.2f}{mark}")
         out.append({"threshold": threshold, "precision": precision, "recall": recall, "seconds": seconds})
-    append_results("stories", out, truth=args.truth, articles=len(ids))
+    append_results(
+        "stories", out, model=loaded.manifest.model.name, settings={"truth": args.truth, "articles": len(ids)}
+    )
     return out
 
 

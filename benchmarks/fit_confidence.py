@@ -23,23 +23,19 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from common import ROOT, SEEDS, append_results, git_sha
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from index import Settings  # noqa: E402
-from index.settings import DEFAULT_K, NO_GOOD_MATCH_CONFIDENCE  # noqa: E402
-from search import SearchEngine, load_judgements  # noqa: E402
-from search.confidence import FEATURES, MODEL_FILE, ConfidenceModel, Features  # noqa: E402
-from search.evaluation import Judgement  # noqa: E402
-from search.results import MODES  # noqa: E402
+from index import Settings
+from index.settings import DEFAULT_K, NO_GOOD_MATCH_CONFIDENCE
+from search import SearchEngine, load_judgements
+from search.confidence import FEATURES, MODEL_FILE, ConfidenceModel, Features
+from search.evaluation import Judgement
+from search.results import MODES
 
 DEV = ROOT / "benchmarks" / "dev_eval"
 SETS = ("seeds.jsonl", "names.jsonl", "off_topic.jsonl")
@@ -53,7 +49,7 @@ OTHER_THRESHOLDS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
 
 def events() -> dict[str, str]:
     """Article id -> event, for the demo corpus."""
-    with (ROOT / "seeds" / "demo" / "manifest.tsv").open(encoding="utf-8") as fh:
+    with (SEEDS / "demo" / "manifest.tsv").open(encoding="utf-8") as fh:
         return {f"demo/{r['file']}": r["event"] for r in csv.DictReader(fh, delimiter="\t")}
 
 
@@ -147,9 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
     for mode, (rows, p, test) in fitted.items():
         report[mode]["held_out"] = flagged([r for r, h in zip(rows, test) if h], p[test], threshold)
         report[mode]["all"] = flagged(rows, p, threshold)
-    sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
+    sha = git_sha()
     provenance = {
         "fitted_by": "benchmarks/fit_confidence.py", "git": sha, "date": datetime.now(UTC).date().isoformat(),
         "model": engine.index.manifest.model.name, "corpus": "seeds/ (103 articles, 6 languages)",
@@ -168,10 +162,10 @@ def main(argv: list[str] | None = None) -> dict:
             f"| {mode} | {r['ece_fit']:.3f} | {r['ece_held_out']:.3f} | {h['off_topic_flagged']:.2f} of "
             f"{h['off_topic_queries']} | {h['answerable_flagged']:.2f} of {h['answerable_queries']} | {modes[mode]} |"
         )
-    results = ROOT / "benchmarks" / "results"
-    results.mkdir(exist_ok=True)
-    with (results / "fit_confidence.jsonl").open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"benchmark": "fit_confidence", **provenance, "modes": modes}) + "\n")
+    setup = {"queries": provenance["queries"], "split": provenance["split"], "corpus": provenance["corpus"],
+             "no_good_match_confidence": threshold}  # fmt: skip
+    rows = [{"mode": mode, **report[mode], "weights": modes[mode]} for mode in report]
+    append_results("fit_confidence", rows, model=provenance["model"], settings=setup)
     return model
 
 

@@ -26,16 +26,13 @@ import argparse
 import csv
 import json
 import re
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import ROOT, SEEDS
 
-from index.chunking import split_sentences  # noqa: E402
-from index.ingest.walk import split_title  # noqa: E402
-from index.terms import term_spans  # noqa: E402
+from index.chunking import split_sentences
+from index.ingest.walk import split_title
+from index.terms import term_spans
 
 QUERY_LANGS = ("en", "ar", "ru")
 NON_LATIN_LANGS = ("ar", "fa", "ru", "zh")
@@ -99,9 +96,9 @@ def _demo_groups(demo: Path) -> dict[str, dict[str, str]]:
 
 def seeds_judgements() -> list[dict]:
     """Queries over the shipped demo corpus (article ids relative to seeds/)."""
-    demo = ROOT / "seeds" / "demo"
+    demo = SEEDS / "demo"
     groups = _demo_groups(demo)
-    texts = {p.relative_to(ROOT / "seeds").as_posix(): p.read_text(encoding="utf-8") for p in demo.glob("*.txt")}
+    texts = {p.relative_to(SEEDS).as_posix(): p.read_text(encoding="utf-8") for p in demo.glob("*.txt")}
     out = []
     for group, versions in sorted(groups.items()):
         for lang in QUERY_LANGS:
@@ -119,7 +116,7 @@ def seeds_judgements() -> list[dict]:
 
 def names_judgements() -> list[dict]:
     """English name queries judged on the demo stories' Arabic, Persian, Russian and Chinese versions."""
-    demo = ROOT / "seeds" / "demo"
+    demo = SEEDS / "demo"
     groups = _demo_groups(demo)
     english = {g: (demo / Path(v["en"]).name).read_text(encoding="utf-8") for g, v in groups.items()}
     out = []

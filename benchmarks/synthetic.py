@@ -5,13 +5,26 @@ the residuals around the centroids. Sample: pick a cluster by its weight, add a 
 those axes with their variances (scaled to the cluster's own spread), normalise. The result keeps
 what makes real embeddings hard for ANN search: strong anisotropy (pairwise cosines ~0.7–0.9, not 0),
 uneven cluster sizes and a realistic spectrum of within-cluster variance.
+
+``MixtureEmbedder`` and ``synthetic_corpus`` turn a mixture into an index of any size: synthetic articles
+whose passages get mixture vectors, while queries are encoded by the real model.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from common import SEEDS
+
+from index import Embedder, Settings, build_index
+
+WORDS = "market election storm treaty minister court energy river festival vaccine league budget border".split()
 
 
 @dataclass(frozen=True)
@@ -57,8 +70,56 @@ class Mixture:
         return out
 
 
-def real_vectors(index_dir) -> np.ndarray:
+def real_vectors(index_dir: Path) -> np.ndarray:
     """Raw passage embeddings of an existing semsearch index."""
     from index import open_index
 
     return np.asarray(open_index(index_dir).rows.raw, dtype=np.float32)
+
+
+def fit_mixture(index_dir: Path | None) -> Mixture:
+    """Fit to an existing index's vectors, or build seeds/ with the real model first."""
+    if index_dir is None or not (index_dir / "current").exists():
+        index_dir = Path(tempfile.mkdtemp()) / "seeds"
+        build_index([SEEDS], Settings.from_env().with_overrides(index_dir=index_dir))
+    return Mixture.fit(real_vectors(index_dir))
+
+
+class MixtureEmbedder:
+    """Benchmark-only passage encoder: a deterministic mixture vector per text (the real tokenizer counts)."""
+
+    def __init__(self, real: Embedder, mixture: Mixture) -> None:
+        self.real, self.mixture = real, mixture
+        self.name, self.source, self.fingerprint = real.name, "benchmark mixture", "benchmark-mixture"
+        self.backend = real.backend
+        self.dimension, self.max_tokens, self.prompt_tokens = real.dimension, real.max_tokens, real.prompt_tokens
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        seeds = [int.from_bytes(hashlib.md5(t.encode()).digest()[:4], "little") for t in texts]
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        return np.vstack([self.mixture.sample(1, seed=s) for s in seeds])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.real.encode_queries(texts)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.real.count_tokens(texts)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return self.real.token_spans(text)
+
+
+def synthetic_corpus(path: Path, vectors: int) -> None:
+    """Articles of 12 sentences (about 3 passages and a headline each) adding up to ~``vectors`` vectors."""
+    rng = np.random.default_rng(0)
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(int(vectors / 3.8)):  # ~2.8 passages and a headline per article
+            sentences = [" ".join(rng.choice(WORDS, 14)) + f" {i}-{j}." for j in range(12)]
+            record = {
+                "id": f"s{i}",
+                "title": f"Story {i} {rng.choice(WORDS)}",
+                "text": " ".join(sentences),
+                "lang": "en",
+            }
+            fh.write(json.dumps(record) + "\n")

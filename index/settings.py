@@ -125,7 +125,7 @@ class Settings:
     encode_workers: int = DEFAULT_ENCODE_WORKERS
     # passage vectors reused across builds; 0 turns the cache off
     cache_bytes: int = DEFAULT_CACHE_BYTES
-    # input column/key for each of our fields (``--field text=body``); empty: the fields' own names
+    # input column/key for our fields (``--field text=body``; ``export.csv:text`` for one file); empty: own names
     fields: tuple[tuple[str, str], ...] = ()
     # read what links leading outside a source folder point to (``--follow-links``); off: such links are skipped
     follow_links: bool = False

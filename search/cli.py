@@ -126,7 +126,7 @@ def build(
     ] = None,
     field: Annotated[
         list[str] | None,
-        typer.Option("--field", help="FIELD=COLUMN: where a CSV/JSON export keeps a field, e.g. text=body (repeat)"),
+        typer.Option("--field", help="[FILE:]FIELD=COLUMN: where an export keeps a field, e.g. text=body (repeat)"),
     ] = None,
     follow_links: Annotated[
         bool, typer.Option("--follow-links", help="Also index what links leading outside a source folder point to")
@@ -384,9 +384,9 @@ def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
     out = []
     for pair in pairs:
         name, sep, column = pair.partition("=")
-        if not sep or not column.strip() or name.strip() not in FIELDS:
+        if not sep or not column.strip() or name.strip().rpartition(":")[2] not in FIELDS:
             raise InvalidQueryError(
-                f"--field {pair!r}: write FIELD=COLUMN with FIELD one of {', '.join(FIELDS)} (e.g. text=body)."
+                f"--field {pair!r}: write [FILE:]FIELD=COLUMN with FIELD one of {', '.join(FIELDS)} (e.g. text=body)."
             )
         out.append((name.strip(), column.strip()))
     return tuple(out)

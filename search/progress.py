@@ -1,9 +1,12 @@
 """Build progress on stderr: a live bar per stage on a terminal; elsewhere (CI, nohup, a log file) one line
-when a stage starts and one every PROGRESS_LINE_SECONDS while it runs, so a long build is never silent."""
+when a stage starts and one every PROGRESS_LINE_SECONDS while it runs, so a long build is never silent. A
+stage that reports nothing while it works (materialising the model, the int8 export, loading the model) gets
+its lines from a timer thread, with the seconds it has run."""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from types import TracebackType
 from typing import Any
@@ -32,11 +35,18 @@ class BuildProgressBar:
         self._tasks: dict[str, Any] = {}
         self._started: dict[str, float] = {}  # when each stage was first seen
         self._last_line = 0.0
+        self._last: BuildProgress | None = None  # the latest event: the stage running now
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __enter__(self) -> BuildProgressBar:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
         if self._progress is not None:
             self._progress.stop()
 
@@ -45,17 +55,33 @@ class BuildProgressBar:
         if not self.enabled:
             return
         now = time.perf_counter()
-        if event.stage not in self._started:
-            self._started[event.stage] = self._last_line = now
-            if not self.terminal:
-                self._line(f"{_LABELS.get(event.stage, event.stage)}…")
-        elif not self.terminal and now - self._last_line >= PROGRESS_LINE_SECONDS:
-            self._last_line = now
-            counted = f"{event.done}/{event.total}" if event.total is not None else str(event.done)
-            self._line(f"  {_LABELS.get(event.stage, event.stage)} {counted}{self._rate(event, now)}, "
-                       f"{now - self._started[event.stage]:.0f} s")  # fmt: skip
+        with self._lock:
+            self._last = event
+            if event.stage not in self._started:
+                self._started[event.stage] = self._last_line = now
+                if not self.terminal:
+                    self._line(f"{_LABELS.get(event.stage, event.stage)}…")
+            elif not self.terminal and now - self._last_line >= PROGRESS_LINE_SECONDS:
+                self._progress_line(event, now)
         if self.terminal:
             self._bar(event, now)
+        elif self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="build-progress", daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        """Off a terminal: a line for the running stage whenever PROGRESS_LINE_SECONDS pass without one."""
+        while not self._stop.wait(max(0.5, min(1.0, PROGRESS_LINE_SECONDS / 2))):
+            now = time.perf_counter()
+            with self._lock:
+                if self._last is not None and now - self._last_line >= PROGRESS_LINE_SECONDS:
+                    self._progress_line(self._last, now)
+
+    def _progress_line(self, event: BuildProgress, now: float) -> None:
+        self._last_line = now
+        counted = f" {event.done}/{event.total}" if event.total is not None else f" {event.done}" if event.done else ""
+        self._line(f"  {_LABELS.get(event.stage, event.stage)}{counted}{self._rate(event, now)}, "
+                   f"{now - self._started[event.stage]:.0f} s")  # fmt: skip
 
     def _rate(self, event: BuildProgress, now: float) -> str:
         if event.stage != "embed" or not event.done:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +25,28 @@ def load(name: str) -> ModuleType:
     return module
 
 
+def test_every_benchmark_writes_one_schema_through_the_shared_helper(tmp_path: Path) -> None:
+    """Issue 13.8: one helper module stamps every JSON line the same way (time, git SHA, machine, model,
+    settings, figures); no script edits sys.path, imports a sibling script, or writes result lines itself."""
+    common = load("common")
+    out = common.append_results("demo", [{"p50_ms": 1.5}, {"p50_ms": 2.5}], model=conftest.HashEmbedder(),
+                                settings={"k": 10}, out=tmp_path / "demo.jsonl")  # fmt: skip
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [tuple(line) for line in lines] == [common.KEYS] * 2
+    assert [line["figures"] for line in lines] == [{"p50_ms": 1.5}, {"p50_ms": 2.5}]
+    first = lines[0]
+    assert first["bench"] == "demo" and first["settings"] == {"k": 10} and first["git_sha"]
+    assert first["model"] == {"name": "test/hash-embedder", "source": "tests/conftest.py", "backend": None}
+    assert set(first["machine"]) == {"host", "cpu", "cores", "python"} and first["time"].endswith("+00:00")
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        if script.name == "common.py":
+            continue
+        text = script.read_text(encoding="utf-8")
+        assert "sys.path" not in text, script.name
+        assert not re.search(r"^\s*(from|import)\s+bench_", text, re.MULTILINE), script.name
+        assert '.open("a"' not in text, f"{script.name} appends results itself"
+
+
 @pytest.mark.slow
 def test_build_benchmark_runs_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "build.jsonl"
@@ -32,7 +55,8 @@ def test_build_benchmark_runs_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -> 
     assert 0 < result["build_over_bare_rate"] < 5
     assert result["rebuild_changed_articles"] >= 1 and result["rebuild_vectors_encoded"] > 0
     line = json.loads(out.read_text().splitlines()[-1])
-    assert line["git_sha"] and line["cpu"] and line["model"] == "intfloat/multilingual-e5-small"
+    assert line["git_sha"] and line["machine"]["cpu"] and line["model"]["name"] == "intfloat/multilingual-e5-small"
+    assert line["figures"] == result and line["settings"]["repeat"] == 1
 
 
 @pytest.mark.slow
@@ -91,6 +115,7 @@ def test_ingest_benchmark_runs_on_a_few_articles() -> None:
 
 
 @needs_ntrex
+@pytest.mark.slow  # ~7 s: reads and republishes NTREX
 def test_duplicates_benchmark_finds_its_copies() -> None:
     row = load("bench_duplicates").main(["--copies", "30"])
     assert row["copies"] == 30 and row["precision"] >= 0.98 and row["recall"] >= 0.9
@@ -140,6 +165,7 @@ def test_encode_benchmark_runs_on_one_document() -> None:
         assert result[name]["rebuild_vectors_encoded"] == 0 and result[name]["query_p50_ms"] > 0
 
 
+@pytest.mark.slow  # ~17 s: kill -9 trials start fresh processes
 def test_faults_benchmark_runs_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -> None:
     """Issue 18, "Done when": the fault trials that held (kill -9 during a build and during writes, damage to
     every file) rerun by benchmarks/bench_faults.py; here tiny, with the plumbing embedder."""
@@ -152,8 +178,10 @@ def test_faults_benchmark_runs_on_a_tiny_corpus(corpus: Path, tmp_path: Path) ->
     corrupt = result["corrupt_file"]
     assert corrupt["trials"] >= 15 and corrupt["errors"] == corrupt["crashes"] == 0
     assert corrupt["refused_on_open"] == corrupt["named_by_check"] == corrupt["trials"]  # sizes are always checked
-    assert [json.loads(line)["trial"] for line in out.read_text().splitlines()] == [
-        "kill_build", "kill_write", "corrupt_file"]  # fmt: skip
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["figures"]["trial"] for line in lines] == ["kill_build", "kill_write", "corrupt_file"]
+    assert all(tuple(line) == load("common").KEYS and line["bench"] == "faults" for line in lines)
+    assert lines[0]["model"]["name"] == "test/hash-embedder" and lines[0]["settings"]["plumbing"] is True
 
 
 def test_what_needs_shared_skips_without_it_and_fails_where_required(

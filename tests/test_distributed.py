@@ -1,6 +1,7 @@
 """The Ray build against the local one: same passages, same vectors; dead workers retried; bad addresses refused.
 
-One local Ray instance (2 CPUs) serves the whole module; Ray pickles the test embedders by value, so its
+One local Ray instance (2 CPUs) serves the whole module; every test that builds on it is slow (a Ray build
+takes ~20 s on two cores even with the plumbing embedder), so the quick loop keeps only the CLI's refusal. Ray pickles the test embedders by value, so its
 worker processes need no access to the tests folder."""
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ def _tiny_corpus(folder: Path) -> Path:
     return write_corpus(folder, files)
 
 
+@pytest.mark.slow  # a Ray build takes ~20 s on two cores, whatever the embedder
 def test_a_worker_that_dies_is_restarted_and_the_build_completes(ray_cluster: None, tmp_path: Path) -> None:
     corpus = _tiny_corpus(tmp_path / "corpus")
     local = Settings(home=tmp_path / "home", index_dir=tmp_path / "local")
@@ -139,6 +141,7 @@ def test_a_worker_that_dies_is_restarted_and_the_build_completes(ray_cluster: No
     _same_index(local, distributed, atol=0)
 
 
+@pytest.mark.slow  # a Ray build takes ~20 s on two cores, whatever the embedder
 def test_a_ray_rebuild_encodes_only_new_text(ray_cluster: None, tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus")
     settings = Settings(home=tmp_path / "home", index_dir=tmp_path / "index")
@@ -153,6 +156,7 @@ def test_a_ray_rebuild_encodes_only_new_text(ray_cluster: None, tmp_path: Path) 
     assert second.manifest.passages + second.manifest.headlines == before + 2
 
 
+@pytest.mark.slow  # a Ray build takes ~20 s on two cores, whatever the embedder
 def test_a_build_whose_workers_keep_dying_fails_cleanly(ray_cluster: None, tmp_path: Path) -> None:
     corpus = _tiny_corpus(tmp_path / "corpus")
     settings = Settings(home=tmp_path / "home", index_dir=tmp_path / "index")
@@ -183,6 +187,7 @@ def test_an_unreachable_ray_address_is_refused_quickly_by_the_cli(tmp_path: Path
     assert not (tmp_path / "index" / "current").exists()
 
 
+@pytest.mark.slow  # a Ray build takes ~20 s on two cores, whatever the embedder
 def test_a_ray_build_reports_what_happened_and_ships_no_cached_text(ray_cluster: None, tmp_path: Path) -> None:
     """Issue 19.4: a Ray build's report and progress count what it did (vectors encoded on Ray, reused, from the
     cache; articles read), and texts the embedding cache holds are not shipped to the workers."""

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from datetime import date
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from index import Settings, build_index, open_index
 from index.errors import InvalidQueryError
 from search import SearchEngine, parse_filters
 from search.api import create_app
-from tests.conftest import HashEmbedder, write_corpus
+from search.cli import app as cli_app
+from tests.conftest import ROOT, HashEmbedder, write_corpus
 
 DATED = {
     "news.jsonl": "\n".join(
@@ -103,3 +107,28 @@ def test_a_date_filter_is_the_whole_value(value: str) -> None:
     with pytest.raises(InvalidQueryError, match="not a date; use YYYY-MM-DD"):
         parse_filters(until=value)
     assert parse_filters(since=" 2024-01-01 ").since == date(2024, 1, 1)  # surrounding spaces are not content
+
+
+def _readme_filter_example() -> list[str]:
+    """The arguments of the README's filter example (its line ending in ``# filters``), after ``semsearch``."""
+    line = next(ln for ln in (ROOT / "README.md").read_text(encoding="utf-8").splitlines() if ln.endswith("# filters"))
+    argv = shlex.split(line.split("#")[0])
+    assert argv[:2] == ["semsearch", "query"]
+    return argv[1:]
+
+
+@pytest.mark.slow
+def test_the_readme_filter_example_finds_dated_seed_articles(seeds_index: Settings) -> None:
+    """Issue 19.9: the README's filter example, as written, answers on the bundled articles, and every hit
+    matches each of its filters."""
+    argv = _readme_filter_example()
+    filters = parse_filters(argv[argv.index("--lang") + 1], date.fromisoformat(argv[argv.index("--since") + 1]),
+                            date.fromisoformat(argv[argv.index("--until") + 1]), argv[argv.index("--source") + 1])  # fmt: skip
+    done = CliRunner().invoke(cli_app, [*argv, "--json", "--index", str(seeds_index.index_dir)])
+    assert done.exit_code == 0, done.output
+    hits = json.loads(done.stdout)["results"]
+    assert hits
+    for hit in hits:
+        assert filters.since and filters.until and filters.lang and filters.source
+        assert hit["lang"] in filters.lang and hit["article_id"].startswith(filters.source)
+        assert filters.since.isoformat() <= hit["date"][:10] <= filters.until.isoformat()

@@ -124,9 +124,71 @@ def test_csv_with_a_column_mapping_streams_rows(tmp_path: Path) -> None:
     first = articles["export.csv#2"]
     assert (first.title, first.date, first.source) == ("Story 0", "2024-05-01", "Outlet 0")
     assert first.text == "Body of story 0, with a comma\nand a second line."
-    # a mapped column the file does not have: the file is skipped, naming the column and listing the real ones
-    _, skipped, _ = read([tmp_path / "export.csv"], ReadOptions(fields={"text": "content"}))
+    # a column mapped for this file that it does not have: the file is skipped, naming the column and the real ones
+    _, skipped, _ = read([tmp_path / "export.csv"], ReadOptions(fields={"export.csv:text": "content"}))
     assert "no column 'content' (for text)" in skipped["export.csv"] and "'body'" in skipped["export.csv"]
+    # mapped for every file: it would be left out here, but the file has no column 'text' either
+    _, skipped, _ = read([tmp_path / "export.csv"], ReadOptions(fields={"text": "content"}))
+    assert "no column 'content' or 'text' (for text)" in skipped["export.csv"] and "'body'" in skipped["export.csv"]
+
+
+MIXED = {
+    "feed.jsonl": '{"id": "j1", "title": "Harvest", "text": "Farmers brought in a record harvest this autumn."}\n'
+    '{"id": "j2", "title": "Rain", "text": "Rain fell for a week.", "body": "A stray body key."}\n',
+    "export.csv": "headline,body\nQuake,A strong quake hit the coast on Friday.\n",
+}
+
+
+def test_a_field_mapping_applies_only_where_its_column_exists_and_says_where_not(tmp_path: Path) -> None:
+    """Issue 19.13: a JSONL that uses `text` beside a CSV that uses `body`, built with `--field text=body`:
+    both are read (each record by the key it has), and the build names the file and records left out."""
+    for name, content in MIXED.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    options = ReadOptions(fields={"text": "body", "title": "headline"})
+    articles, skipped, repaired = read([tmp_path], options)
+    assert skipped == {}
+    assert {a: articles[a].text for a in ("j1", "j2", "export.csv#2")} == {
+        "j1": "Farmers brought in a record harvest this autumn.",
+        "j2": "A stray body key.",  # this record has the mapped key: it applies
+        "export.csv#2": "A strong quake hit the coast on Friday.",
+    }
+    assert (articles["j1"].title, articles["export.csv#2"].title) == ("Harvest", "Quake")
+    assert repaired == {
+        "feed.jsonl": "--field text=body left out where it does not apply (1 of 2 records have no key 'body'; text "
+        "read from 'text' there); --field title=headline left out where it does not apply (no record has key "
+        "'headline'; title read from 'title' there)"
+    }
+    # a CSV that lacks a column mapped for every file says so too
+    (tmp_path / "export.csv").write_text("headline,body,published\nQuake,A quake hit.,2018-09-28\n", encoding="utf-8")
+    settings = Settings(home=tmp_path / "home", index_dir=tmp_path / "index",
+                        fields=(("text", "body"), ("author", "byline")))  # fmt: skip
+    report = build_index([tmp_path], settings, embedder=HashEmbedder())
+    assert report.manifest.articles == 3
+    assert {r.path: r.what for r in report.repaired} == {
+        "export.csv": "--field author=byline left out (no column 'byline'; author read from 'author')",
+        "feed.jsonl": "--field text=body left out where it does not apply (1 of 2 records have no key 'body'; text "
+        "read from 'text' there); --field author=byline left out where it does not apply (no record has key "
+        "'byline'; author read from 'author' there)",
+    }
+
+
+def test_a_field_mapping_for_one_file_leaves_the_others_alone(tmp_path: Path) -> None:
+    """Issue 19.13: `--field export.csv:text=body` maps the CSV only; the JSONL's stray `body` key is not read."""
+    from search.cli import parse_fields
+
+    for name, content in MIXED.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    fields = parse_fields(["export.csv:text=body", "title=headline"])
+    assert fields == (("export.csv:text", "body"), ("title", "headline"))
+    articles, skipped, repaired = read([tmp_path], ReadOptions(fields=dict(fields)))
+    assert skipped == {} and articles["j2"].text == "Rain fell for a week."
+    assert articles["export.csv#2"].text == "A strong quake hit the coast on Friday."
+    assert repaired == {"feed.jsonl": "--field title=headline left out where it does not apply (no record has key "
+                                      "'headline'; title read from 'title' there)"}  # fmt: skip
+    # the file named in a path or inside an archive; another file of the same ending is not it
+    mapping = ReadOptions(fields={"export.csv:text": "body"}).mapping
+    assert mapping("news/export.csv").own == mapping("a.zip!export.csv").own == {"text": "body"}
+    assert mapping("old-export.csv").own == {}
 
 
 def test_semicolon_separated_csv_is_recognised(tmp_path: Path) -> None:

@@ -55,3 +55,13 @@ def test_validating_lang_imports_no_language_detector() -> None:
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root, env=env)
     assert out.stdout.strip() == "False"
+
+
+def test_a_few_short_texts_load_no_full_ngram_model() -> None:
+    """Issue 19.8: two short articles (an English and a French one) are identified from the trigram screen alone:
+    no detector with lingua's 1- to 5-gram models is built, which took ~1.5 s per shortlist to load."""
+    detector = LanguageDetector()
+    texts = ["Waves broke the sea wall on Monday and flooded the old town. Residents were evacuated overnight.",
+             "Les métros et les bus sont à l'arrêt ce lundi à Paris. Les syndicats demandent une hausse des salaires."]  # fmt: skip
+    assert detector.detect_many(texts) == ["en", "fr"]
+    assert [low_accuracy for _, low_accuracy in detector._detectors] == [True]  # one trigram screen (Latin)

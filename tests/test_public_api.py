@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,13 @@ def test_core_never_imports_the_edges() -> None:
     assert [p.name for p in core if pattern.search(p.read_text())] == []
 
 
-_HEAVY = ("torch", "transformers", "sentence_transformers", "faiss", "onnxruntime", "fastapi", "lingua")
+_HEAVY = (
+    "torch", "transformers", "sentence_transformers", "faiss", "onnxruntime", "fastapi", "lingua", "scipy", "bm25s",
+)  # fmt: skip
+# Issue 13.7 asks for 0.5 s; a subprocess on a loaded two-core machine gets a generous bound (measured ~0.2-0.4 s).
+_QUICK_S = 5.0
+# What answering a lexical query may load (the vector index and BM25's sparse matrices); never the model.
+_SEARCHING = ("faiss", "scipy", "bm25s")
 
 
 def _loaded_after(code: str, *args: str) -> tuple[list[str], float]:
@@ -57,16 +64,32 @@ def _loaded_after(code: str, *args: str) -> tuple[list[str], float]:
 def test_importing_the_packages_loads_no_heavy_library_and_is_quick(code: str) -> None:
     loaded, seconds = _loaded_after(code)
     assert loaded == []
-    assert seconds < 5.0  # measured ~0.2-0.4 s; generous for a loaded 2-core machine
+    assert seconds < _QUICK_S
 
 
-def test_help_loads_no_heavy_library() -> None:
+@pytest.mark.parametrize("argv", [["--help"], ["query", "--help"], ["build", "--help"]])
+def test_help_loads_no_heavy_library(argv: list[str]) -> None:
     code = (
-        "import sys\nfrom search.cli import main\nsys.argv = ['semsearch', 'query', '--help']\n"
+        f"import sys\nfrom search.cli import main\nsys.argv = ['semsearch', *{argv!r}]\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0"
     )
     loaded, _ = _loaded_after(code)
     assert loaded == []
+
+
+def test_the_installed_semsearch_help_answers_quickly() -> None:
+    """The console script itself, as a user runs it: exit 0, the commands listed, within the bound."""
+    import time
+
+    script = Path(sys.executable).parent / "semsearch"
+    if not script.exists():
+        pytest.skip(f"no console script beside {sys.executable} (pip install -e .)")
+    t0 = time.perf_counter()
+    done = subprocess.run([str(script), "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    seconds = time.perf_counter() - t0
+    assert done.returncode == 0, done.stderr
+    assert "build" in done.stdout and "query" in done.stdout
+    assert seconds < _QUICK_S
 
 
 def test_a_lexical_query_never_loads_the_model(tiny_index: Settings) -> None:
@@ -80,7 +103,7 @@ def test_a_lexical_query_never_loads_the_model(tiny_index: Settings) -> None:
         "assert not engine.model_loaded"
     )
     loaded, _ = _loaded_after(library, str(tiny_index.home), str(tiny_index.index_dir))
-    assert [m for m in loaded if m != "faiss"] == []
+    assert [m for m in loaded if m not in _SEARCHING] == []
     cli = (
         "import sys\nfrom search.cli import main\n"
         "sys.argv = ['semsearch', 'query', 'earthquake Sulawesi', '--mode', 'lexical', '--json', '--index', sys.argv[2]]\n"
@@ -92,4 +115,4 @@ def test_a_lexical_query_never_loads_the_model(tiny_index: Settings) -> None:
     assert done.returncode == 0, done.stderr
     answer, modules = done.stdout.strip().splitlines()
     assert json.loads(answer)["results"][0]["title"] == "Earthquake strikes Indonesia"
-    assert [m for m in eval(modules) if m != "faiss"] == []
+    assert [m for m in eval(modules) if m not in _SEARCHING] == []

@@ -27,6 +27,7 @@ RECORDS = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow  # ~10 s of generated requests against a live server
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path: Path) -> None:
     st = shutil.which("st", path=str(Path(sys.executable).parent))
     if st is None:

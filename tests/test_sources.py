@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -101,6 +102,18 @@ def test_seeds_folder_reads_all_articles_and_ignores_notices() -> None:
     assert len(articles) == 103
     assert articles[SEED_ARTICLE].lang == "ar"
     assert not any(a.endswith((".md", ".tsv")) for a in articles)
+
+
+def test_the_seed_articles_carry_the_dates_their_sources_state() -> None:
+    """Issue 19.9: each Wikinews article is dated by the line under its title, the date SOURCES.md records
+    from the source; NTREX (whose sources give a year only) and the seed article (no date in its text) stay
+    undated rather than get an invented day."""
+    articles, _ = read([SEEDS])
+    stated = dict(re.findall(r"^\| (wikinews_\d\d_en\.txt) \|.*, (\d{4}-\d\d-\d\d)\) \|$",
+                             (SEEDS / "demo" / "SOURCES.md").read_text(encoding="utf-8"), re.MULTILINE))  # fmt: skip
+    assert len(stated) == 12
+    assert {name: articles[f"demo/{name}"].date for name in stated} == stated
+    assert {a.date for name, a in articles.items() if "ntrex_" in name or name == SEED_ARTICLE} == {None}
 
 
 def test_a_lone_surrogate_is_repaired_and_the_build_goes_on(settings: Settings, tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ def index_files(index_dir: Path) -> set[str]:
     return {p.name for p in index_dir.iterdir() if p.name not in (CURRENT, LOCK_FILE) and not p.name.startswith("v-")}
 
 
+@pytest.mark.slow  # ~5 s: starts a pool of encoder processes
 def test_pool_writes_keep_models_out_of_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 18.2: with more encode workers than this machine has cores, a write's encode pool materialised the
     model into INDEX/models/, and every later write or build was refused; models belong under SEMSEARCH_HOME."""

@@ -8,6 +8,9 @@ from datetime import date, datetime
 # Dates earlier than this or later than this are taken for parsing accidents (a "date" of 0001-01-01).
 _EARLIEST, _LATEST = 1800, 2200
 _TIME = re.compile(r"\d[:T]\d")
+# A dateline is a short line that is a whole date and nothing else ("Friday, January 4, 2019", "2019-01-04").
+_DATELINE_CHARS = 40
+_YEAR = re.compile(r"\b\d{4}\b")
 
 
 def parse_date(value: object) -> tuple[str | None, str | None]:
@@ -40,3 +43,21 @@ def parse_date(value: object) -> tuple[str | None, str | None]:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def dateline(line: str) -> str | None:
+    """The ISO date a dateline states ("Friday, January 4, 2019" -> "2019-01-04"), or None when ``line`` is
+    anything more or less than one whole day (text around it, no year, a month without its day)."""
+    text = line.strip()
+    if not text or len(text) > _DATELINE_CHARS or not _YEAR.search(text):
+        return None
+    from dateutil import parser
+
+    try:  # a part the line leaves out is filled from the default: two defaults that differ expose it
+        first = parser.parse(text, default=datetime(1, 1, 1))
+        second = parser.parse(text, default=datetime(2, 2, 2))
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if first.date() != second.date() or not _EARLIEST <= first.year <= _LATEST:
+        return None
+    return first.date().isoformat()

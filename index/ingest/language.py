@@ -6,7 +6,8 @@ Gujarati, Gurmukhi, Tamil, Telugu) decides without lingua; otherwise lingua choo
 of the text's script only (Latin, Cyrillic, Arabic, Devanagari, Han) — the models of one script, never
 all 75. lingua reads a text of LINGUA_LONG_TEXT letters or more by its trigrams alone, so a trigram
 ("low accuracy") detector gives the same answer at a fraction of the loading; a shorter text, which lingua
-reads with 1- to 5-grams, is read that way among the SHORTLIST languages the trigrams rank first. Lingua's
+reads with 1- to 5-grams, is read that way among the SHORTLIST languages the trigrams rank first, unless the
+trigrams are already DECISIVE (so reading a handful of short files loads no 1- to 5-gram model). Lingua's
 detectors are built once per set of languages and kept on the ``LanguageDetector`` (lingua itself keeps
 each loaded model once per process). Texts are identified in batches on all cores (lingua's Rust core
 releases the GIL).
@@ -83,8 +84,12 @@ _CANDIDATE_SHARE = 0.2
 # lingua's high-accuracy mode reads a text this long (in characters) by trigrams alone, as its low-accuracy
 # mode does (lingua's HIGH_ACCURACY_MODE_MAX_TEXT_LENGTH); counted here in letters, which is stricter.
 LINGUA_LONG_TEXT = 120
-# A shorter text is read with every n-gram among this many languages, the ones its trigrams rank first.
+# A shorter text is read with every n-gram among this many languages, the ones its trigrams rank first...
 SHORTLIST = 5
+# ...unless its trigrams alone already give one language this confidence: then that language is the answer,
+# and lingua's 1- to 5-gram models (~1.5 s to load for a shortlist) are not loaded at all. On the 1,722 NTREX
+# headlines (14 languages) it decides 1,076 of them alone, and 1,651 are right with it as without it.
+DECISIVE = 0.999
 
 
 # Letter ranges of the script families whose mixing marks an article as multilingual.
@@ -152,8 +157,9 @@ class LanguageDetector:
         out: list[str | None] = []
         short: list[tuple[int, list[str]]] = []
         for i, (sample, values) in enumerate(zip(samples, ranked)):
-            if sum(ch.isalpha() for ch in sample) >= LINGUA_LONG_TEXT:
-                out.append(_winner(values))  # trigrams alone: the screen's answer is lingua's answer
+            long_text = sum(ch.isalpha() for ch in sample) >= LINGUA_LONG_TEXT
+            if long_text or (values and values[0].value >= DECISIVE):
+                out.append(_winner(values))  # trigrams alone: lingua's answer, or one no other n-gram would change
                 continue
             out.append(None)
             short.append((i, [v.language.iso_code_639_1.name.lower() for v in values if v.value > 0]))

@@ -1,7 +1,10 @@
 """Structured exports: JSON Lines and CSV/TSV (streamed, one record at a time) and JSON documents.
 
-Columns or keys map to our fields by name, or through ``ReadOptions.fields`` (``--field text=body``).
-A CSV without a mapped column is skipped as a whole, naming the column and listing the ones it has.
+Columns or keys map to our fields by name, or through ``ReadOptions.fields``: ``--field text=body`` applies
+to every file (CSV) or record (JSON) that has a ``body`` column or key, and a file where it does not apply
+is named in a ``Repaired`` notice; ``--field export.csv:text=body`` applies to that file only, and a CSV
+without a column mapped for it (or without a text column at all) is skipped as a whole, naming the column and
+listing the ones it has.
 """
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from typing import IO, Any
 
 from ...models import Repaired, Skipped
-from . import FIELDS, Item, ReadOptions, sniff_encoding
+from . import FIELDS, FieldMap, Item, ReadOptions, sniff_encoding
 
 # How much of a streamed file is looked at to choose its character set.
 _SNIFF_BYTES = 1 << 16
@@ -68,19 +71,21 @@ def read_jsonl(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str
     if text is None:
         return
     lines = _BoundedLines(text, options.max_document_bytes)
+    mapped = _Mapped(options.mapping(rel))
     lineno = 0
     while True:
         lineno += 1
         try:
             line = next(lines)
         except StopIteration:
+            yield from mapped.notices(rel)
             return
         except _Overlong:
             yield _overlong(f"{rel}#{lineno}", options, f"line {lineno}")
             continue
         lines.reset()
         if line.strip():
-            yield _record(line.rstrip("\r\n"), rel, f"{rel}#{lineno}", options)
+            yield mapped.record(line.rstrip("\r\n"), f"{rel}#{lineno}")
 
 
 def read_csv(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str = ",") -> Iterator[Item]:
@@ -105,14 +110,20 @@ def read_csv(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str =
     except csv.Error as exc:
         yield Skipped(rel, f"unreadable CSV: {exc}")
         return
-    mapped = {name: options.key(name) for name in FIELDS}
-    missing = [f"{source!r} (for {name})" for name, source in options.fields.items() if source not in columns]
-    if not missing and mapped["text"] not in columns:
-        missing = [f"{mapped['text']!r} (for text)"]
+    fields = options.mapping(rel)
+    keys = fields.keys(columns)
+    missing = [f"{column!r} (for {name})" for name, column in fields.own.items() if column not in columns]
+    if not missing and keys["text"] not in columns:
+        tried = [fields.shared["text"]] if "text" in fields.shared else []
+        missing = [f"{' or '.join(map(repr, [*tried, keys['text']]))} (for text)"]
     if missing:
         yield Skipped(rel, f"no column {', '.join(missing)}; its columns are {', '.join(map(repr, columns))}. "
                            "Map them with --field text=COLUMN")  # fmt: skip
         return
+    left_out = [f"--field {name}={column} left out (no column {column!r}; {name} read from {name!r})"
+                for name, column in fields.left_out(columns)]  # fmt: skip
+    if left_out:
+        yield Repaired(rel, "; ".join(left_out))
     rowno = 1
     while True:
         rowno += 1
@@ -128,7 +139,7 @@ def read_csv(stream: IO[bytes], rel: str, options: ReadOptions, delimiter: str =
             yield Skipped(f"{rel}#{rowno}", f"unreadable CSV from here on: {exc}")
             return
         lines.reset()
-        yield _record(row, rel, f"{rel}#{rowno}", options)
+        yield _record(row, f"{rel}#{rowno}", keys)
 
 
 def read_json(content: str, rel: str, options: ReadOptions) -> Iterator[Item]:
@@ -143,27 +154,55 @@ def read_json(content: str, rel: str, options: ReadOptions) -> Iterator[Item]:
         return
     items = doc.get("articles", doc) if isinstance(doc, dict) else doc
     items = items if isinstance(items, list) else [items]
+    mapped = _Mapped(options.mapping(rel))
     for n, obj in enumerate(items, start=1):
-        yield _record(obj, rel, f"{rel}#{n}" if len(items) > 1 else rel, options)
+        yield mapped.record(obj, f"{rel}#{n}" if len(items) > 1 else rel)
+    yield from mapped.notices(rel)
 
 
-def _record(obj: Any, rel: str, where: str, options: ReadOptions) -> Item:
-    if isinstance(obj, str):
-        try:
-            obj = json.loads(obj)
-        except json.JSONDecodeError as exc:
-            return Skipped(where, f"invalid JSON: {exc.msg}")
-        except RecursionError:
-            return Skipped(where, _TOO_DEEP)
-    if not isinstance(obj, dict):
-        return Skipped(where, "expected a JSON object with at least a 'text' field")
-    record = {name: obj.get(options.key(name)) for name in FIELDS}
+class _Mapped:
+    """JSON records read through one file's field mappings, each shared mapping applied to the records that
+    have its key; ``notices`` names the mappings left out of some or all of them."""
+
+    def __init__(self, fields: FieldMap) -> None:
+        self.fields, self.records = fields, 0
+        self.left_out: dict[tuple[str, str], int] = {}
+
+    def record(self, obj: Any, where: str) -> Item:
+        if isinstance(obj, str):
+            try:
+                obj = json.loads(obj)
+            except json.JSONDecodeError as exc:
+                return Skipped(where, f"invalid JSON: {exc.msg}")
+            except RecursionError:
+                return Skipped(where, _TOO_DEEP)
+        if not isinstance(obj, dict):
+            return Skipped(where, "expected a JSON object with at least a 'text' field")
+        self.records += 1
+        for mapping in self.fields.left_out(obj):
+            self.left_out[mapping] = self.left_out.get(mapping, 0) + 1
+        return _record(obj, where, self.fields.keys(obj))
+
+    def notices(self, rel: str) -> Iterator[Repaired]:
+        """One notice naming every shared mapping left out of some of this file's records, if any was."""
+        parts = []
+        for (name, column), n in self.left_out.items():
+            which = "no record has" if n == self.records else f"{n} of {self.records} records have no"
+            parts.append(f"--field {name}={column} left out where it does not apply ({which} key {column!r}; "
+                         f"{name} read from {name!r} there)")  # fmt: skip
+        if parts:
+            yield Repaired(rel, "; ".join(parts))
+
+
+def _record(obj: Mapping[str, Any], where: str, keys: Mapping[str, str]) -> Item:
+    """The record of one CSV row or JSON object, each field read from its column or key in ``keys``."""
+    record = {name: obj.get(keys[name]) for name in FIELDS}
     bad = [k for k, v in record.items() if v is not None and not isinstance(v, (str, int, float))]
     if bad:
         return Skipped(where, f"field(s) {', '.join(bad)} must be strings")
     text = str(record["text"] or "")
     if not text.strip():
-        return Skipped(where, f"no text (field {options.key('text')!r})")
+        return Skipped(where, f"no text (field {keys['text']!r})")
     out = {k: (str(v).strip() or None if v is not None else None) for k, v in record.items()}
     out["text"] = text
     out["id"] = out["id"] or where

@@ -1,4 +1,5 @@
-"""Plain text and Markdown files: a title line, a body, site chrome removed."""
+"""Plain text and Markdown files: a title line, a body, site chrome removed, and the date of a dateline (a
+line under the title that is a whole date and nothing else)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 
 from ...models import Skipped
 from ..cleaning import clean_scraped, normalise, strip_chrome
+from ..dates import dateline
 
 # A first line this short is a title even without a blank line after it.
 SHORT_TITLE_CHARS = 120
@@ -24,8 +26,12 @@ def read_text(
     if not cleaned.text.strip():
         return Skipped(rel, "no text after the title")
     site = next((m["site"].strip() for line in stripped.removed if (m := _SITE_ICON.match(line))), None)
+    # a line under the title that is a whole date (a news dateline) dates the article; it stays in the text
+    first_line = next((line for line in cleaned.text.splitlines() if line.strip()), "")
+    date = dateline(first_line)
     return {"id": rel, "title": title, "text": cleaned.text, "path": rel,
-            "removed": stripped.removed + cleaned.removed, **({"source": site} if site else {})}  # fmt: skip
+            "removed": stripped.removed + cleaned.removed, **({"source": site} if site else {}),
+            **({"date": date} if date else {})}  # fmt: skip
 
 
 def split_title(content: str, *, markdown: bool = False) -> tuple[str, str]:
