@@ -175,7 +175,7 @@ def _stats(
 ) -> BuildStats:
     counts = found.counts
     return BuildStats(
-        mode=vectors.mode, encoder=encoder, vectors_reused=found.reused, vectors_precomputed=counts.precomputed,
+        mode=vectors.mode, encoder=encoder, vectors_reused=counts.reused, vectors_precomputed=counts.precomputed,
         vectors_cached=counts.cached, vectors_encoded=counts.encoded + counts.precomputed,
         masked=len(vectors.masked), trained_on=vectors.trained_on, stories=len(set(stories.values())),
         republished=len(inputs.republished), repaired=count(inputs.repaired), articles_in_stories=len(stories),
