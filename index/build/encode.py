@@ -180,7 +180,6 @@ class FoundVectors:
 
     raw: np.ndarray
     sentences: SentenceVectors
-    reused: int
     counts: VectorCounts
     seconds: float  # spent finding them (encoding, mostly)
 
@@ -212,9 +211,8 @@ def find_vectors(
             found[name] = len(filled)
             done = set(filled)
             missing = [i for i in missing if i not in done]
-    counts = VectorCounts(found["precomputed"], found["cached"], found["encoded"])
     sentences = SentenceVectors.from_rows(gathered.sentences, embedder.dimension)
-    return FoundVectors(gathered.raw, sentences, found["reused"], counts, time.perf_counter() - started)
+    return FoundVectors(gathered.raw, sentences, VectorCounts(**found), time.perf_counter() - started)
 
 
 def open_cache(settings: Settings, embedder: Embedder) -> EmbeddingCache | str | None:

@@ -103,10 +103,10 @@ def build_version(
     with writing(settings.index_dir, INDEX_HINT, _bytes_needed(found, plan.texts)):
         with work_folder(settings.index_dir) as work:
             vectors = build_vector_index(rows, previous, settings, notify)
+            notify(BuildProgress("write", 0, 1))  # announced before the stories, as the CLI has always shown it
             notify(BuildProgress("stories", 0, 1))
             stories = stories_of(rows, inputs.articles, plan.numbers)
             notify(BuildProgress("stories", 1, 1))
-            notify(BuildProgress("write", 0, 1))
             stats = _stats(inputs, found, vectors, stories, backend_of(embedder))
             new = NewVersion(inputs, plan, rows, found.sentences, vectors, stories, stats)
             manifest = write_version(work, new, embedder, settings)
@@ -175,7 +175,7 @@ def _stats(
 ) -> BuildStats:
     counts = found.counts
     return BuildStats(
-        mode=vectors.mode, encoder=encoder, vectors_reused=found.reused, vectors_precomputed=counts.precomputed,
+        mode=vectors.mode, encoder=encoder, vectors_reused=counts.reused, vectors_precomputed=counts.precomputed,
         vectors_cached=counts.cached, vectors_encoded=counts.encoded + counts.precomputed,
         masked=len(vectors.masked), trained_on=vectors.trained_on, stories=len(set(stories.values())),
         republished=len(inputs.republished), repaired=count(inputs.repaired), articles_in_stories=len(stories),

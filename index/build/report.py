@@ -29,8 +29,9 @@ def silent(event: BuildProgress) -> None:
 
 @dataclass(frozen=True)
 class VectorCounts:
-    """Where a build's vectors came from, beside those reused from the current index."""
+    """Where a build's vectors came from: the sources of its chain, in order."""
 
+    reused: int = 0  # copied from the current index
     precomputed: int = 0  # encoded for this build on Ray workers
     cached: int = 0  # found in the embedding cache
     encoded: int = 0  # encoded here by this build

@@ -2,7 +2,7 @@
 
 One client code path for a Milvus cluster (``milvus://HOST:PORT/COLLECTION``) and for Milvus Lite, the
 embedded server of the ``milvus-lite`` package (``milvus:///path/to/file.db/COLLECTION``): pymilvus's
-``MilvusClient`` over gRPC either way.
+``MilvusClient`` over gRPC either way (addresses and connecting: ``milvus_location``).
 
 A collection holds every vector of one index version — the centred vectors FAISS holds, under the same int64
 ids — with the article id, language, day (YYYY-MM-DD of the article date, "" when it has none), source and
@@ -30,21 +30,17 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from ..errors import IndexMismatchError, IndexNotFoundError, SemsearchError, missing_extra
-from ..settings import CONNECT_TIMEOUT_S, DEFAULT_MILVUS_COLLECTION
+from ..errors import IndexMismatchError, IndexNotFoundError, SemsearchError
+from ..settings import CONNECT_TIMEOUT_S
 from .backend import ScalarFilter
 from .faiss_index import DEFAULT_RERANK_FACTOR, VectorLookup
+from .milvus_location import MilvusLocation, connect, parse_store
 from .spec import IndexSpec, parse_spec
 from .tuning import Tuning, tune_search
 
@@ -63,106 +59,11 @@ MAX_TOPK = 16_384
 # Rows per insert call (gRPC messages stay well under Milvus's 64 MB limit at d = 384).
 INSERT_ROWS = 2_000
 _VARCHAR = 4_096
-_DEFAULT_PORT = 19530
 _PREFIX = "semsearch."
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class MilvusFailure(SemsearchError):
     """Milvus failed an operation (a search, a load): possibly transient, so an export tries again."""
-
-
-@dataclass(frozen=True)
-class MilvusLocation:
-    """A parsed ``milvus://`` store: the client URI (a server URL or a Milvus Lite file) and the collection."""
-
-    uri: str
-    collection: str
-    token: str = ""
-    text: str = ""  # as the user wrote it, password removed
-
-    @property
-    def lite(self) -> bool:
-        """True for a Milvus Lite file."""
-        return not self.uri.startswith(("http://", "https://"))
-
-
-def parse_store(text: str) -> MilvusLocation:
-    """``milvus://[USER:PASSWORD@]HOST[:PORT][/COLLECTION]`` (``milvus+https://`` for TLS), or
-    ``milvus://PATH/FILE.db[/COLLECTION]`` for Milvus Lite (``milvus:///abs/path.db``); refused otherwise."""
-    scheme, sep, rest = text.partition("://")
-    if not sep or scheme not in ("milvus", "milvus+https"):
-        raise SemsearchError(
-            f"Unknown vector store {text!r}; use milvus://HOST:19530/COLLECTION for a Milvus server or "
-            "milvus:///path/to/file.db/COLLECTION for Milvus Lite."
-        )
-    lite = re.match(r"^(?P<path>[^@]*?\.db)(?:/(?P<collection>[^/]*))?$", rest)
-    if lite:
-        path = Path(unquote(lite["path"])).expanduser()
-        if not lite["path"] or not path.parent.is_dir():
-            raise SemsearchError(f"No folder for the Milvus Lite file {path}; create {path.parent} first.")
-        collection = _collection_name(lite["collection"] or DEFAULT_MILVUS_COLLECTION, text)
-        return MilvusLocation(str(path.resolve()), collection, "", text)
-    parts = urlsplit(f"http://{rest}")
-    if not parts.hostname:
-        raise SemsearchError(f"No host in {text!r}; write milvus://HOST:19530/COLLECTION.")
-    try:
-        port = parts.port or _DEFAULT_PORT
-    except ValueError as exc:
-        raise SemsearchError(f"Bad port in {text!r}; write milvus://HOST:19530/COLLECTION.") from exc
-    token = ""
-    if parts.username:
-        token = unquote(parts.username) + (":" + unquote(parts.password) if parts.password else "")
-    collection = _collection_name(parts.path.strip("/") or DEFAULT_MILVUS_COLLECTION, text)
-    web = "https" if scheme == "milvus+https" else "http"
-    shown = f"{scheme}://{parts.hostname}:{port}/{collection}"
-    return MilvusLocation(f"{web}://{parts.hostname}:{port}", collection, token, shown)
-
-
-def _collection_name(name: str, text: str) -> str:
-    if not _NAME.match(name) or "__" in name:
-        raise SemsearchError(
-            f"Bad collection name {name!r} in {text!r}: use letters, digits and single underscores, e.g. news_2025."
-        )
-    return name
-
-
-def require_pymilvus(lite: bool = False) -> None:
-    """Refuse, with the pip command, when pymilvus (or, for a Milvus Lite file, milvus-lite) is not installed."""
-    try:
-        import pymilvus  # noqa: F401
-
-        if lite:
-            import milvus_lite  # noqa: F401
-    except ImportError as exc:
-        raise missing_extra("A Milvus store (milvus://…)", exc) from exc
-
-
-def connect(location: MilvusLocation) -> Any:
-    """A MilvusClient for the location; a server that does not answer within CONNECT_TIMEOUT_S is an error
-    naming it."""
-    require_pymilvus(location.lite)
-    from pymilvus import MilvusClient
-    from pymilvus.exceptions import MilvusException
-
-    if not location.lite:
-        parts = urlsplit(location.uri)
-        try:
-            with socket.create_connection((parts.hostname or "", parts.port or _DEFAULT_PORT), CONNECT_TIMEOUT_S):
-                pass
-        except OSError as exc:
-            raise _unreachable(location, exc) from exc
-    try:
-        return MilvusClient(uri=location.uri, token=location.token, timeout=CONNECT_TIMEOUT_S)
-    except MilvusException as exc:
-        raise _unreachable(location, exc) from exc
-
-
-def _unreachable(location: MilvusLocation, exc: Exception) -> SemsearchError:
-    return SemsearchError(
-        f"Milvus at {location.text or location.uri} did not answer within {CONNECT_TIMEOUT_S:g} s ({exc}). "
-        "Check that the server runs and the address is HOST:PORT of its gRPC port (19530 by default)."
-    )
 
 
 def milvus_index_type(spec: IndexSpec) -> tuple[str, dict[str, int]]:

@@ -22,19 +22,16 @@ from ..storage.manifest import Manifest
 from ..storage.rows import LanguageMeans, VectorRows, centred_lookup
 from ..storage.versions import LoadedIndex, open_index
 from . import VectorBackend, parse_spec, validate_target
+from .milvus_location import MilvusLocation, connect, parse_store, require_pymilvus
 from .milvus_store import (
     MilvusFailure,
-    MilvusLocation,
     check_properties,
-    connect,
     create_collection,
     insert_rows,
     milvus_index_type,
     milvus_message,
     open_collection,
-    parse_store,
     read_properties,
-    require_pymilvus,
     wait_indexed,
 )
 from .spec import IndexSpec, memory_budget
