@@ -14,7 +14,9 @@ Measures, per (query language Q, answer language L), each a (queries x passages)
 - mixed pool: share of (query, L version) in the top 10 of the whole pool; the English version in an
   Arabic headline's top 10.
 
-Vectors are encoded once and cached as .npy files (``--cache``), so variants cost numpy only.
+Vectors are encoded once and cached as .npy files (``--cache``), so variants cost numpy only. A variant
+with a second pass (pseudo-relevance feedback) is re-run for each measure with that measure's pool, so its
+feedback never sees the versions the measure removes.
 Appends JSON lines to benchmarks/results/crosslingual.jsonl.
 
     python benchmarks/bench_crosslingual.py [--docs 200] [--langs ar,de,en,...]
@@ -67,7 +69,7 @@ def _join(lang: str, parts: list[str]) -> str:
 class Data:
     """Texts of the evaluation pool and of the fitting set, with their languages and keys."""
 
-    def __init__(self, folder: Path, docs: int, langs: tuple[str, ...]) -> None:
+    def __init__(self, folder: Path, docs: int, langs: tuple[str, ...], fit_docs: int | None = None) -> None:
         segments = _segments(folder, langs)
         demo = _demo_docs()
         held_out = [d for d in segments if d not in demo and len(segments[d]["en"]) >= 4][:docs]
@@ -79,7 +81,7 @@ class Data:
         self.fit_sentences, self.fit_sentence_langs, self.fit_sentence_groups = [], [], []
         self.fit_paragraphs, self.fit_paragraph_langs, self.fit_paragraph_groups = [], [], []
         self.fit_queries, self.fit_query_langs, self.fit_query_groups = [], [], []
-        for d in sorted(d for d in segments if d in demo):
+        for d in sorted(d for d in segments if d in demo)[:fit_docs]:
             n = len(segments[d]["en"])
             for s in range(n):
                 for lang in langs:
@@ -132,23 +134,36 @@ class Vectors:
         self.fit_queries = cached("fit-queries", data.fit_queries, lambda t: model().encode_queries(t), folder)
 
 
-def ranks(scores: np.ndarray, n_langs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+# A variant: hidden passages (a boolean queries x passages mask, or None) -> score matrix. A variant whose
+# second pass depends on the first (feedback) must not see what the measure removes from the pool.
+Scorer = Callable[[np.ndarray | None], np.ndarray]
+
+
+def _static(scores: np.ndarray) -> Scorer:
+    return lambda hidden: scores
+
+
+def ranks(scorer: Scorer, n_langs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every query (document d, language q) and answer language L, the rank of (d, L): alone (amid the
     whole pool less d's other versions), in L's own index, and in the whole pool; each (docs, q, L)."""
-    n = scores.shape[0] // n_langs
-    s4 = scores.reshape(n, n_langs, n, n_langs)
-    own = s4[np.arange(n), :, np.arange(n), :]  # (d, q, L): each query's scores of its own document's versions
+    full = scorer(None)
+    n = full.shape[0] // n_langs
+    same_doc = np.kron(np.eye(n, dtype=bool), np.ones((n_langs, n_langs), dtype=bool))
+    passage_lang = np.tile(np.arange(n_langs), n)
     alone = np.empty((n, n_langs, n_langs), np.int64)
     single = np.empty_like(alone)
     mixed = np.empty_like(alone)
+    s4_full = full.reshape(n, n_langs, n, n_langs)
+    own_full = s4_full[np.arange(n), :, np.arange(n), :]
     for lang in range(n_langs):
+        s4 = scorer(same_doc & (passage_lang != lang)[None, :]).reshape(n, n_langs, n, n_langs)
+        own = s4[np.arange(n), :, np.arange(n), :]  # (d, q, L): each query's scores of its own document's versions
         target = own[:, :, lang]  # (d, q)
-        above = s4 > target[:, :, None, None]
-        everywhere = above.sum(axis=(2, 3))
-        versions = (own > target[:, :, None]).sum(axis=2)
-        mixed[:, :, lang] = 1 + everywhere
-        alone[:, :, lang] = 1 + everywhere - versions
-        single[:, :, lang] = 1 + above[:, :, :, lang].sum(axis=2)
+        everywhere = (s4 > target[:, :, None, None]).sum(axis=(2, 3))
+        alone[:, :, lang] = 1 + everywhere - (own > target[:, :, None]).sum(axis=2)
+        s4 = scorer(np.broadcast_to((passage_lang != lang)[None, :], full.shape)).reshape(n, n_langs, n, n_langs)
+        single[:, :, lang] = 1 + (s4[:, :, :, lang] > s4[np.arange(n), :, np.arange(n), lang][:, :, None]).sum(axis=2)
+        mixed[:, :, lang] = 1 + (s4_full > own_full[:, :, lang][:, :, None, None]).sum(axis=(2, 3))
     return alone, single, mixed
 
 
@@ -156,9 +171,9 @@ def _mrr(rank: np.ndarray) -> np.ndarray:
     return np.where(rank <= TOP, 1.0 / rank, 0.0)
 
 
-def figures(scores: np.ndarray, langs: tuple[str, ...]) -> dict:
-    """The measures of one score matrix (see the module docstring)."""
-    alone, single, mixed = ranks(scores, len(langs))
+def figures(scorer: Scorer, langs: tuple[str, ...]) -> dict:
+    """The measures of one variant (see the module docstring)."""
+    alone, single, mixed = ranks(scorer, len(langs))
     off = ~np.eye(len(langs), dtype=bool)
     r10 = (alone <= TOP).mean(axis=0)
     pair = {f"{langs[q]}>{langs[a]}": float(r10[q, a]) for q in range(len(langs)) for a in range(len(langs)) if q != a}
@@ -219,19 +234,30 @@ def language_rank_fusion(scores: np.ndarray, labels: np.ndarray, k: float = 60.0
 
 
 def rocchio(query: np.ndarray, passages: np.ndarray, scores: np.ndarray, top: int, weight: float,
-            labels: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
-    """Second-pass scores with q' = q + weight * mean of the ``top`` best passages (of each language when
-    ``labels`` are given: its best ``top``), unit length."""
-    if labels is None:
-        best = np.argsort(-scores, axis=1)[:, :top]
-        feedback = passages[best].mean(axis=1)
-    else:
-        parts = []
+            labels: np.ndarray | None = None, within: int | None = None) -> Scorer:  # fmt: skip
+    """Second-pass scores with q' = q + weight * mean of the ``top`` best passages; with ``labels``, the
+    best passage of each language (only among the first pass's ``within`` best when given), and no second
+    pass where the first found one language only (as search/feedback.py)."""
+
+    def scorer(hidden: np.ndarray | None) -> np.ndarray:
+        first = scores if hidden is None else np.where(hidden, -np.inf, scores)
+        if labels is None:
+            best = np.argsort(-first, axis=1)[:, :top]
+            return _unit(query + weight * passages[best].mean(axis=1)) @ passages.T
+        if within is not None:  # languages absent from the first pass's top ``within`` give no feedback
+            cut = -np.sort(-first, axis=1)[:, within - 1 : within]
+            first = np.where(first >= cut, first, -np.inf)
+        total, count = np.zeros_like(query), np.zeros((len(query), 1), np.float32)
         for lang in np.unique(labels):
             cols = np.flatnonzero(labels == lang)
-            parts.append(passages[cols[np.argsort(-scores[:, cols], axis=1)[:, :top]]].mean(axis=1))
-        feedback = np.mean(parts, axis=0)
-    return _unit(query + weight * feedback) @ passages.T
+            best = np.argmax(first[:, cols], axis=1)
+            present = np.isfinite(first[np.arange(len(query)), cols[best]])[:, None]
+            total += np.where(present, passages[cols[best]], 0.0)
+            count += present
+        moved = np.where(count >= 2, query + weight * total / np.maximum(count, 1), query)
+        return _unit(moved) @ passages.T
+
+    return scorer
 
 
 def pair_calibration(vectors: Vectors, data: Data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -252,7 +278,7 @@ def pair_calibration(vectors: Vectors, data: Data) -> tuple[np.ndarray, np.ndarr
     return mean, spread, hit
 
 
-def variants(vectors: Vectors, data: Data) -> dict[str, np.ndarray]:
+def variants(vectors: Vectors, data: Data) -> dict[str, Scorer]:
     """Score matrices (queries x pool passages) of every variant tried, including the ones that lost."""
     from index.vectors.centring import centre, language_means
     from index.vectors.erasure import fit_leace, fit_parallel_projection
@@ -260,7 +286,7 @@ def variants(vectors: Vectors, data: Data) -> dict[str, np.ndarray]:
     q, p = vectors.queries, vectors.passages
     labels = np.array([lang for _ in data.docs for lang in data.langs])
     means = language_means(p, labels.tolist())
-    out: dict[str, np.ndarray] = {"bare model": q @ p.T}
+    out: dict[str, np.ndarray | Scorer] = {"bare model": q @ p.T}
     for strength in (0.25, 0.5, 1.0):
         out[TODAY if strength == 0.25 else f"centred {strength:g}"] = q @ centre(p, labels.tolist(), means, strength).T
     # per-language calibration of the query's scores (every language gets its share of the candidates)
@@ -285,6 +311,10 @@ def variants(vectors: Vectors, data: Data) -> dict[str, np.ndarray]:
             e = eraser.at(strength)
             out[f"LEACE ({name}) {strength:g}, passages"] = q @ e.apply(p).T
             out[f"LEACE ({name}) {strength:g}, both"] = e.apply(q) @ e.apply(p).T
+    # on top of today's centring (what a build would add to the vectors it already makes)
+    centred_p = centre(p, labels.tolist(), means, 0.25)
+    leace_centred = fit_leace(centred_p, labels.tolist()).at(0.5)
+    out["centred 0.25 + LEACE (pool) 0.5, passages"] = q @ leace_centred.apply(centred_p).T
     for rank in (2, 8, 16, 32):
         proj = fit_parallel_projection(vectors.fit_sentences, data.fit_sentence_groups, rank)
         out[f"parallel projection rank {rank}"] = proj.apply(q) @ proj.apply(p).T
@@ -292,9 +322,18 @@ def variants(vectors: Vectors, data: Data) -> dict[str, np.ndarray]:
     today_p = centre(p, labels.tolist(), means, 0.25)
     for top, weight in ((3, 0.5), (5, 1.0)):
         out[f"Rocchio top {top} w {weight:g}"] = rocchio(q, p, cos, top, weight)
-    out["Rocchio top 1 per language w 0.5"] = rocchio(q, p, cos, 1, 0.5, labels)
-    out["Rocchio top 1 per language w 1, centred"] = rocchio(q, today_p, q @ today_p.T, 1, 1.0, labels)
-    return out
+    today_s = q @ today_p.T
+    leace_p = leace_pool.at(0.5).apply(p)
+    for weight in (0.5, 1.0):
+        out[f"Rocchio 1/language w {weight:g}"] = rocchio(q, p, cos, 1, weight, labels)
+        out[f"centred 0.25 + Rocchio 1/language w {weight:g}"] = rocchio(q, today_p, today_s, 1, weight, labels)
+    out["LEACE (pool) 0.5 passages + Rocchio 1/lang w 0.5"] = rocchio(q, leace_p, q @ leace_p.T, 1, 0.5, labels)
+    # the product's variant: feedback from the languages found among the first pass's N best only
+    for within in (20, 50):
+        out[f"centred 0.25 + Rocchio 1/lang w 0.5 in top {within}"] = rocchio(
+            q, today_p, today_s, 1, 0.5, labels, within
+        )
+    return {label: v if callable(v) else _static(v) for label, v in out.items()}
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -302,10 +341,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--docs", type=int, default=200, help="held-out NTREX documents in the pool (at most)")
     parser.add_argument("--langs", default=",".join(LANGS), help="comma-separated languages of the pool")
     parser.add_argument("--ntrex-dir", type=Path, default=ntrex.DEFAULT_DIR)
+    parser.add_argument("--fit-docs", type=int, default=None, help="demo corpus documents to fit on (default all)")
     parser.add_argument("--cache", type=Path, default=CACHE, help="folder of cached vectors (.npy)")
     args = parser.parse_args(argv)
     langs = tuple(args.langs.split(","))
-    data = Data(args.ntrex_dir, args.docs, langs)
+    data = Data(args.ntrex_dir, args.docs, langs, args.fit_docs)
     vectors = Vectors(data, args.cache)
     print(f"pool: {len(data.passages)} passages ({len(data.docs)} documents x {len(langs)} languages), "
           f"{len(data.queries)} queries; fitting (demo corpus documents): {len(data.fit_sentences)} sentences, "

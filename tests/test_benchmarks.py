@@ -109,6 +109,17 @@ def test_language_bias_benchmark_runs_on_a_tiny_pool() -> None:
     assert rows[0]["variant"] == "bare model" and all(0 <= r["cross_top10"] <= 1 for r in rows)
 
 
+@needs_ntrex
+@pytest.mark.slow
+def test_crosslingual_benchmark_runs_on_a_tiny_pool(tmp_path: Path) -> None:
+    rows = load("bench_crosslingual").main(
+        ["--docs", "4", "--langs", "en,ar,zh", "--fit-docs", "1", "--cache", str(tmp_path)]
+    )
+    today = next(r for r in rows if r["variant"] == "centred 0.25 (today)")
+    assert today["single_pairs_lower"] == 0 and all(0 <= r["alone_r10"] <= 1 for r in rows)
+    assert len(list(tmp_path.glob("*.npy"))) == 5  # the vectors are cached for the next run
+
+
 @pytest.mark.slow
 def test_load_benchmark_under_a_rebuild(seeds_index: Settings) -> None:
     """The issue's load test: 1,000 queries from 16 clients while a rebuild swaps the index underneath."""
