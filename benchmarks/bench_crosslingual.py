@@ -245,7 +245,8 @@ def rocchio(query: np.ndarray, passages: np.ndarray, scores: np.ndarray, top: in
             best = np.argsort(-first, axis=1)[:, :top]
             return _unit(query + weight * passages[best].mean(axis=1)) @ passages.T
         if within is not None:  # languages absent from the first pass's top ``within`` give no feedback
-            cut = -np.sort(-first, axis=1)[:, within - 1 : within]
+            keep = min(within, first.shape[1])
+            cut = -np.sort(-first, axis=1)[:, keep - 1 : keep]
             first = np.where(first >= cut, first, -np.inf)
         total, count = np.zeros_like(query), np.zeros((len(query), 1), np.float32)
         for lang in np.unique(labels):
