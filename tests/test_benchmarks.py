@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 from index import Settings
@@ -132,6 +133,34 @@ def test_stories_benchmark_runs_on_the_seeds(seeds_index: Settings) -> None:
 def test_language_bias_benchmark_runs_on_a_tiny_pool() -> None:
     rows = load("bench_language_neutral").main(["--docs", "3"])
     assert rows[0]["variant"] == "bare model" and all(0 <= r["cross_top10"] <= 1 for r in rows)
+
+
+def test_crosslingual_ranks_match_brute_force() -> None:
+    """The alone / one-language-index / mixed-pool ranks against a loop over the pool they are defined on."""
+    bench = load("bench_crosslingual")
+    n, langs = 6, 3
+    scores = np.random.default_rng(1).standard_normal((n * langs, n * langs))
+    alone, single, mixed = bench.ranks(bench._static(scores), langs)
+    for d in range(n):
+        for q in range(langs):
+            row = scores[d * langs + q]
+            for lang in range(langs):
+                target = row[d * langs + lang]
+                pool = [j for j in range(n * langs) if not (j // langs == d and j % langs != lang)]
+                assert alone[d, q, lang] == 1 + sum(row[j] > target for j in pool)
+                assert single[d, q, lang] == 1 + sum(row[j] > target for j in range(lang, n * langs, langs))
+                assert mixed[d, q, lang] == 1 + int((row > target).sum())
+
+
+@needs_ntrex
+@pytest.mark.slow
+def test_crosslingual_benchmark_runs_on_a_tiny_pool(tmp_path: Path) -> None:
+    rows = load("bench_crosslingual").main(
+        ["--docs", "4", "--langs", "en,ar,zh", "--fit-docs", "1", "--cache", str(tmp_path)]
+    )
+    today = next(r for r in rows if r["variant"] == "centred 0.25 (today)")
+    assert today["single_pairs_lower"] == 0 and all(0 <= r["alone_r10"] <= 1 for r in rows)
+    assert len(list(tmp_path.glob("*.npy"))) == 5  # the vectors are cached for the next run
 
 
 @pytest.mark.slow
