@@ -12,6 +12,12 @@ Appends JSON lines to benchmarks/results/cold_query.jsonl.
     python benchmarks/bench_cold_query.py --index /tmp/seeds-index                 # seeds only
     python benchmarks/bench_cold_query.py --index /tmp/seeds-index --large-vectors 1000000
     python benchmarks/bench_cold_query.py --index /tmp/seeds-index --large-vectors 200000 --large-only
+    python benchmarks/bench_cold_query.py --index /tmp/seeds-index --large-index /tmp/large/index \
+        --before /tmp/semsearch-before --before-home ~/.cache/semsearch-before   # before/after side by side
+
+``--before`` names a checkout of the code to compare with (``git archive <commit> | tar -x -C DIR``): every
+cold case then runs under both, alternating, in the same run; ``--before-home`` gives it its own
+SEMSEARCH_HOME, so the two never share (or rewrite) one model export.
 """
 
 from __future__ import annotations
@@ -63,34 +69,60 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--url-queries", type=int, default=50)
     parser.add_argument("--large-only", action="store_true", help="only the synthetic index's cold queries")
+    parser.add_argument("--large-index", type=Path, help="a synthetic index built before (instead of --large-vectors)")
+    parser.add_argument("--before", type=Path, help="a checkout of the code to measure side by side with this one")
+    parser.add_argument("--before-home", type=Path, help="SEMSEARCH_HOME for --before (default: the same)")
+    parser.add_argument("--skip-server", action="store_true", help="no --url cases, no encoder comparison")
     parser.add_argument("--judgements", type=Path, default=ROOT / "benchmarks" / "dev_eval" / "seeds.jsonl")
     args = parser.parse_args(argv)
 
     semsearch = str(Path(sys.executable).with_name("semsearch"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    codes = {"after": env}
+    if args.before:
+        home = {"SEMSEARCH_HOME": str(args.before_home)} if args.before_home else {}
+        codes = {"before": {**os.environ, "PYTHONPATH": str(args.before.resolve()), **home}, "after": env}
     rows: list[dict] = []
 
     def measure(name: str, cmd: list[str], **extra: object) -> None:
-        wall, cpu = cold(cmd, args.repeat, env)
-        rows.append({"case": name, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), **extra})
-        print(f"{name:<44}{wall:>9.3f}{cpu:>9.3f}", flush=True)
+        figures = []
+        for code, code_env in codes.items():
+            wall, cpu = cold(cmd, args.repeat, code_env)
+            rows.append({"case": name, "code": code, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), **extra})
+            figures += [wall, cpu]
+        print(f"{name:<44}" + "".join(f"{f:>9.3f}" for f in figures), flush=True)
 
-    print(f"{'cold, fresh process (median of ' + str(args.repeat) + ')':<44}{'wall s':>9}{'cpu s':>9}")
+    print(
+        f"{'cold, fresh process (median of ' + str(args.repeat) + ')':<44}"
+        + "".join(f"{c + ' wall':>9}{'cpu':>9}" for c in codes)
+    )
     measure("python -c 'import typer'", [sys.executable, "-c", "import typer"])
     measure("python -c 'import search'", [sys.executable, "-c", "import search"])
     measure("semsearch --help", [semsearch, "--help"])
     indexes = {} if args.large_only else {"seeds": args.index}
-    if args.large_vectors:
+    if args.large_index:
+        indexes[f"synthetic {_vectors(args.large_index)}"] = args.large_index
+    elif args.large_vectors:
         indexes[f"synthetic {args.large_vectors}"] = _large_index(args.large_vectors, args.index)
     for label, index_dir in indexes.items():
         for mode in ("lexical", "dense", "hybrid"):
             cmd = [semsearch, "query", QUERY, "--mode", mode, "--json", "--index", str(index_dir)]
             measure(f"query {mode} ({label})", cmd, index=label, mode=mode)
-    if not args.large_only:
+    if not args.large_only and not args.skip_server:
         rows += _through_server(semsearch, args.index, env, args.repeat, args.url_queries)
         rows.append(_encoders(args.index, args.judgements))
     append_results("cold_query", rows, repeat=args.repeat)
     return rows
+
+
+def _vectors(index_dir: Path) -> int:
+    """How many vectors (passages and headlines) an index holds, from its manifest."""
+    import json
+
+    from index.storage.versions import current_version
+
+    manifest = json.loads((current_version(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+    return int(manifest["passages"] + manifest["headlines"])
 
 
 def _large_index(vectors: int, fit_from: Path) -> Path:
