@@ -121,6 +121,7 @@ def test_the_query_tokenizer_gives_the_full_tokenizers_ids(onnx_fp32: Embedder) 
         assert quick.encode("query: " + text) == full.encode("query: " + text).ids, text
     assert len(quick.encode("word " * 700) or []) == 512
     assert quick.encode("a <mask> b") is None  # a special token's text: the full tokenizer splits it out
+    assert quick.encode("a\0b") is None or quick.encode("a\0b") == full.encode("a\0b").ids
 
 
 @pytest.mark.parametrize(

@@ -74,10 +74,12 @@ class QueryTokenizer:
         self._room = max_tokens - len(self._before) - len(self._after)
 
     def encode(self, text: str) -> list[int] | None:
-        """The token ids of ``text``; None when it holds a special token's text (for the full tokenizer)."""
+        """The token ids of ``text``; None when it holds a special token's text or a NUL (for the full tokenizer)."""
         if any(s in text for s in self._specials):
             return None
         normalised = self.shell.normalizer.normalize_str(text) if self.shell.normalizer else text
+        if "\0" in normalised:  # fixed-width strings would drop it: a NUL matches nothing in the full tokenizer
+            return None
         pretokenizer = self.shell.pre_tokenizer
         words = [w for w, _ in pretokenizer.pre_tokenize_str(normalised)] if pretokenizer else [normalised]
         ids = [i for word in words for i in self._viterbi(word)]
