@@ -192,32 +192,40 @@ def _export(model: Any, fingerprint: str, name: str, work: Path, precision: str)
 
 def prepare_for_queries(folder: Path) -> dict[str, Any] | None:
     """Give an fp32 export made before these existed its split graph and its query vocabulary (see the
-    module's docstring), once, in place; returns the export's description (None when it is unreadable)."""
-    with _lock(folder.parent / f"{folder.name}.lock"):
-        current = read_meta(folder)
-        if current is None or current.get("precision") != FP32 or current.get(QUERY_READY):
-            return current  # another process did it while we waited
-        work = folder / f".prepare.tmp-{os.getpid()}"
+    module's docstring), once, in place; returns the export's description (None when it is unreadable).
+    Where the folder cannot be written (a read-only home, a full disk) the export stays as it was."""
+    try:
+        with _lock(folder.parent / f"{folder.name}.lock"):
+            return _prepare_in_place(folder)
+    except OSError:
+        return read_meta(folder)
+
+
+def _prepare_in_place(folder: Path) -> dict[str, Any] | None:
+    current = read_meta(folder)
+    if current is None or current.get("precision") != FP32 or current.get(QUERY_READY):
+        return current  # another process did it while we waited
+    work = folder / f".prepare.tmp-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        files = dict(current.get("file_bytes") or {})
+        added = _prepare(folder / OPTIMISED_FILE, (folder / TOKENIZER_FILE).read_text(encoding="utf-8"), work)
+        for name in added:
+            os.replace(work / name, folder / name)
+            files[name] = (folder / name).stat().st_size
+        if SPLIT_FILE in added:
+            files.pop(OPTIMISED_FILE, None)
+        updated = {**current, "file_bytes": files, QUERY_READY: True}
+        (work / META_FILE).write_text(json.dumps(updated, indent=2), encoding="utf-8")
+        os.replace(work / META_FILE, folder / META_FILE)  # recorded once its files are in place
+        if SPLIT_FILE in added:
+            (folder / OPTIMISED_FILE).unlink()
+        return updated
+    except ValueError:  # a tokenizer.json that does not parse: the encoder finds it damaged
+        return current
+    finally:
         shutil.rmtree(work, ignore_errors=True)
-        work.mkdir()
-        try:
-            files = dict(current.get("file_bytes") or {})
-            added = _prepare(folder / OPTIMISED_FILE, (folder / TOKENIZER_FILE).read_text(encoding="utf-8"), work)
-            for name in added:
-                os.replace(work / name, folder / name)
-                files[name] = (folder / name).stat().st_size
-            if SPLIT_FILE in added:
-                files.pop(OPTIMISED_FILE, None)
-            updated = {**current, "file_bytes": files, QUERY_READY: True}
-            (work / META_FILE).write_text(json.dumps(updated, indent=2), encoding="utf-8")
-            os.replace(work / META_FILE, folder / META_FILE)  # recorded once its files are in place
-            if SPLIT_FILE in added:
-                (folder / OPTIMISED_FILE).unlink()
-            return updated
-        except (OSError, ValueError):  # a read-only home: queries run from the whole graph, as before
-            return current
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def _prepare(graph: Path, tokenizer_json: str, work: Path) -> list[str]:
