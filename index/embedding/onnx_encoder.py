@@ -91,7 +91,7 @@ class OnnxEmbedder:
             raise DamagedExportError(f"The ONNX export at {folder} is damaged ({type(exc).__name__}: {exc})") from exc
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._counter_tokenizer: Any = None  # for counting (no truncation), made when first needed
-        shell = self._queries.shell if self._queries is not None else self._full
+        shell: Any = self._queries.shell if self._queries is not None else self._full
         self._pad = int(shell.token_to_id("<pad>") or 0)
         self._lock = threading.Lock()  # one run at a time: the session already uses every thread
         prompts = meta.get("prompts") or {}
@@ -191,7 +191,8 @@ class OnnxEmbedder:
         if self._queries is None or sum(map(len, texts)) > _QUICK_CHARACTERS:
             return None
         ids = [self._queries.encode(t) for t in texts]
-        return None if any(i is None for i in ids) else ids  # type: ignore[return-value]
+        found = [i for i in ids if i is not None]
+        return found if len(found) == len(ids) else None
 
     @property
     def _counter(self) -> Any:
