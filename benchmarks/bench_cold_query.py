@@ -12,11 +12,18 @@ Appends JSON lines to benchmarks/results/cold_query.jsonl.
     python benchmarks/bench_cold_query.py --index /tmp/seeds-index                 # seeds only
     python benchmarks/bench_cold_query.py --index /tmp/seeds-index --large-vectors 1000000
     python benchmarks/bench_cold_query.py --index /tmp/seeds-index --large-vectors 200000 --large-only
+    python benchmarks/bench_cold_query.py --index /tmp/seeds-index --large-index /tmp/large/index \
+        --before /tmp/semsearch-before --before-home ~/.cache/semsearch-before   # before/after side by side
+
+``--before`` names a checkout of the code to compare with (``git archive <commit> | tar -x -C DIR``): every
+cold case then runs under both, alternating, in the same run; ``--before-home`` gives it its own
+SEMSEARCH_HOME, so the two never share (or rewrite) one model export.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import resource
 import socket
@@ -25,11 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from common import ROOT, SEEDS, append_results
-from synthetic import MixtureEmbedder, fit_mixture, synthetic_corpus
+from synthetic import fit_mixture, synthetic_corpus
 
 from index import Settings, build_index, iter_articles, load_embedder, open_index
 from index.embedding.backends import ONNX_FP32, TORCH_FP32
@@ -59,30 +68,46 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--url-queries", type=int, default=50)
     parser.add_argument("--large-only", action="store_true", help="only the synthetic index's cold queries")
+    parser.add_argument("--large-index", type=Path, help="a synthetic index built before (instead of --large-vectors)")
+    parser.add_argument("--before", type=Path, help="a checkout of the code to measure side by side with this one")
+    parser.add_argument("--before-home", type=Path, help="SEMSEARCH_HOME for --before (default: the same)")
+    parser.add_argument("--skip-server", action="store_true", help="no --url cases, no encoder comparison")
     parser.add_argument("--judgements", type=Path, default=ROOT / "benchmarks" / "dev_eval" / "seeds.jsonl")
     args = parser.parse_args(argv)
 
     semsearch = str(Path(sys.executable).with_name("semsearch"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    codes = {"after": env}
+    if args.before:
+        home = {"SEMSEARCH_HOME": str(args.before_home)} if args.before_home else {}
+        codes = {"before": {**os.environ, "PYTHONPATH": str(args.before.resolve()), **home}, "after": env}
     rows: list[dict] = []
 
     def measure(name: str, cmd: list[str], **extra: object) -> None:
-        wall, cpu = cold(cmd, args.repeat, env)
-        rows.append({"case": name, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), **extra})
-        print(f"{name:<44}{wall:>9.3f}{cpu:>9.3f}", flush=True)
+        figures = []
+        for code, code_env in codes.items():
+            wall, cpu = cold(cmd, args.repeat, code_env)
+            rows.append({"case": name, "code": code, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), **extra})
+            figures += [wall, cpu]
+        print(f"{name:<44}" + "".join(f"{f:>9.3f}" for f in figures), flush=True)
 
-    print(f"{'cold, fresh process (median of ' + str(args.repeat) + ')':<44}{'wall s':>9}{'cpu s':>9}")
+    print(
+        f"{'cold, fresh process (median of ' + str(args.repeat) + ')':<44}"
+        + "".join(f"{c + ' wall':>9}{'cpu':>9}" for c in codes)
+    )
     measure("python -c 'import typer'", [sys.executable, "-c", "import typer"])
     measure("python -c 'import search'", [sys.executable, "-c", "import search"])
     measure("semsearch --help", [semsearch, "--help"])
     indexes = {} if args.large_only else {"seeds": args.index}
-    if args.large_vectors:
+    if args.large_index:
+        indexes[f"synthetic {_vectors(args.large_index)}"] = args.large_index
+    elif args.large_vectors:
         indexes[f"synthetic {args.large_vectors}"] = _large_index(args.large_vectors, args.index)
     for label, index_dir in indexes.items():
         for mode in ("lexical", "dense", "hybrid"):
             cmd = [semsearch, "query", QUERY, "--mode", mode, "--json", "--index", str(index_dir)]
             measure(f"query {mode} ({label})", cmd, index=label, mode=mode)
-    if not args.large_only:
+    if not args.large_only and not args.skip_server:
         rows += _through_server(semsearch, args.index, env, args.repeat, args.url_queries)
         rows.append(_encoders(args.index, args.judgements))
     setup = {"repeat": args.repeat, "index": str(args.index), "large_vectors": args.large_vectors,
@@ -91,19 +116,65 @@ def main(argv: list[str] | None = None) -> list[dict]:
     return rows
 
 
+def _vectors(index_dir: Path) -> int:
+    """How many vectors (passages and headlines) an index holds, from its manifest."""
+    manifest = open_index(index_dir).manifest
+    return int(manifest.passages + manifest.headlines)
+
+
 def _large_index(vectors: int, fit_from: Path) -> Path:
     """A synthetic index of ~``vectors`` vectors (synthetic.py's corpus and mixture encoder, as bench_query.py)."""
     work = Path(tempfile.mkdtemp(prefix="semsearch-cold-bench-"))
+    t0 = time.perf_counter()
     synthetic_corpus(work / "corpus.jsonl", vectors)
     settings = Settings.from_env().with_overrides(index_dir=work / "index", language_neutral=False, cache_bytes=0)
     real = load_embedder(None, settings.models_dir, TORCH_FP32)
-    t0 = time.perf_counter()
-    report = build_index([work / "corpus.jsonl"], settings, embedder=MixtureEmbedder(real, fit_mixture(fit_from)))
+    t1 = time.perf_counter()
+    report = build_index([work / "corpus.jsonl"], settings, embedder=BatchMixtureEmbedder(real, fit_mixture(fit_from)))
     m = report.manifest
     print(
-        f"synthetic index: {m.passages + m.headlines} vectors, {m.index_spec}, built in {time.perf_counter() - t0:.0f} s"
+        f"synthetic index: {m.passages + m.headlines} vectors, {m.index_spec}, corpus and model {t1 - t0:.0f} s, "
+        f"built in {time.perf_counter() - t1:.0f} s"
     )
     return settings.index_dir
+
+
+class BatchMixtureEmbedder:
+    """bench_query.MixtureEmbedder's vectors drawn a batch at a time, sentence vectors with them from one draw
+    (the build calls ``encode_passages_pooled``): one random generator per batch instead of one per passage and
+    per sentence (~4 per passage), which took most of a large synthetic build. The real tokenizer still counts."""
+
+    def __init__(self, real: Any, mixture: Any) -> None:
+        self.real, self.mixture = real, mixture
+        self.name, self.source, self.fingerprint = real.name, "benchmark mixture", "benchmark-mixture"
+        self.dimension, self.max_tokens, self.prompt_tokens = real.dimension, real.max_tokens, real.prompt_tokens
+
+    def _draw(self, texts: Sequence[str], n: int) -> np.ndarray:
+        first = texts[0].encode() if texts else b""
+        seed = int.from_bytes(hashlib.md5(first + str(len(texts)).encode()).digest()[:4], "little")
+        return self.mixture.sample(n, seed=seed) if n else np.zeros((0, self.dimension), np.float32)
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        return self._draw(texts, len(texts))
+
+    def encode_passages_pooled(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        drawn = self._draw(texts, len(texts) + sum(len(s) for s in spans))
+        pooled, at = [], len(texts)
+        for text_spans in spans:
+            pooled.append(drawn[at : at + len(text_spans)])
+            at += len(text_spans)
+        return drawn[: len(texts)], pooled
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.real.encode_queries(texts)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.real.count_tokens(texts)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return self.real.token_spans(text)
 
 
 def _through_server(semsearch: str, index_dir: Path, env: dict[str, str], repeat: int, n: int) -> list[dict]:

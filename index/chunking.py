@@ -103,15 +103,14 @@ class Chunker:
         return self._pack(text, units)
 
     def _pack(self, text: str, units: list[Span]) -> list[Span]:
-        passages: list[Span] = []
+        bounds: list[tuple[int, int]] = []
         i = 0
         while i < len(units):
             j, total = i, 0
             while j < len(units) and (j == i or total + units[j].n_tokens <= self.budget):
                 total += units[j].n_tokens
                 j += 1
-            start, end = units[i].start, units[j - 1].end
-            passages.append(Span(start, end, self.count_tokens([text[start:end]])[0]))
+            bounds.append((units[i].start, units[j - 1].end))
             if j >= len(units):
                 break
             # share the last ``overlap`` units when that still leaves room to move forward
@@ -119,7 +118,9 @@ class Chunker:
             while back > 0 and sum(u.n_tokens for u in units[j - back : j + 1]) > self.budget:
                 back -= 1
             i = j - back
-        return passages
+        # counted in one call: a call per passage cost a large build more than the counting itself
+        counts = self.count_tokens([text[start:end] for start, end in bounds])
+        return [Span(start, end, n) for (start, end), n in zip(bounds, counts)]
 
     def _split_long(self, text: str, a: int, b: int) -> list[Span]:
         """Cut an over-long sentence at clause marks, then at token boundaries, into pieces within budget."""

@@ -41,8 +41,8 @@ _MAX_CACHED = 200_000
 def terms(text: str) -> list[str]:
     """The lexical terms of ``text``, in order (repeats kept, for term frequencies)."""
     out: list[str] = []
-    for match in _WORD.finditer(text):
-        out.extend(_word_terms(match.group()))
+    for word in _WORD.findall(text):  # findall: no match objects (a large build's lexical index calls this per row)
+        out.extend(_word_terms(word))
     return out
 
 

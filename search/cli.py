@@ -53,6 +53,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # click's plain help: rendering it with rich imported ~0.12 s of rich and markdown-it
 )
 
 IndexOpt = Annotated[

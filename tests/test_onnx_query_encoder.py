@@ -15,7 +15,17 @@ import pytest
 from index import Settings, load_embedder
 from index.embedding import Embedder, resolve_model
 from index.embedding.backends import ONNX_FP32, TORCH_FP32, check_interchangeable
-from index.embedding.onnx_export import MODEL_FILE, OPTIMISED_FILE, TOKENIZER_FILE, export_folder
+from index.embedding.onnx_export import (
+    EMBEDDINGS_FILE,
+    EMBEDDINGS_INPUT,
+    MODEL_FILE,
+    QUERY_READY,
+    SPLIT_FILE,
+    TOKENIZER_FILE,
+    export_folder,
+    read_meta,
+)
+from index.embedding.onnx_query_tokens import PIECES_FILE, QueryTokenizer
 from search.engine import SearchEngine
 from search.evaluation import evaluate, load_judgements
 from tests.conftest import ROOT, SEED_ARTICLE
@@ -78,8 +88,45 @@ def test_a_dense_query_imports_neither_torch_nor_transformers(seeds_index: Setti
     assert done.stdout.split() == [SEED_ARTICLE, ONNX_FP32, "False", "False"]
 
 
+def test_a_query_starts_without_the_whole_graph_or_the_full_tokenizer(onnx_fp32: Embedder) -> None:
+    """Issue 16 (c): the session holds the graph without its word-embedding table (memory-mapped beside it)
+    and queries are tokenised without building the 250k-piece tokenizer."""
+    folder = export_folder(Settings.from_env().models_dir, onnx_fp32.fingerprint, "fp32")
+    meta = read_meta(folder)
+    assert (
+        meta is not None and meta[QUERY_READY] and {SPLIT_FILE, EMBEDDINGS_FILE, PIECES_FILE} <= set(meta["file_bytes"])
+    )
+    assert (folder / SPLIT_FILE).stat().st_size < (folder / EMBEDDINGS_FILE).stat().st_size / 3
+    fresh = load_embedder(None, Settings.from_env().models_dir, ONNX_FP32)
+    assert EMBEDDINGS_INPUT in {i.name for i in fresh._session.get_inputs()}  # type: ignore[attr-defined]
+    vectors = fresh.encode_queries(QUERIES)
+    assert fresh._full is None  # type: ignore[attr-defined]
+    assert np.allclose(vectors, onnx_fp32.encode_queries(QUERIES), atol=1e-6)
+
+
+def test_the_query_tokenizer_gives_the_full_tokenizers_ids(onnx_fp32: Embedder) -> None:
+    """Issue 16 (c): the same ids as tokenizers' own Unigram on every judged query and seed title, and on
+    unknown characters, emoji, width and ligature folding, long texts (truncated) and special tokens' text."""
+    from tokenizers import Tokenizer
+
+    folder = export_folder(Settings.from_env().models_dir, onnx_fp32.fingerprint, "fp32")
+    quick, full = QueryTokenizer(folder, 512), Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+    full.no_padding()
+    full.enable_truncation(512)
+    judged = [j.text for j in load_judgements(ROOT / "benchmarks" / "dev_eval" / "seeds.jsonl")]
+    odd = ["", "x", "  spaces   inside  ", "emoji 😀🙂 ok", "ＦＵＬＬ width ﬁ", "tab\tand\nnewline", "\u200bzero",
+           "ꙮ𓀀 rare scripts ᚠᛇᚻ", "مرحبا 世界 мир", "word " * 700]  # fmt: skip
+    texts = [*QUERIES, *judged, *odd]
+    for text in texts:
+        assert quick.encode("query: " + text) == full.encode("query: " + text).ids, text
+    assert len(quick.encode("word " * 700) or []) == 512
+    assert quick.encode("a <mask> b") is None  # a special token's text: the full tokenizer splits it out
+    assert quick.encode("a\0b") is None or quick.encode("a\0b") == full.encode("a\0b").ids
+
+
 @pytest.mark.parametrize(
-    ("damaged", "how"), [(OPTIMISED_FILE, "garble"), (TOKENIZER_FILE, "garble"), (MODEL_FILE, "truncate")]
+    ("damaged", "how"),
+    [(SPLIT_FILE, "garble"), (TOKENIZER_FILE, "garble"), (MODEL_FILE, "truncate"), (PIECES_FILE, "garble")],
 )
 def test_a_damaged_export_is_made_again_with_a_notice(
     onnx_fp32: Embedder, tmp_path: Path, damaged: str, how: str

@@ -1,8 +1,11 @@
-"""The lexical index: BM25 over the same rows as the vectors (every passage and headline), by bm25s.
+"""The lexical index: BM25 over the same rows as the vectors (every passage and headline), built by bm25s
+and scored with numpy.
 
-Why bm25s: it scores from a sparse term-by-document matrix with numpy/scipy only (no native binary to
-install, memory-mappable on load), takes our own terms (``index.terms``, which handle every script the
-way we want) and is maintained. tantivy would bring a second storage engine with its own tokenisers,
+Why bm25s: it builds a sparse term-by-document matrix of precomputed BM25 scores with numpy/scipy only (no
+native binary to install, memory-mappable on load), takes our own terms (``index.terms``, which handle every
+script the way we want) and is maintained. A query reads that matrix (saved by bm25s as CSC arrays) with
+numpy alone, summing the query terms' columns in bm25s's own order and dtype, so the scores are bm25s's to the
+bit and neither bm25s nor scipy (~0.3 s to import) is on a query's path. tantivy would bring a second storage engine with its own tokenisers,
 none of which normalises Arabic or splits Chinese, so we would pre-tokenise for it anyway.
 
 Row i of the lexical index is row i of ``VectorRows`` (sorted vector ids), so a hit's position maps
@@ -18,7 +21,7 @@ names field weighted by NAME_FIELD_WEIGHT); a query term counts as held by a row
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from ..errors import IndexMismatchError
 from ..settings import NAME_FIELD_WEIGHT
 from ..terms import terms
 from ..transliteration import document_keys, query_keys
+from .arrays import load_npy
 
 LEXICAL_DIR = "lexical"
 # Lucene's defaults: term-frequency saturation and length normalisation.
@@ -38,6 +42,69 @@ _ROWS_FILE = "rows.json"
 # The names field lives in this sub-folder of the lexical folder; FIELDS is recorded in rows.json.
 _NAMES_DIR = "names"
 FIELDS = ("terms", "names")
+# The files bm25s saves one field into (``BM25.save``'s defaults), read here without it.
+_PARAMS_FILE = "params.index.json"
+_VOCAB_FILE = "vocab.index.json"
+_CSC_FILES = ("data", "indices", "indptr")
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One BM25 field as bm25s keeps it: per term (a column), the rows holding it and their precomputed BM25
+    scores, rows ``indices[indptr[t]:indptr[t + 1]]`` with scores ``data[...]`` for term id ``t``."""
+
+    vocab: dict[str, int]
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    rows: int
+
+    @classmethod
+    def of(cls, bm25: Any) -> _Field:
+        """The field a bm25s index just built holds."""
+        scores = bm25.scores
+        return cls(bm25.vocab_dict, scores["data"], scores["indices"], scores["indptr"], int(scores["num_docs"]))
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool) -> _Field:
+        """Read the field bm25s saved into ``folder`` (arrays memory-mapped with ``mmap``)."""
+        params = json.loads((folder / _PARAMS_FILE).read_text(encoding="utf-8"))
+        vocab = json.loads((folder / _VOCAB_FILE).read_text(encoding="utf-8"))
+        data, indices, indptr = (load_npy(folder / f"{n}.csc.index.npy", ndim=1, mmap=mmap) for n in _CSC_FILES)
+        if params.get("method") != "lucene" or np.dtype(params.get("dtype")) != data.dtype:
+            raise ValueError(
+                f"{folder / _PARAMS_FILE} describes {params.get('method')} scores in {params.get('dtype')}"
+            )
+        # bm25s keeps a reserved empty term in the vocabulary with no column of its own: one pointer fewer
+        if len(indices) != len(data) or not len(vocab) <= len(indptr) <= len(vocab) + 1 or indptr[-1] != len(data):
+            raise ValueError(f"the arrays in {folder} disagree with its {len(vocab)} terms")
+        return cls(vocab, data, indices, indptr, int(params["num_docs"]))
+
+    def scores(self, found: Iterable[str]) -> np.ndarray:
+        """Each row's BM25 score for the terms ``found`` (distinct, all in the vocabulary): bm25s's
+        ``get_scores``, the same float32 sums in the same order."""
+        out = np.zeros(self.rows, dtype=self.data.dtype)
+        for term in found:
+            start, end = self._column(term)
+            out[self.indices[start:end]] += self.data[start:end]  # a term's rows are distinct: no repeats to add
+        return out
+
+    def postings(self, term: str | None) -> np.ndarray:
+        """The rows holding ``term`` (none for a term it never saw, or None)."""
+        start, end = self._column(term)
+        return np.asarray(self.indices[start:end], dtype=np.int64)
+
+    def frequency(self, term: str) -> int:
+        """How many rows hold ``term``."""
+        start, end = self._column(term)
+        return end - start
+
+    def _column(self, term: str | None) -> tuple[int, int]:
+        """Where ``term``'s rows and scores lie in ``indices`` and ``data`` (an empty range when it has none)."""
+        t = None if term is None else self.vocab.get(term)
+        if t is None or t + 1 >= len(self.indptr):
+            return 0, 0
+        return int(self.indptr[t]), int(self.indptr[t + 1])
 
 
 @dataclass(frozen=True)
@@ -54,12 +121,13 @@ class LexicalMatch:
 class LexicalIndex:
     """BM25 over an index's rows; ``search`` returns row positions and scores, best first."""
 
-    def __init__(self, bm25: Any, names: Any, rows: int) -> None:
-        self._bm25 = bm25
-        self._names = names
+    def __init__(
+        self, terms_field: _Field, names_field: _Field, rows: int, built: tuple[Any, Any] | None = None
+    ) -> None:
+        self._terms = terms_field
+        self._names = names_field
         self.rows = rows
-        self._vocab: dict[str, int] = bm25.vocab_dict
-        self._name_vocab: dict[str, int] = names.vocab_dict
+        self._built = built  # the bm25s indexes a build made, which ``save`` writes
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
@@ -72,19 +140,21 @@ class LexicalIndex:
             bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
             bm25.index([d or [""] for d in documents], show_progress=False)
             fields.append(bm25)
-        return cls(fields[0], fields[1], len(texts))
+        return cls(_Field.of(fields[0]), _Field.of(fields[1]), len(texts), (fields[0], fields[1]))
 
     def save(self, folder: Path) -> None:
         """Write the index into ``folder`` (created)."""
+        if self._built is None:
+            raise ValueError("only a lexical index just built is saved; a loaded one is already on disk")
+        bm25, names = self._built
         folder.mkdir(parents=True, exist_ok=False)
-        self._bm25.save(str(folder), show_progress=False)
-        self._names.save(str(folder / _NAMES_DIR), show_progress=False)
+        bm25.save(str(folder), show_progress=False)
+        names.save(str(folder / _NAMES_DIR), show_progress=False)
         (folder / _ROWS_FILE).write_text(json.dumps({"rows": self.rows, "fields": list(FIELDS)}), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = False) -> LexicalIndex:
-        """Read an index written by ``save``."""
-        bm25s = _bm25s()
+        """Read an index written by ``save`` (with numpy alone: no bm25s, no scipy)."""
         try:
             meta = json.loads((folder / _ROWS_FILE).read_text(encoding="utf-8"))
             if tuple(meta.get("fields", ("terms",))) != FIELDS:
@@ -93,36 +163,32 @@ class LexicalIndex:
                     f"reads {list(FIELDS)}; rebuild it with `semsearch build`."
                 )
             rows = int(meta["rows"])
-            bm25 = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False)
-            names = bm25s.BM25.load(str(folder / _NAMES_DIR), mmap=mmap, show_progress=False)
-        except (OSError, ValueError, KeyError) as exc:
+            terms_field = _Field.load(folder, mmap)
+            names_field = _Field.load(folder / _NAMES_DIR, mmap)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexMismatchError(
                 f"The lexical index in {folder} is unreadable ({exc}); rebuild it with `semsearch build`."
             ) from exc
-        return cls(bm25, names, rows)
+        if terms_field.rows != rows or names_field.rows != rows:
+            raise IndexMismatchError(
+                f"The lexical index in {folder} scores {terms_field.rows} and {names_field.rows} rows for {rows}; "
+                "rebuild it with `semsearch build`."
+            )
+        return cls(terms_field, names_field, rows)
 
     def term_weights(self, query: str) -> dict[str, float]:
         """The query's distinct terms with their IDF (terms the corpus never saw weigh the most)."""
-        n = float(self._bm25.scores["num_docs"])
-        indptr = self._bm25.scores["indptr"]
-        weights = {}
-        for term in dict.fromkeys(terms(query)):
-            t = self._vocab.get(term)
-            weights[term] = _idf(0.0 if t is None else float(indptr[t + 1] - indptr[t]), n)
-        return weights
+        n = float(self._terms.rows)
+        return {term: _idf(float(self._terms.frequency(term)), n) for term in dict.fromkeys(terms(query))}
 
     def match(self, query: str) -> LexicalMatch:
         """Score every row for ``query`` (both fields) and measure its coverage of the query's terms."""
         weights = self.term_weights(query)
-        keys = {t: k for t, k in query_keys(list(weights)).items() if k in self._name_vocab}
-        scores = np.zeros(self.rows, dtype=np.float32)
-        found = [t for t in weights if t in self._vocab]
-        if found:
-            scores += np.asarray(self._bm25.get_scores(found), dtype=np.float32)
+        keys = {t: k for t, k in query_keys(list(weights)).items() if k in self._names.vocab}
+        scores = self._terms.scores(t for t in weights if t in self._terms.vocab)
         if keys:
-            named = np.asarray(self._names.get_scores(list(dict.fromkeys(keys.values()))), dtype=np.float32)
-            scores += NAME_FIELD_WEIGHT * named
-        return LexicalMatch(weights, keys, scores, self._coverage(weights, keys))
+            scores += NAME_FIELD_WEIGHT * self._names.scores(dict.fromkeys(keys.values()))
+        return LexicalMatch(weights, keys, scores.astype(np.float32, copy=False), self._coverage(weights, keys))
 
     def search(
         self, query: str | LexicalMatch, k: int, allowed: np.ndarray | None = None, min_coverage: float = 0.0
@@ -150,20 +216,12 @@ class LexicalIndex:
         in either field (a Latin term is held by a row that has its name key)."""
         held = np.zeros(self.rows, dtype=np.float32)
         for term, weight in weights.items():
-            rows = _postings(self._bm25, self._vocab.get(term))
+            rows = self._terms.postings(term)
             if term in keys:
-                rows = np.union1d(rows, _postings(self._names, self._name_vocab[keys[term]]))
+                rows = np.union1d(rows, self._names.postings(keys[term]))
             held[rows] += weight
         total = sum(weights.values())
         return held / total if total > 0 else held
-
-
-def _postings(bm25: Any, term: int | None) -> np.ndarray:
-    """The rows holding a term (by its id in ``bm25``'s vocabulary; none for None)."""
-    if term is None:
-        return np.zeros(0, np.int64)
-    indptr, indices = bm25.scores["indptr"], bm25.scores["indices"]
-    return np.asarray(indices[indptr[term] : indptr[term + 1]], dtype=np.int64)
 
 
 def _idf(df: float, n: float) -> float:
