@@ -27,20 +27,14 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import ntrex
 import numpy as np
+from common import ROOT, append_results
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import ntrex  # noqa: E402
-from bench_build import append_results  # noqa: E402
-
-from index import Settings, load_embedder  # noqa: E402
+from index import Settings, load_embedder
 
 LANGS = ("ar", "de", "en", "es", "fa", "fr", "he", "hi", "ja", "ru", "tr", "zh")
 TOP = 10
@@ -369,7 +363,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                  f"{row['ar_q_en_top10']:.2f}")  # fmt: skip
         print(f"{label:<40}" + "".join(f"{c:>{len(h) + 2}}" for c, h in zip(cells, header[1:])))
         rows.append({"variant": label, **row})
-    append_results("crosslingual", rows, docs=len(data.docs), langs=",".join(langs))
+    append_results("crosslingual", rows, settings={"docs": len(data.docs), "langs": ",".join(langs)})
     return rows
 
 
