@@ -38,7 +38,6 @@ from index.embedding.batches import batch_size  # noqa: E402
 from index.models import Article  # noqa: E402
 from index.settings import ENCODE_TOKEN_BUDGET, ONNX_ENCODE_TOKEN_BUDGET  # noqa: E402
 from index.storage.sentences import body_sentence_spans  # noqa: E402
-from search.batching import BatchingEmbedder  # noqa: E402
 from search.engine import SearchEngine  # noqa: E402
 
 ENCODERS = ("torch-fp32", "onnx-int8")
@@ -138,7 +137,7 @@ def _latency(index_dir: Path, embedder: Embedder, queries: list[str]) -> dict[st
         started = time.perf_counter()
         engine.search(q)
         single.append((time.perf_counter() - started) * 1000)
-    engine.embedder = BatchingEmbedder(embedder)
+    engine = SearchEngine(open_index(index_dir), embedder, batching=True)  # micro-batched, as served
     concurrent: list[float] = []
     lock = threading.Lock()
 

@@ -30,7 +30,6 @@ from index import Settings, build_index, open_index  # noqa: E402
 from index.storage.versions import current_version  # noqa: E402
 from search import SearchEngine  # noqa: E402
 from search.api import create_app  # noqa: E402
-from search.batching import BatchingEmbedder  # noqa: E402
 from search.serving import ServedIndex  # noqa: E402
 
 # Each request's text is made unique (a number appended), so the engine's query-vector LRU never answers
@@ -48,10 +47,10 @@ def run(
 
     settings = Settings.from_env().with_overrides(index_dir=index_dir)
     engine = (
-        SearchEngine(open_index(index_dir), embedder) if embedder else SearchEngine.open(settings, own_encoder=True)
+        SearchEngine(open_index(index_dir), embedder, batching=batching)
+        if embedder
+        else SearchEngine.open(settings, own_encoder=True, batching=batching)
     )  # as serve: the index's own encoder, so the rebuild reuses its vectors
-    if batching:
-        engine.embedder = BatchingEmbedder(engine.embedder)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])

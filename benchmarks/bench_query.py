@@ -36,6 +36,7 @@ from bench_index import fit_mixture  # noqa: E402
 from synthetic import Mixture  # noqa: E402
 
 from index import Embedder, Settings, build_index, iter_articles, load_embedder, open_index  # noqa: E402
+from index.embedding import encode_spans_separately  # noqa: E402
 from search import SearchEngine  # noqa: E402
 
 WORDS = "market election storm treaty minister court energy river festival vaccine league budget border".split()
@@ -48,6 +49,7 @@ class MixtureEmbedder:
         self.real, self.mixture = real, mixture
         self.name, self.source, self.fingerprint = real.name, "benchmark mixture", "benchmark-mixture"
         self.dimension, self.max_tokens, self.prompt_tokens = real.dimension, real.max_tokens, real.prompt_tokens
+        self.backend, self.notices = "torch-fp32", []  # recorded as the default encoder, as the queries are
 
     def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         seeds = [int.from_bytes(hashlib.md5(t.encode()).digest()[:4], "little") for t in texts]
@@ -56,6 +58,11 @@ class MixtureEmbedder:
             if texts
             else np.zeros((0, self.dimension), np.float32)
         )
+
+    def encode_passages_pooled(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        return encode_spans_separately(self, texts, spans, batch_size)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.real.encode_queries(texts)

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -171,7 +171,7 @@ def build(
     )
     with BuildProgressBar(enabled=not quiet and not as_json) as bar:
         if ray is not None:
-            from index.build.ray import build_index_on_ray
+            from index import build_index_on_ray
 
             address = None if ray == "local" else ray
             report = build_index_on_ray(sources, settings, address=address, progress=bar.update)
@@ -271,21 +271,17 @@ def query(
         _ask_server(settings, queries, params, named_index=index is not None or "SEMSEARCH_INDEX" in os.environ,
                     as_json=as_json)  # fmt: skip
         return
-    from search.engine import SearchEngine, validate_k, validate_mode, validate_query
-    from search.filters import parse_filters
-    from search.results import Grouping, Mode
+    from search.engine import SearchEngine
+    from search.results import QueryOptions, validate_query
 
-    validate_k(k)
-    validate_mode(mode, group)
+    options = QueryOptions.of(k=k, offset=offset, mode=mode, group=group, snippets=snippets, lang=lang, since=since,
+                              until=until, source=source)  # fmt: skip
     # a batch line that is no query (blank, too long) keeps its place in the output, as an error object
     lines = [validate_query(text)] if text is not None else _read_batch(batch)  # type: ignore[arg-type]
     checked = [_checked(line, validate_query) for line in lines]
     engine = SearchEngine.open(settings)
-    filters = parse_filters(lang, since, until, source, index_languages=engine.languages())
     queries = [q for q in checked if isinstance(q, str)]
-    # validate_mode has checked both against MODES and GROUPINGS
-    results = engine.search_many(queries, k, filters=filters, mode=cast(Mode, mode), group=cast(Grouping, group),
-                                 snippets=snippets, offset=offset) if queries else []  # fmt: skip
+    results = engine.answer_many(queries, options) if queries else []
     for warning in engine.warnings:  # the model's, known once it loaded (a lexical query never loads it)
         typer.echo(f"warning: {warning}", err=True)
     _print_results(lines, checked, results, as_json=as_json, batch=batch is not None)
@@ -321,7 +317,7 @@ def _ask_server(
 
     expect = None
     if named_index:
-        from index.storage.versions import current_version
+        from index import current_version
 
         expect = current_version(settings.index_dir).name
     assert settings.url is not None
@@ -379,7 +375,7 @@ def _interactive(settings: Settings, k: int, lang: str | None, mode: str, group:
 
 def parse_fields(pairs: list[str]) -> tuple[tuple[str, str], ...]:
     """``["text=body", "title=headline"]`` as field/column pairs; an unknown field or a bad pair is refused."""
-    from index.ingest.formats import FIELDS
+    from index import FIELDS
 
     out = []
     for pair in pairs:
@@ -441,14 +437,14 @@ def evaluate_cmd(
     gpu: GpuOpt = None,
 ) -> None:
     """Score retrieval on judged queries (Recall@1/10, MRR@10, nDCG@10). Example: semsearch eval benchmarks/dev_eval/seeds.jsonl"""
-    from search.engine import SearchEngine, validate_mode
+    from search.engine import SearchEngine
     from search.evaluation import evaluate, load_judgements
-    from search.results import Mode
+    from search.results import QueryOptions
 
-    validate_mode(mode, DEFAULT_GROUP)
+    options = QueryOptions.of(mode=mode)
     loaded = load_judgements(judgements)
     engine = SearchEngine.open(_settings(index, model, store=store, **_encoding(encoder, fast, gpu)))
-    report = evaluate(engine, loaded, mode=cast(Mode, mode))
+    report = evaluate(engine, loaded, mode=options.mode)
     for article in report.unknown_articles:
         typer.echo(f"warning: judgements name an article not in the index: {article}", err=True)
     for query in report.skipped_queries:
@@ -487,18 +483,16 @@ def serve(
     import uvicorn
 
     from search.api import create_app
-    from search.batching import BatchingEmbedder
     from search.engine import SearchEngine
-    from search.query_cache import QueryVectorCache
     from search.serving import ServedIndex
 
     settings = _settings(index, model, api_key=api_key, store=store, **_encoding(encoder, fast, gpu))
     public = host not in ("127.0.0.1", "localhost", "::1")
     if public and not settings.api_key:
         raise SemsearchError(f"Serving on {host} needs an API key: pass --api-key or set SEMSEARCH_API_KEY.")
-    engine = SearchEngine.open(settings, own_encoder=True)  # refuses to start without a loadable index
-    # a repeated query costs no model call; queries arriving together share one
-    engine.embedder = QueryVectorCache(BatchingEmbedder(cast(QueryVectorCache, engine.embedder).inner))
+    # refuses to start without a loadable index; queries arriving together share one model call
+    engine = SearchEngine.open(settings, own_encoder=True, batching=True)
+    engine.embedder  # noqa: B018 - the model loads before the server answers, and says what it must
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -526,7 +520,7 @@ def export(
     """Copy the index's vectors into Milvus (no re-encoding). Example: semsearch export --to milvus://localhost:19530/news"""
     from dataclasses import asdict
 
-    from index.vectors.stores import export_to_milvus
+    from index import export_to_milvus
 
     report = export_to_milvus(_settings(index).index_dir, to, index_type=index_type, recall_target=recall)
     if as_json:
@@ -575,7 +569,7 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Verify every file of the index against its build's checksums (exit 4 naming damaged files). Example: semsearch check"""
-    from index.storage.versions import check_index
+    from index import check_index
 
     report = check_index(_settings(index).index_dir)
     if as_json:
@@ -647,7 +641,7 @@ def cache_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Show (or clear) the embedding cache: passage vectors kept across builds. Example: semsearch cache"""
-    from index.embedding.cache import cache_stats, clear_cache
+    from index import cache_stats, clear_cache
 
     settings = Settings.from_env()
     stats = cache_stats(settings.cache_dir, settings.cache_bytes)

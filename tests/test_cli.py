@@ -295,7 +295,7 @@ def test_cosmetics_of_build_info_eval_help_and_version(
     assert not [r for r in caplog.records if r.name.startswith("bm25s") and r.levelno < logging.WARNING]
     code, out, _ = run("info", "--index", index)
     assert code == 0 and "search     exact\n" in out and "exact; exact search" not in out
-    assert "           tests/conftest.py" in out and "from tests/conftest.py" not in out
+    assert "           index/embedding/testing.py" in out and "from index/embedding/testing.py" not in out
     judged = tmp_path / "judged.jsonl"
     judged.write_text('{"id": "q1", "text": "quake Palu", "relevant": ["quake.txt"], "lang": "en"}\n')
     code, out, _ = run("eval", str(judged), "--index", index)

@@ -27,7 +27,7 @@ import numpy as np
 from ..chunking import Chunker
 from ..disk import writing
 from ..embedding import Embedder, encode_with_sentences, load_embedder
-from ..embedding.backends import TORCH_FP32
+from ..embedding.backends import BACKENDS
 from ..embedding.batches import batch_size
 from ..embedding.cache import EmbeddingCache
 from ..embedding.pool import EncodePool, available_cores, encode_workers
@@ -151,7 +151,7 @@ def index_articles(
             f"Models would be kept inside the index folder {settings.index_dir}; set SEMSEARCH_HOME to another folder."
         )
     embedder = embedder or load_model(settings, notify)
-    notices: list[str] = list(getattr(embedder, "notices", []))
+    notices: list[str] = list(embedder.notices)
     if settings.passage_tokens > embedder.max_tokens:
         raise SemsearchError(
             f"--passage-tokens {settings.passage_tokens} exceeds the model's limit of {embedder.max_tokens}."
@@ -482,7 +482,7 @@ def _encoding(
     workers, threads = encode_workers(
         settings.encode_workers, _backend(embedder), available_cores(), ENCODE_THREADS_PER_WORKER
     )
-    if workers > 1 and getattr(embedder, "backend", None) is not None:
+    if workers > 1 and embedder.backend in BACKENDS:  # a backend workers can load (not a test embedder)
         factory = partial(
             load_embedder, settings.model, settings.models_dir, _backend(embedder), use_gpu=False
         )  # fmt: skip
@@ -499,8 +499,8 @@ def _encoding(
 
 
 def _backend(embedder: Embedder) -> str:
-    """The embedder's backend (plumbing embedders in tests may not name one)."""
-    return str(getattr(embedder, "backend", TORCH_FP32))
+    """The embedder's backend, as the index and the embedding cache record it."""
+    return embedder.backend
 
 
 def memory_budget() -> int:

@@ -107,7 +107,7 @@ def build_index_on_ray(
         articles, republished = find_duplicates(articles)
         embedder = embedder or load_model(settings, notify)
         # the workers encode with the driver's backend, so the index records the one that made its vectors
-        backend = getattr(embedder, "backend", None)
+        backend = embedder.backend
         factory = worker_embedder or _ModelLoader(settings.model, settings.models_dir, backend, settings.use_gpu)
         texts, spans = embedded_texts(articles, embedder, settings)
         todo = _to_encode(texts, spans, settings, embedder)
@@ -324,9 +324,11 @@ class _EncodeActor:
         self.settings = settings
         # an fp32 torch encoder (the driver's backend when the driver has no GPU) runs on the actor's GPU: the
         # same fp32 arithmetic, so the same vectors within float tolerance
-        model = getattr(self.embedder, "model", None)
-        if gpu and getattr(self.embedder, "backend", None) == "torch-fp32" and model is not None:
-            model.to("cuda")
+        from ..embedding.backends import TORCH_FP32
+        from ..embedding.sentence_transformer import SentenceTransformerEmbedder
+
+        if gpu and isinstance(self.embedder, SentenceTransformerEmbedder) and self.embedder.backend == TORCH_FP32:
+            self.embedder.model.to("cuda")
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
         texts = [str(t) for t in batch["text"]]
