@@ -216,8 +216,8 @@ class SearchEngine:
             t0 = time.perf_counter() - per_query_ms / 1000
             ranking = rank(self.index, self.vectors, self.confidence, query, vector, options.mode, depth, allowed)
             hits = make_hits(self.index, ranking, vector, options.k, options.group, options.snippets, options.offset)
-            note = ranking.no_good_match(options.offset + options.k)
-            results.append(self._result(query, options, hits, t0, note))
+            weak = ranking.no_good_match(options.offset + options.k)
+            results.append(self._result(query, options, hits, t0, weak))
         return results
 
     def _result(self, query: str, options: QueryOptions, hits: list, since: float, note: str | None) -> QueryResult:

@@ -232,7 +232,9 @@ def _explain(error: Mapping[str, Any], fields: Mapping[str, Any]) -> str:
     if field == "group":
         return f"Unknown grouping {value!r}; use one of {', '.join(GROUPINGS)}."
     if field == "q":
-        validate_query(value)  # raises the message for an empty, invisible or too long query
+        validate_query(
+            value if isinstance(value, str) else ""
+        )  # raises the message for an empty, invisible or too long query
     if error["type"] == "extra_forbidden":
         return f"Unknown query option {field!r}."
     return f"{field}: {error['msg']}."
