@@ -148,6 +148,7 @@ class BatchMixtureEmbedder:
         self.real, self.mixture = real, mixture
         self.name, self.source, self.fingerprint = real.name, "benchmark mixture", "benchmark-mixture"
         self.dimension, self.max_tokens, self.prompt_tokens = real.dimension, real.max_tokens, real.prompt_tokens
+        self.backend, self.notices = real.backend, list[str]()
 
     def _draw(self, texts: Sequence[str], n: int) -> np.ndarray:
         first = texts[0].encode() if texts else b""

@@ -33,7 +33,6 @@ from index.embedding.batches import batch_size
 from index.settings import ENCODE_TOKEN_BUDGET, ONNX_ENCODE_TOKEN_BUDGET
 from index.storage.sentences import body_sentence_spans
 from search import SearchEngine
-from search.batching import BatchingEmbedder
 
 ENCODERS = ("torch-fp32", "onnx-int8")
 
@@ -137,7 +136,7 @@ def _latency(index_dir: Path, embedder: Embedder, queries: list[str]) -> dict[st
         started = time.perf_counter()
         engine.search(q)
         single.append((time.perf_counter() - started) * 1000)
-    engine.embedder = BatchingEmbedder(embedder)
+    engine = SearchEngine(open_index(index_dir), embedder, batching=True)  # micro-batched, as served
     concurrent: list[float] = []
     lock = threading.Lock()
 

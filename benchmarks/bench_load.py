@@ -25,7 +25,6 @@ from index import Settings, build_index, open_index
 from index.storage.versions import current_version
 from search import SearchEngine
 from search.api import create_app
-from search.batching import BatchingEmbedder
 from search.serving import ServedIndex
 
 # Each request's text is made unique (a number appended), so the engine's query-vector LRU never answers
@@ -43,10 +42,10 @@ def run(
 
     settings = Settings.from_env().with_overrides(index_dir=index_dir)
     engine = (
-        SearchEngine(open_index(index_dir), embedder) if embedder else SearchEngine.open(settings, own_encoder=True)
+        SearchEngine(open_index(index_dir), embedder, batching=batching)
+        if embedder
+        else SearchEngine.open(settings, own_encoder=True, batching=batching)
     )  # as serve: the index's own encoder, so the rebuild reuses its vectors
-    if batching:
-        engine.embedder = BatchingEmbedder(engine.embedder)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])

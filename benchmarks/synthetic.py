@@ -91,7 +91,7 @@ class MixtureEmbedder:
     def __init__(self, real: Embedder, mixture: Mixture) -> None:
         self.real, self.mixture = real, mixture
         self.name, self.source, self.fingerprint = real.name, "benchmark mixture", "benchmark-mixture"
-        self.backend = real.backend
+        self.backend, self.notices = real.backend, list[str]()
         self.dimension, self.max_tokens, self.prompt_tokens = real.dimension, real.max_tokens, real.prompt_tokens
 
     def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
@@ -99,6 +99,13 @@ class MixtureEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
         return np.vstack([self.mixture.sample(1, seed=s) for s in seeds])
+
+    def encode_passages_pooled(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        from index.embedding import encode_spans_separately
+
+        return encode_spans_separately(self, texts, spans, batch_size)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.real.encode_queries(texts)

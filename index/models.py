@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -70,6 +71,36 @@ class Republished:
     url: str | None
     date: str | None
     path: str
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which articles a query may return, in the one shape every store understands (SQLite's
+    ``Store.article_numbers_where``, a Milvus expression); every field left empty means "any"."""
+
+    langs: tuple[str, ...] = ()  # ISO 639-1 codes
+    since: date | None = None  # inclusive; an article without a date never matches a date bound
+    until: date | None = None
+    source: str | None = None  # the outlet exactly, or a path prefix
+    article_ids: tuple[str, ...] | None = None  # only these articles (None: any)
+
+    @property
+    def active(self) -> bool:
+        """True when a field filter (language, dates, source) is set."""
+        return bool(self.langs or self.since or self.until or self.source)
+
+    @property
+    def limits(self) -> bool:
+        """True when the filter excludes anything: a field filter, or a list of article ids."""
+        return self.active or self.article_ids is not None
+
+    def describe(self) -> str:
+        """The field filters in words, for notes and messages."""
+        parts = [f"lang={','.join(self.langs)}"] if self.langs else []
+        parts += [f"since={self.since}"] if self.since else []
+        parts += [f"until={self.until}"] if self.until else []
+        parts += [f"source={self.source}"] if self.source else []
+        return " ".join(parts)
 
 
 class Notices(list[T]):

@@ -4,22 +4,23 @@ Public names resolve lazily (PEP 562), as in ``index``: ``import search`` loads 
 until a name is used.
 """
 
-from typing import TYPE_CHECKING
-
-from index._lazy import lazy_names
+import importlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # names for type checkers and editors; at run time __getattr__ resolves them
+    from index import Filter
     from search.engine import SearchEngine, describe_index
     from search.evaluation import EvalReport, evaluate, load_judgements
-    from search.filters import QueryFilters, parse_filters
-    from search.results import Hit, IndexInfo, QueryRequest, QueryResult, Snippet, Span, Version
+    from search.filters import parse_filters
+    from search.results import Hit, IndexInfo, QueryOptions, QueryRequest, QueryResult, Snippet, Span, Version
 
 # public name -> the module that defines it
 _WHERE = {
     "EvalReport": "search.evaluation",
     "Hit": "search.results",
     "IndexInfo": "search.results",
-    "QueryFilters": "search.filters",
+    "Filter": "index",
+    "QueryOptions": "search.results",
     "QueryRequest": "search.results",
     "QueryResult": "search.results",
     "SearchEngine": "search.engine",
@@ -34,9 +35,10 @@ _WHERE = {
 
 __all__ = [
     "EvalReport",
+    "Filter",
     "Hit",
     "IndexInfo",
-    "QueryFilters",
+    "QueryOptions",
     "QueryRequest",
     "QueryResult",
     "SearchEngine",
@@ -50,4 +52,14 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_names(__name__, _WHERE)
+def __getattr__(name: str) -> Any:
+    """A public name, loaded from its module on first use (PEP 562), then kept."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(importlib.import_module(module), name)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*_WHERE, *(n for n in globals() if n.startswith("__"))})

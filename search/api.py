@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from importlib.metadata import version
 from typing import Annotated
@@ -24,25 +24,15 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import SemsearchError
-from index.settings import (
-    DEFAULT_GROUP,
-    DEFAULT_K,
-    DEFAULT_MODE,
-    MAX_DEPTH,
-    MAX_K,
-    MAX_QUERY_CHARS,
-    Settings,
-)
+from index.settings import Settings
 from search.engine import SearchEngine
-from search.filters import parse_filters
 from search.http_edge import Edge, LatencyWindow, describe_invalid_request
 from search.results import (
     ArticlesIn,
     ArticleView,
     ErrorBody,
-    Grouping,
     IndexInfo,
-    Mode,
+    QueryParams,
     QueryRequest,
     QueryResult,
     ServerStats,
@@ -76,7 +66,6 @@ def create_app(
     app = FastAPIOffline(
         title="semsearch", version=version("semsearch"), description="Cross-lingual semantic news search."
     )
-    started = time.monotonic()
     latency = LatencyWindow()
     # The edge runs before any route reads a body: keys on the headers alone, bodies counted as received.
     app.add_middleware(
@@ -88,8 +77,19 @@ def create_app(
 
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"])
 
-    def reader() -> SearchEngine:
+    def reader() -> SearchEngine:  # each request takes the current engine once, and keeps it to the end
         return holder.engine
+
+    _error_handlers(app)
+    _query_routes(app, reader)
+    _page_routes(app)
+    _status_routes(app, reader, holder, latency)
+    _write_routes(app, holder)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    """The app's one translation of errors: every error body is ``{"error": {"type", "message"}}``."""
 
     @app.exception_handler(SemsearchError)
     async def _semsearch_error(request: Request, exc: SemsearchError) -> JSONResponse:
@@ -113,35 +113,20 @@ def create_app(
         kind = "InvalidRequest" if status == 422 else "UnsupportedMediaType"
         return JSONResponse(status_code=status, content={"error": {"type": kind, "message": message}})
 
+
+def _query_routes(app: FastAPI, reader: Callable[[], SearchEngine]) -> None:
+    """Search and reading: /query (GET and POST take the same request model), /info, /articles/{id}."""
+
     # Plain ``def`` routes run in FastAPI's thread pool, so encoding never blocks the event loop.
     @app.get("/query", response_model=QueryResult, responses=_ERRORS)
-    def get_query(
-        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="query text, any language")],
-        k: Annotated[int, Query(ge=1, le=MAX_K, description="how many articles")] = DEFAULT_K,
-        offset: Annotated[int, Query(ge=0, le=MAX_DEPTH - 1, description="results to skip first (paging)")] = 0,
-        lang: Annotated[str | None, Query(description="comma-separated ISO 639-1 codes, e.g. ar,fa")] = None,
-        since: Annotated[str | None, Query(description="earliest article date, YYYY-MM-DD")] = None,
-        until: Annotated[str | None, Query(description="latest article date, YYYY-MM-DD")] = None,
-        source: Annotated[str | None, Query(description="outlet name, or a path prefix")] = None,
-        mode: Annotated[Mode, Query(description="dense, lexical or hybrid")] = DEFAULT_MODE,
-        group: Annotated[Grouping, Query(description="stories (one result per story) or articles")] = DEFAULT_GROUP,
-        snippets: Annotated[bool, Query(description="best sentence(s) of each hit, with highlights")] = True,
-        engine: SearchEngine = Depends(reader),
-    ) -> QueryResult:
+    def get_query(params: Annotated[QueryParams, Query()], engine: SearchEngine = Depends(reader)) -> QueryResult:
         """Search: the k best articles (or stories) for q, each with its best passage and snippet; optional filters."""
-        filters = parse_filters(lang, since, until, source, index_languages=engine.languages(), prefix="")
-        return engine.search(q, k, filters=filters, mode=mode, group=group, snippets=snippets, offset=offset)
+        return engine.answer(params)
 
     @app.post("/query", response_model=QueryResult, responses=_ERRORS)
     def post_query(request: QueryRequest, engine: SearchEngine = Depends(reader)) -> QueryResult:
         """Search with a JSON body {"q": ..., "k": ..., "lang": ..., "since", "until", "source", "mode", "group"}."""
-        filters = parse_filters(
-            request.lang, request.since, request.until, request.source, index_languages=engine.languages(), prefix=""
-        )
-        return engine.search(
-            request.q, request.k, filters=filters, mode=request.mode, group=request.group, snippets=request.snippets,
-            offset=request.offset,
-        )  # fmt: skip
+        return engine.answer(request)
 
     @app.get("/info", response_model=IndexInfo, responses=_ERRORS)
     def get_info(engine: SearchEngine = Depends(reader)) -> IndexInfo:
@@ -153,7 +138,10 @@ def create_app(
         """One stored article: text, passages with their offsets, story versions and republished copies."""
         return engine.article(article_id)
 
-    # GET and HEAD: a monitor or a link checker asks for the pages (and /health) with HEAD
+
+def _page_routes(app: FastAPI) -> None:
+    """The web pages and liveness. GET and HEAD: a monitor or a link checker asks for them with HEAD."""
+
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
         """The search page (plain HTML and JavaScript over /query; nothing loaded from elsewhere)."""
@@ -173,6 +161,13 @@ def create_app(
 
     app.head("/health", include_in_schema=False)(health)  # one operation in the schema, two methods
 
+
+def _status_routes(
+    app: FastAPI, reader: Callable[[], SearchEngine], holder: ServedIndex, latency: LatencyWindow
+) -> None:
+    """Readiness and statistics of the served index."""
+    started = time.monotonic()
+
     @app.get("/ready", responses=_ERRORS)
     def ready(engine: SearchEngine = Depends(reader)) -> dict[str, object]:
         """Readiness: an index is loaded and answers (the server never starts without one)."""
@@ -190,7 +185,10 @@ def create_app(
             queries=latency.count, query_ms=latency.percentiles(), reloads=holder.reloads,
         )  # fmt: skip
 
-    writing = threading.Lock()  # writes queue here, one at a time; searches go on meanwhile
+
+def _write_routes(app: FastAPI, holder: ServedIndex) -> None:
+    """Writes (one at a time; searches go on meanwhile) and the admin reload."""
+    writing = threading.Lock()
 
     @app.post("/articles", response_model=WriteResult, responses=_WRITE_ERRORS)
     def post_articles(body: ArticlesIn) -> WriteResult:
@@ -209,13 +207,9 @@ def create_app(
         """Serve the index's current version now (a build is also noticed by itself within a second)."""
         return {"index_version": holder.reload()}
 
-    return app
-
 
 def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete: Sequence[str] = ()) -> WriteResult:
-    from index import Article, Repaired, Skipped
-    from index.build.writes import write_articles, write_settings
-    from index.ingest.walk import articles_from_records
+    from index import Article, Repaired, Skipped, articles_from_records, write_articles, write_settings
 
     engine = holder.engine
     if holder.index_dir is None:
@@ -224,7 +218,7 @@ def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete
         raise SemsearchError(f"This server searches vectors in {engine.store}: change the index with `semsearch "
                              "build`, copy it with `semsearch export`, then restart the server.")  # fmt: skip
     m = engine.index.manifest  # the write keeps how this index was built
-    backend = getattr(engine.embedder, "backend", m.model.encoder)
+    backend = engine.embedder.backend
     if backend != m.model.encoder:  # its vectors would not match the index's: every passage would be re-encoded
         raise SemsearchError(f"This server encodes with {backend} but the index was built with {m.model.encoder}; "
                              "restart it without --encoder/--fast to accept writes.")  # fmt: skip

@@ -12,11 +12,11 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from index import Embedder
+from index import QueryEncoder
+from search.encoding import QueryEncoderLayer
 
 WINDOW_S = 0.003
 MAX_BATCH = 64
@@ -32,20 +32,17 @@ class _Request:
     error: BaseException | None = None
 
 
-class BatchingEmbedder:
-    """An embedder whose ``encode_queries`` batches concurrent callers; everything else is passed through."""
+class QueryBatcher(QueryEncoderLayer):
+    """A query encoder whose ``encode_queries`` batches concurrent callers."""
 
-    def __init__(self, inner: Embedder, window_s: float = WINDOW_S, max_batch: int = MAX_BATCH) -> None:
-        self._inner = inner
+    def __init__(self, inner: QueryEncoder, window_s: float = WINDOW_S, max_batch: int = MAX_BATCH) -> None:
+        super().__init__(inner)
         self._window = window_s
         self._max = max_batch
         self._queue: list[_Request] = []
         self._lock = threading.Lock()
         self._leading = False
         self.batches = 0  # model calls made, for measuring what batching buys
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for ``texts``, encoded together with whatever other callers sent meanwhile."""
@@ -72,7 +69,7 @@ class BatchingEmbedder:
         with self._lock:
             batch, self._queue = self._queue[: self._max], self._queue[self._max :]
         try:
-            vectors = self._inner.encode_queries([t for r in batch for t in r.texts])
+            vectors = self.inner.encode_queries([t for r in batch for t in r.texts])
             self.batches += 1
             position = 0
             for r in batch:

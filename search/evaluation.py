@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from index import Filter
 from index.errors import SemsearchError
 from index.settings import DEFAULT_MODE, MAX_K
 from search.engine import SearchEngine
-from search.filters import QueryFilters
 from search.results import Mode
 
 EVAL_K = 10
@@ -80,7 +81,7 @@ def load_judgements(path: Path) -> list[Judgement]:
 
 
 def evaluate(
-    engine: SearchEngine, judgements: list[Judgement], filters: QueryFilters | None = None, mode: Mode = DEFAULT_MODE
+    engine: SearchEngine, judgements: list[Judgement], filters: Filter | None = None, mode: Mode = DEFAULT_MODE
 ) -> EvalReport:
     """Run every query and score its article ranking (no story grouping); unknown ids are reported, not fatal."""
     known = engine.index.store.article_numbers([a for j in judgements for a in j.relevant + j.exclude])
@@ -111,7 +112,7 @@ def evaluate(
 
 
 def _pair_scores(
-    engine: SearchEngine, usable: list[Judgement], known: dict[str, int], filters: QueryFilters | None, mode: Mode
+    engine: SearchEngine, usable: list[Judgement], known: dict[str, int], filters: Filter | None, mode: Mode
 ) -> dict[str, list[tuple[float, float, float, float]]]:
     """Per (query language, article language): each query searched among that language's articles only
     (a language filter), scored on its relevant articles in that language, as in cross-language IR."""
@@ -122,10 +123,9 @@ def _pair_scores(
             by_target.setdefault(target, []).append(judgement)
     pairs: dict[str, list[tuple[float, float, float, float]]] = {}
     for target, judgements in sorted(by_target.items()):
-        base = filters.model_dump() if filters is not None else {}
-        if base.get("lang") and target not in base["lang"]:
+        if filters is not None and filters.langs and target not in filters.langs:
             continue
-        only = QueryFilters(**{**base, "lang": [target]})
+        only = replace(filters or Filter(), langs=(target,))
         depth = min(MAX_K, EVAL_K + max(len(j.exclude) for j in judgements))
         results = engine.search_many(
             [j.text for j in judgements], k=depth, filters=only, mode=mode, group="articles", snippets=False

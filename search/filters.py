@@ -1,4 +1,4 @@
-"""Query filters (language, date range, outlet or path prefix), validated once for every edge."""
+"""Query filters (language, date range, outlet or path prefix) parsed from text into ``index.Filter``, once per query."""
 
 from __future__ import annotations
 
@@ -6,37 +6,11 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
-
+from index import KNOWN_LANGUAGES, Filter
 from index.errors import InvalidQueryError
-from index.ingest.language import KNOWN_LANGUAGES
 
 # A calendar day exactly as YYYY-MM-DD (date.fromisoformat alone also takes 20240101 and 2024-W01-1).
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-
-
-class QueryFilters(BaseModel):
-    """Which articles a query may return; every field left out means "any"."""
-
-    model_config = ConfigDict(frozen=True)
-
-    lang: list[str] | None = None
-    since: date | None = None
-    until: date | None = None
-    source: str | None = None
-
-    @property
-    def active(self) -> bool:
-        """True when any filter is set."""
-        return bool(self.lang or self.since or self.until or self.source)
-
-    def describe(self) -> str:
-        """The filters in words, for notes and messages."""
-        parts = [f"lang={','.join(self.lang)}"] if self.lang else []
-        parts += [f"since={self.since}"] if self.since else []
-        parts += [f"until={self.until}"] if self.until else []
-        parts += [f"source={self.source}"] if self.source else []
-        return " ".join(parts)
 
 
 def parse_filters(
@@ -47,8 +21,8 @@ def parse_filters(
     *,
     index_languages: Iterable[str] = (),
     prefix: str = "--",
-) -> QueryFilters:
-    """Validate raw filter values (comma-separated languages, ISO dates) into QueryFilters.
+) -> Filter:
+    """Validate raw filter values (comma-separated languages, ISO dates) into the one ``Filter`` the stores take.
 
     Messages name a filter as the edge does: ``prefix`` "--" for the CLI's flags, "" for HTTP's fields."""
     codes = None
@@ -64,7 +38,7 @@ def parse_filters(
     start, end = _date(since, prefix + "since"), _date(until, prefix + "until")
     if start and end and start > end:
         raise InvalidQueryError(f"{prefix}since {start} is after {prefix}until {end}; swap them.")
-    return QueryFilters(lang=codes or None, since=start, until=end, source=(source or "").strip() or None)
+    return Filter(langs=tuple(codes or ()), since=start, until=end, source=(source or "").strip() or None)
 
 
 def _date(value: str | date | None, name: str) -> date | None:

@@ -16,11 +16,13 @@ from index.settings import RRF_K
 
 @dataclass(frozen=True)
 class Ranked:
-    """An article in a ranking: its number, score, and the row (vector id) that earned the score."""
+    """An article in a ranking: its number, score, and the row that earned the score (its vector id, and its
+    position in the index's rows, looked up once)."""
 
     article: int
     score: float
     row: int
+    position: int
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,13 @@ class Candidate:
     lexical: Ranked | None
 
 
-def best_per_article(scores: np.ndarray, ids: np.ndarray, articles: np.ndarray, depth: int) -> list[Ranked]:
+def best_per_article(
+    scores: np.ndarray, ids: np.ndarray, positions: np.ndarray, articles: np.ndarray, depth: int
+) -> list[Ranked]:
     """The first ``depth`` articles of rows already sorted best first, each with its best row."""
     _, first = np.unique(articles, return_index=True)
     first.sort()
-    return [Ranked(int(articles[i]), float(scores[i]), int(ids[i])) for i in first[:depth]]
+    return [Ranked(int(articles[i]), float(scores[i]), int(ids[i]), int(positions[i])) for i in first[:depth]]
 
 
 def single(ranking: list[Ranked], dense: bool) -> list[Candidate]:

@@ -63,24 +63,24 @@ def run_prompt(
 
 def _command(command: str, arg: str, state: PromptState) -> PromptState:
     from index.errors import InvalidQueryError
-    from search.engine import validate_k, validate_mode
     from search.filters import parse_filters
+    from search.results import QueryOptions
 
     if command in ("h", "help", "?"):
         return state
     if command == "k":
         if not arg.isdigit():
             raise InvalidQueryError(f":k takes a whole number, e.g. :k 5 (got {arg!r}).")
-        validate_k(int(arg))
+        QueryOptions.of(k=int(arg))
         return replace(state, k=int(arg))
     if command == "lang":
         parse_filters(arg or None)  # an unknown code is refused now, not at every query after
         return replace(state, lang=arg or None)
     if command == "mode":
-        validate_mode(arg, state.group)
+        QueryOptions.of(mode=arg, group=state.group)
         return replace(state, mode=arg)
     if command == "group":
-        validate_mode(state.mode, arg)
+        QueryOptions.of(mode=state.mode, group=arg)
         return replace(state, group=arg)
     raise InvalidQueryError(f"Unknown command :{command}. {HELP}")
 

@@ -7,33 +7,25 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from index import Embedder
+from index import QueryEncoder
 from index.settings import QUERY_CACHE_ENTRIES
+from search.encoding import QueryEncoderLayer
 
 
-class QueryVectorCache:
-    """An embedder whose ``encode_queries`` remembers the last ``entries`` query vectors; everything else
-    is passed through. Misses of one call go to the inner embedder together, in one call."""
+class QueryVectorCache(QueryEncoderLayer):
+    """A query encoder whose ``encode_queries`` remembers the last ``entries`` query vectors. Misses of one
+    call go to the inner encoder together, in one call."""
 
-    def __init__(self, inner: Embedder, entries: int = QUERY_CACHE_ENTRIES) -> None:
-        self._inner = inner
+    def __init__(self, inner: QueryEncoder, entries: int = QUERY_CACHE_ENTRIES) -> None:
+        super().__init__(inner)
         self._entries = entries
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    @property
-    def inner(self) -> Embedder:
-        """The embedder this cache sits on."""
-        return self._inner
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for ``texts``, from the cache where there, else encoded and kept."""
@@ -45,7 +37,7 @@ class QueryVectorCache:
                     self._vectors.move_to_end(text)
                 out.append(vector)
         missing = list(dict.fromkeys(t for t, v in zip(texts, out) if v is None))
-        fresh = dict(zip(missing, self._inner.encode_queries(missing))) if missing else {}
+        fresh = dict(zip(missing, self.inner.encode_queries(missing))) if missing else {}
         with self._lock:
             self.hits += len(texts) - sum(v is None for v in out)
             self.misses += len(missing)
@@ -55,5 +47,5 @@ class QueryVectorCache:
             while len(self._vectors) > self._entries:
                 self._vectors.popitem(last=False)
         rows = [v if v is not None else fresh[t] for t, v in zip(texts, out)]
-        dim = int(self._inner.dimension)
+        dim = int(self.dimension)
         return np.stack(rows).astype(np.float32, copy=False) if rows else np.zeros((0, dim), np.float32)

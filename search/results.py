@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from index import Filter, normalise
+from index.errors import InvalidQueryError
 from index.settings import DEFAULT_GROUP, DEFAULT_K, DEFAULT_MODE, MAX_DEPTH, MAX_K, MAX_QUERY_CHARS
 
 Mode = Literal["dense", "lexical", "hybrid"]
@@ -138,12 +142,14 @@ class QueryResult(BaseModel):
     )
 
 
-class QueryRequest(BaseModel):
-    """Body of ``POST /query`` (strict JSON types: 0 is not false, "10" is not 10)."""
+class QueryOptions(BaseModel):
+    """How to answer a query: how many results, from where, by which mode, among which articles. The one place
+    the bounds are written: the library, the CLI and both HTTP routes validate through this model (strict JSON
+    types: 0 is not false, "10" is not 10). The filters stay text here; the engine parses them once, against the
+    index's languages (``filter``)."""
 
     model_config = ConfigDict(strict=True, extra="forbid")  # a misspelt field is refused, not ignored
 
-    q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the query text, any language")
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="how many articles (or stories) to return")
     offset: int = Field(default=0, ge=0, le=MAX_DEPTH - 1, description="results to skip first (paging)")
     mode: Mode = Field(default=DEFAULT_MODE, description="dense, lexical or hybrid (both, fused by reciprocal rank)")
@@ -153,6 +159,85 @@ class QueryRequest(BaseModel):
     since: str | None = Field(default=None, description="earliest article date, YYYY-MM-DD")
     until: str | None = Field(default=None, description="latest article date, YYYY-MM-DD")
     source: str | None = Field(default=None, description="outlet name, or a path prefix of the source files")
+
+    @model_validator(mode="after")
+    def _within_depth(self) -> Self:
+        if self.offset + self.k > MAX_DEPTH:  # raised as is (not a ValueError): every edge answers it the same
+            raise InvalidQueryError(
+                f"offset must be a whole number from 0 to {MAX_DEPTH - self.k} (offset + k ≤ {MAX_DEPTH})."
+            )
+        return self
+
+    @classmethod
+    def of(cls, **fields: Any) -> Self:
+        """The model, or an InvalidQueryError saying which value is out of bounds (the library's and CLI's way in)."""
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            raise InvalidQueryError(_explain(exc.errors()[0], fields)) from None
+
+    def filter(self, index_languages: Iterable[str] = ()) -> Filter:
+        """The filters as the stores take them, validated (codes against ISO 639-1 and the index's own)."""
+        from search.filters import parse_filters
+
+        return parse_filters(self.lang, self.since, self.until, self.source, index_languages=index_languages, prefix="")
+
+
+class QueryRequest(QueryOptions):
+    """One query and how to answer it: the body of ``POST /query``, and what ``GET /query`` and the CLI build."""
+
+    q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the query text, any language")
+
+    @field_validator("q")
+    @classmethod
+    def _visible(cls, q: str) -> str:
+        return validate_query(q)
+
+
+class QueryParams(QueryRequest):
+    """``GET /query``'s parameters: the same fields and bounds, as text (a query string has no types) and
+    parameters the route does not know ignored, as any GET route does."""
+
+    model_config = ConfigDict(strict=False, extra="ignore")
+
+
+def validate_query(query: str) -> str:
+    """The query normalised as article text is (control characters as spaces), or an error saying what is wrong.
+
+    The one check every edge uses: a query of nothing but spaces and invisible characters (NUL, zero-width
+    space, BOM, soft hyphen, bidi controls) is empty, and would otherwise match arbitrary articles.
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidQueryError("The query is empty; type some words to search for.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidQueryError(f"The query has {len(query)} characters; shorten it to at most {MAX_QUERY_CHARS}.")
+    query = normalise("".join(" " if unicodedata.category(c) == "Cc" else c for c in query)).strip()
+    if not any(unicodedata.category(c)[0] not in "CZ" for c in query):  # no letter, digit, mark or symbol
+        raise InvalidQueryError("The query has no visible characters; type some words to search for.")
+    return query
+
+
+def _explain(error: Mapping[str, Any], fields: Mapping[str, Any]) -> str:
+    """A failed bound in the words the CLI and the library have always used."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    value = error.get("input")
+    if field == "k":
+        return f"k must be a whole number from 1 to {MAX_K}, got {value!r}."
+    if field == "offset":
+        k = fields.get("k", DEFAULT_K)
+        most = MAX_DEPTH - k if isinstance(k, int) and 1 <= k <= MAX_K else MAX_DEPTH - 1
+        return f"offset must be a whole number from 0 to {most} (offset + k ≤ {MAX_DEPTH})."
+    if field == "mode":
+        return f"Unknown mode {value!r}; use one of {', '.join(MODES)}."
+    if field == "group":
+        return f"Unknown grouping {value!r}; use one of {', '.join(GROUPINGS)}."
+    if field == "q":
+        validate_query(
+            value if isinstance(value, str) else ""
+        )  # raises the message for an empty, invisible or too long query
+    if error["type"] == "extra_forbidden":
+        return f"Unknown query option {field!r}."
+    return f"{field}: {error['msg']}."
 
 
 class ArticleIn(BaseModel):

@@ -18,12 +18,9 @@ import time
 import weakref
 from pathlib import Path
 
-from index import open_index
+from index import STORE_FILE, current_version, damaged, open_index
 from index.errors import SemsearchError
 from index.settings import DEFAULT_WRITE_WAIT_S
-from index.storage.arrays import damaged
-from index.storage.manifest import STORE_FILE
-from index.storage.versions import current_version
 from search.engine import SearchEngine
 
 RELOAD_CHECK_S = 1.0
@@ -115,7 +112,7 @@ class ServedIndex:
                     f"({index.manifest.model.name}); restart the server to serve it."
                 )
             # a Milvus store must match the new version
-            engine = SearchEngine(index, old.embedder, store=old.store)
+            engine = SearchEngine(index, old.embedder, store=old.store, batching=old.batching, encoder=old.encoder)
             quick_check(engine)
         except BaseException:
             index.close()

@@ -4,17 +4,15 @@ deterministic hashing embedder for plumbing tests (storage, chunking, errors) th
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from index import Settings, build_index, load_embedder
 from index.embedding import Embedder
+from index.embedding.testing import HashEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -23,52 +21,6 @@ SEED_ARTICLE = "000_1db846cdeb2b71b3.txt"
 SHARED = ROOT.parent / "shared"
 # Set by .ci/run, which has ../shared: a test that would skip for want of it fails instead.
 REQUIRE_SHARED = "SEMSEARCH_REQUIRE_SHARED"
-_TOKEN = re.compile(r"[\u3000-\u9fff]|\w+|[^\w\s]", re.UNICODE)
-
-
-class HashEmbedder:
-    """Plumbing-only embedder: a bag of hashed words, L2-normalised. Not a model; never used by the product."""
-
-    name = "test/hash-embedder"
-    source = "tests/conftest.py"
-    fingerprint = "hash-v1"
-    max_tokens = 512
-    prompt_tokens = 1
-
-    def __init__(self, dimension: int = 64) -> None:
-        self.dimension = dimension
-        self.encoded = 0
-
-    def _vector(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dimension, dtype=np.float32)
-        for token in _TOKEN.findall(text.lower()):
-            h = int.from_bytes(hashlib.md5(token.encode()).digest()[:4], "little")
-            v[h % self.dimension] += 1.0 if h & 1 << 31 else -1.0
-        v[0] += 0.01  # never the zero vector
-        return v / np.linalg.norm(v)
-
-    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
-        self.encoded += len(texts)
-        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
-
-    def encode_passages_pooled(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        # one "forward pass" per passage, as the real backend: sentence vectors come with it
-        vectors = self.encode_passages(texts, batch_size)
-        pooled = [
-            np.array([self._vector(t[s:e]) for s, e in sp]).reshape(-1, self.dimension) for t, sp in zip(texts, spans)
-        ]
-        return vectors, pooled
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encode_passages(texts, 32)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(_TOKEN.findall(t)) for t in texts]
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        return [m.span() for m in _TOKEN.finditer(text)]
 
 
 TINY_CORPUS = {

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from search.batching import BatchingEmbedder
+from search.batching import QueryBatcher
 from tests.conftest import HashEmbedder
 
 
@@ -26,7 +26,7 @@ class CountingEmbedder(HashEmbedder):
 
 def test_concurrent_queries_share_calls_and_get_their_own_vectors() -> None:
     inner = CountingEmbedder()
-    batching = BatchingEmbedder(inner, window_s=0.02)
+    batching = QueryBatcher(inner, window_s=0.02)
     texts = [f"query number {i}" for i in range(32)]
     results: dict[int, np.ndarray] = {}
     start = threading.Barrier(len(texts))
@@ -43,11 +43,11 @@ def test_concurrent_queries_share_calls_and_get_their_own_vectors() -> None:
     expected = HashEmbedder().encode_queries(texts)
     assert all(np.allclose(results[i][0], expected[i]) for i in range(len(texts)))
     assert inner.calls < len(texts) and batching.batches == inner.calls
-    assert batching.dimension == inner.dimension  # everything else passes through
+    assert batching.dimension == inner.dimension and batching.fingerprint == inner.fingerprint  # says what it is
 
 
 def test_an_error_reaches_every_caller_of_its_batch_and_nobody_hangs() -> None:
-    batching = BatchingEmbedder(CountingEmbedder(), window_s=0.02)
+    batching = QueryBatcher(CountingEmbedder(), window_s=0.02)
     errors: list[str] = []
 
     def ask(text: str) -> None:

@@ -169,7 +169,8 @@ def test_encoder_and_gpu_variables_are_read_and_flags_beat_them(
     monkeypatch: pytest.MonkeyPatch, tiny_index: Settings
 ) -> None:
     """Issue 13.6: SEMSEARCH_ENCODER and SEMSEARCH_NO_GPU are read (flag, then variable, then default)."""
-    from search.cli import _encoding, _settings
+    from search.cli_options import encoding as _encoding
+    from search.cli_options import settings_for as _settings
 
     defaults = Settings.from_env({})
     assert defaults.encoder is None and defaults.use_gpu is True
@@ -282,7 +283,7 @@ def test_cosmetics_of_build_info_eval_help_and_version(
     from` or `exact; exact search`, no `<bool>` in --help, --version, an `eval` legend, bm25s quiet."""
     import logging
 
-    from search.cli import plural, rate
+    from search.render import plural, rate
 
     assert [plural(1, "article"), plural(2, "article"), plural(0, "copy")] == ["1 article", "2 articles", "0 copies"]
     assert [rate(0.0167), rate(0.0), rate(41.33)] == ["0.017", "0", "41.3"]
@@ -295,7 +296,7 @@ def test_cosmetics_of_build_info_eval_help_and_version(
     assert not [r for r in caplog.records if r.name.startswith("bm25s") and r.levelno < logging.WARNING]
     code, out, _ = run("info", "--index", index)
     assert code == 0 and "search     exact\n" in out and "exact; exact search" not in out
-    assert "           tests/conftest.py" in out and "from tests/conftest.py" not in out
+    assert "           index/embedding/testing.py" in out and "from index/embedding/testing.py" not in out
     judged = tmp_path / "judged.jsonl"
     judged.write_text('{"id": "q1", "text": "quake Palu", "relevant": ["quake.txt"], "lang": "en"}\n')
     code, out, _ = run("eval", str(judged), "--index", index)

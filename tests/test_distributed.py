@@ -192,7 +192,7 @@ def test_a_ray_build_reports_what_happened_and_ships_no_cached_text(ray_cluster:
     """Issue 19.4: a Ray build's report and progress count what it did (vectors encoded on Ray, reused, from the
     cache; articles read), and texts the embedding cache holds are not shipped to the workers."""
     from index.build.pipeline import BuildProgress
-    from search.cli import vector_counts
+    from search.render import vector_counts
 
     corpus = write_corpus(tmp_path / "corpus")
     log = tmp_path / "encoded.log"

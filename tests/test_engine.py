@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import Settings, build_index, open_index
+from index import Filter, Settings, build_index, open_index
 from index.errors import IndexMismatchError, IndexNotFoundError, InvalidQueryError
 from index.settings import MAX_K, MAX_QUERY_CHARS
 from search import SearchEngine
@@ -134,3 +134,27 @@ def test_same_model_with_other_weights_warns(tiny_index: Settings) -> None:
 def test_missing_index(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFoundError):
         SearchEngine.open(Settings(home=tmp_path, index_dir=tmp_path / "none"))
+
+
+def test_a_query_weighs_its_terms_once_and_looks_up_row_positions_once(
+    engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13.5: per hybrid query, term weights are computed once; row positions are looked up by the dense
+    fetch and, only for articles shown by their first passage (a headline matched), once more by the hits,
+    which otherwise reuse the positions the retrievers found; a filter costs no lookup."""
+    calls = {"term_weights": 0, "positions": 0}
+    lexical, rows = type(engine.index.lexical), type(engine.index.rows)
+    for cls, name in ((lexical, "term_weights"), (rows, "positions")):
+        original = getattr(cls, name)
+
+        def counted(self: object, *args: object, _name: str = name, _original: object = original) -> object:
+            calls[_name] += 1
+            return _original(self, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(cls, name, counted)
+    result = engine.search("earthquake Sulawesi rescue", k=3, mode="hybrid")
+    assert result.results[0].article_id == "en_quake.txt" and result.results[0].snippet is not None
+    assert calls["term_weights"] == 1 and calls["positions"] <= 2
+    calls.update(term_weights=0, positions=0)
+    engine.search("earthquake Sulawesi rescue", k=3, mode="lexical", filters=Filter(langs=("en",)))
+    assert calls["term_weights"] == 1 and calls["positions"] <= 1

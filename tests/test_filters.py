@@ -82,7 +82,7 @@ def test_bad_filters_are_refused(raw: dict[str, str], message: str) -> None:
 
 def test_parse_accepts_lists_dates_and_blank_values() -> None:
     f = parse_filters(["AR", " fa "], date(2024, 1, 1), "", "  ")
-    assert f.lang == ["ar", "fa"] and f.since == date(2024, 1, 1) and f.until is None and f.source is None
+    assert f.langs == ("ar", "fa") and f.since == date(2024, 1, 1) and f.until is None and f.source is None
 
 
 def test_http_filters(engine: SearchEngine) -> None:

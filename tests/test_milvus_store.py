@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from index import Settings, build_index, open_index
+from index import Filter, Settings, build_index, open_index
 from index.embedding import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
-from index.vectors import ScalarFilter
 from index.vectors.milvus_store import MilvusVectors, expression, parse_store
 from index.vectors.stores import export_to_milvus, open_vector_store
 from search import SearchEngine
@@ -58,8 +58,8 @@ def test_store_uris_name_a_server_or_a_lite_file(tmp_path: Path) -> None:
 
 
 def test_filters_become_milvus_expressions() -> None:
-    where = ScalarFilter(langs=("ar", "fa"), since="2024-01-01", until="2024-06-30", source='a_b%"c',
-                         article_ids=("x.txt",))  # fmt: skip
+    where = Filter(langs=("ar", "fa"), since=date(2024, 1, 1), until=date(2024, 6, 30), source='a_b%"c',
+                   article_ids=("x.txt",))  # fmt: skip
     assert expression(where, None) == (
         'lang in ["ar","fa"] and day != "" and day >= "2024-01-01" and day != "" and day <= "2024-06-30" and '
         '(source == "a_b%\\"c" or path like "a\\\\_b\\\\%\\"c%") and article in ["x.txt"]'
@@ -114,7 +114,7 @@ def test_filtered_search_runs_inside_milvus(exported: tuple[Settings, str]) -> N
     vectors = open_vector_store(store, index)
     query = HashEmbedder().encode_queries(["earthquake"])
     # no id list is sent: the filter on the collection's own fields selects the French article's rows
-    scores, ids = vectors.search(query, 50, None, ScalarFilter(langs=("fr",)))
+    scores, ids = vectors.search(query, 50, None, Filter(langs=("fr",)))
     found = ids[0][ids[0] >= 0]
     numbers = index.store.article_numbers(["fr-1"])
     assert len(found) and set(index.rows.articles[index.rows.positions(np.sort(found))]) == {numbers["fr-1"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -31,6 +32,36 @@ def test_index_never_imports_search() -> None:
     pattern = re.compile(r"^\s*(from|import)\s+search\b", re.MULTILINE)
     offenders = [p.name for p in (ROOT / "index").rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
+
+
+# The modules of ``index`` that ``search`` may import: the public API, its errors and its settings.
+_SEARCH_MAY_IMPORT = {"index", "index.errors", "index.settings"}
+# Left to the change that rewrites these imports (snippets take the stored sentence spans, issue 13.5).
+_NOT_YET = {"snippets.py": {"index.chunking", "index.terms"}}
+
+
+def _index_imports(source: str) -> set[str]:
+    """Every ``index`` module a Python source imports, at any depth (inside functions too)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m == "index" or m.startswith("index.")}
+
+
+def test_search_imports_index_only_through_its_public_api() -> None:
+    """Issue 13.1: ``search`` sees ``index`` through ``index.__all__`` (plus errors and settings), never its insides."""
+    offenders = {
+        p.name: sorted(_index_imports(p.read_text()) - _SEARCH_MAY_IMPORT - _NOT_YET.get(p.name, set()))
+        for p in (ROOT / "search").rglob("*.py")
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+    assert _index_imports("from index.storage.store import Store\nimport index.vectors") == {
+        "index.storage.store",
+        "index.vectors",
+    }  # the check sees both spellings
 
 
 def test_core_never_imports_the_edges() -> None:

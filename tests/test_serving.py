@@ -147,6 +147,10 @@ def test_write_path_upserts_and_deletes_while_clients_query(served: tuple[Served
     assert bad.status_code == 422 and "text" in bad.json()["error"]["message"]
 
 
+class _Fp32Hash(HashEmbedder):
+    backend = "torch-fp32"  # the plumbing embedder named as the default CPU backend
+
+
 class _Int8Hash(HashEmbedder):
     backend = "onnx-int8"  # same vectors as the plumbing embedder, named as another backend
 
@@ -154,7 +158,7 @@ class _Int8Hash(HashEmbedder):
 def test_a_server_querying_with_another_encoder_refuses_writes(tmp_path: Path) -> None:
     folder = write_corpus(tmp_path / "c", {"a.txt": "Alpha\n\nThe first story, about a harbour in the north."})
     settings = Settings(home=tmp_path, index_dir=tmp_path / "idx")
-    build_index([folder], settings, embedder=HashEmbedder())  # recorded as torch-fp32
+    build_index([folder], settings, embedder=_Fp32Hash())  # recorded as torch-fp32
     holder = ServedIndex(SearchEngine(open_index(settings.index_dir), _Int8Hash()), settings.index_dir)
     client = TestClient(create_app(holder, api_key="k"))
     assert client.get("/query", params={"q": "harbour"}).status_code == 200  # an interchangeable query encoder

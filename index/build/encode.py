@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from ..embedding import Embedder, encode_with_sentences, load_embedder
-from ..embedding.backends import TORCH_FP32
+from ..embedding.backends import BACKENDS
 from ..embedding.batches import batch_size
 from ..embedding.cache import EmbeddingCache, Encoded
 from ..embedding.pool import EncodePool, available_cores, encode_workers
@@ -37,8 +37,8 @@ _ENCODE_CHUNK = 256
 
 
 def backend_of(embedder: Embedder) -> str:
-    """The embedder's backend (plumbing embedders in tests may not name one)."""
-    return str(getattr(embedder, "backend", TORCH_FP32))
+    """The embedder's backend, as the index and the embedding cache record it."""
+    return embedder.backend
 
 
 def sentence_spans(text: str, body: str | None) -> list[tuple[int, int]]:
@@ -241,7 +241,7 @@ def encoding(
     workers, threads = encode_workers(
         settings.encode_workers, backend_of(embedder), available_cores(), ENCODE_THREADS_PER_WORKER
     )
-    if workers > 1 and getattr(embedder, "backend", None) is not None:
+    if workers > 1 and embedder.backend in BACKENDS:  # a backend workers can load (not a test embedder)
         factory = partial(load_embedder, settings.model, settings.models_dir, backend_of(embedder), use_gpu=False)
         pool = EncodePool(embedder, factory, workers, threads)
         encoder = pool

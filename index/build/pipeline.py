@@ -88,7 +88,7 @@ def build_version(
     notify = progress or silent
     _check_models_dir(settings)
     embedder = embedder or load_model(settings, notify)
-    notices: list[str] = list(getattr(embedder, "notices", []))
+    notices: list[str] = list(embedder.notices)
     if settings.passage_tokens > embedder.max_tokens:
         raise SemsearchError(
             f"--passage-tokens {settings.passage_tokens} exceeds the model's limit of {embedder.max_tokens}."

@@ -88,7 +88,7 @@ def build_index_on_ray(
         articles, republished = find_duplicates(read.articles)
         embedder = embedder or load_model(settings, notify)
         # the workers encode with the driver's backend, so the index records the one that made its vectors
-        backend = getattr(embedder, "backend", None)
+        backend = embedder.backend
         factory = worker_embedder or _ModelLoader(settings.model, settings.models_dir, backend, settings.use_gpu)
         todo = _to_encode(articles, embedder, settings)
         precomputed = _encode(list(todo), list(todo.values()), settings, embedder.fingerprint, factory, notify)
@@ -254,9 +254,11 @@ class _EncodeActor:
         self.settings = settings
         # an fp32 torch encoder (the driver's backend when the driver has no GPU) runs on the actor's GPU: the
         # same fp32 arithmetic, so the same vectors within float tolerance
-        model = getattr(self.embedder, "model", None)
-        if gpu and getattr(self.embedder, "backend", None) == "torch-fp32" and model is not None:
-            model.to("cuda")
+        from ..embedding.backends import TORCH_FP32
+        from ..embedding.sentence_transformer import SentenceTransformerEmbedder
+
+        if gpu and isinstance(self.embedder, SentenceTransformerEmbedder) and self.embedder.backend == TORCH_FP32:
+            self.embedder.model.to("cuda")
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
         texts = [str(t) for t in batch["text"]]

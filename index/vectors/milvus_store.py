@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import IndexMismatchError, IndexNotFoundError, SemsearchError
+from ..models import Filter
 from ..settings import CONNECT_TIMEOUT_S
-from .backend import ScalarFilter
 from .faiss_index import DEFAULT_RERANK_FACTOR, VectorLookup
 from .milvus_location import MilvusLocation, connect, parse_store
 from .spec import IndexSpec, parse_spec
@@ -114,7 +114,7 @@ def read_properties(client: Any, name: str) -> dict[str, str]:
     return found
 
 
-def expression(where: ScalarFilter | None, allowed: np.ndarray | None) -> str:
+def expression(where: Filter | None, allowed: np.ndarray | None) -> str:
     """A Milvus boolean expression over the collection's scalar fields ("" when nothing is filtered)."""
     if where is None:
         return f"id in [{','.join(map(str, np.asarray(allowed).tolist()))}]" if allowed is not None else ""
@@ -122,9 +122,9 @@ def expression(where: ScalarFilter | None, allowed: np.ndarray | None) -> str:
     if where.langs:
         parts.append(f"lang in [{','.join(_literal(v) for v in where.langs)}]")
     if where.since:
-        parts.append(f'day != "" and day >= {_literal(where.since)}')
+        parts.append(f'day != "" and day >= {_literal(where.since.isoformat())}')
     if where.until:
-        parts.append(f'day != "" and day <= {_literal(where.until)}')
+        parts.append(f'day != "" and day <= {_literal(where.until.isoformat())}')
     if where.source:
         prefix = where.source.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         parts.append(f"(source == {_literal(where.source)} or path like {_literal(prefix + '%')})")
@@ -158,7 +158,7 @@ class MilvusVectors:
         return self._rows
 
     def search(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, where: ScalarFilter | None = None
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, where: Filter | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of the k best per query (at most MAX_TOPK found), filtered inside Milvus by ``where``
         (else by the ``allowed`` ids); missing slots have id -1."""
