@@ -37,7 +37,7 @@ def test_every_benchmark_writes_one_schema_through_the_shared_helper(tmp_path: P
     assert [line["figures"] for line in lines] == [{"p50_ms": 1.5}, {"p50_ms": 2.5}]
     first = lines[0]
     assert first["bench"] == "demo" and first["settings"] == {"k": 10} and first["git_sha"]
-    assert first["model"] == {"name": "test/hash-embedder", "source": "tests/conftest.py", "backend": None}
+    assert first["model"] == {"name": "test/hash-embedder", "source": "index/embedding/testing.py", "backend": "hash"}
     assert set(first["machine"]) == {"host", "cpu", "cores", "python"} and first["time"].endswith("+00:00")
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         if script.name == "common.py":

@@ -48,7 +48,7 @@ def test_validating_lang_imports_no_language_detector() -> None:
 
     code = (
         "import sys; from search.filters import parse_filters; f = parse_filters('AR,fa'); "
-        "assert f.lang == ['ar', 'fa'], f\n"
+        "assert f.langs == ('ar', 'fa'), f\n"
         "try:\n    parse_filters('xx')\nexcept Exception as e:\n    assert 'Unknown language' in str(e)\n"
         "print('lingua' in sys.modules)"
     )
