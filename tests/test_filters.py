@@ -129,6 +129,6 @@ def test_the_readme_filter_example_finds_dated_seed_articles(seeds_index: Settin
     hits = json.loads(done.stdout)["results"]
     assert hits
     for hit in hits:
-        assert filters.since and filters.until and filters.lang and filters.source
-        assert hit["lang"] in filters.lang and hit["article_id"].startswith(filters.source)
+        assert filters.since and filters.until and filters.langs and filters.source
+        assert hit["lang"] in filters.langs and hit["article_id"].startswith(filters.source)
         assert filters.since.isoformat() <= hit["date"][:10] <= filters.until.isoformat()
