@@ -34,11 +34,10 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from common import ROOT, SEEDS, append_results
-from synthetic import fit_mixture, synthetic_corpus
+from synthetic import MixtureEmbedder, fit_mixture, synthetic_corpus
 
 from index import Settings, build_index, iter_articles, load_embedder, open_index
 from index.embedding.backends import ONNX_FP32, TORCH_FP32
@@ -139,16 +138,10 @@ def _large_index(vectors: int, fit_from: Path) -> Path:
     return settings.index_dir
 
 
-class BatchMixtureEmbedder:
-    """bench_query.MixtureEmbedder's vectors drawn a batch at a time, sentence vectors with them from one draw
+class BatchMixtureEmbedder(MixtureEmbedder):
+    """synthetic.MixtureEmbedder's vectors drawn a batch at a time, sentence vectors with them from one draw
     (the build calls ``encode_passages_pooled``): one random generator per batch instead of one per passage and
     per sentence (~4 per passage), which took most of a large synthetic build. The real tokenizer still counts."""
-
-    def __init__(self, real: Any, mixture: Any) -> None:
-        self.real, self.mixture = real, mixture
-        self.name, self.source, self.fingerprint = real.name, "benchmark mixture", "benchmark-mixture"
-        self.dimension, self.max_tokens, self.prompt_tokens = real.dimension, real.max_tokens, real.prompt_tokens
-        self.backend, self.notices = real.backend, list[str]()
 
     def _draw(self, texts: Sequence[str], n: int) -> np.ndarray:
         first = texts[0].encode() if texts else b""
@@ -167,15 +160,6 @@ class BatchMixtureEmbedder:
             pooled.append(drawn[at : at + len(text_spans)])
             at += len(text_spans)
         return drawn[: len(texts)], pooled
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.real.encode_queries(texts)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.real.count_tokens(texts)
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        return self.real.token_spans(text)
 
 
 def _through_server(semsearch: str, index_dir: Path, env: dict[str, str], repeat: int, n: int) -> list[dict]:
