@@ -25,7 +25,6 @@ Appends JSON lines to benchmarks/results/crosslingual.jsonl.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -41,21 +40,6 @@ TOP = 10
 CACHE = ROOT / "benchmarks" / "results" / "cache" / "crosslingual"
 
 
-def _segments(folder: Path, langs: tuple[str, ...]) -> dict[str, dict[str, list[str]]]:
-    ids = (folder / "DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
-    segments: dict[str, dict[str, list[str]]] = {}
-    for lang in langs:
-        lines = (folder / ntrex.FILES[lang]).read_text(encoding="utf-8").splitlines()
-        for doc, line in zip(ids, lines):
-            segments.setdefault(doc.strip(), {}).setdefault(lang, []).append(line.strip())
-    return segments
-
-
-def _demo_docs() -> set[str]:
-    with (ROOT / "seeds" / "demo" / "manifest.tsv").open(encoding="utf-8") as fh:
-        return {row["doc_id"] for row in csv.DictReader(fh, delimiter="\t")}
-
-
 def _join(lang: str, parts: list[str]) -> str:
     return ("" if lang in ("zh", "ja") else " ").join(parts)
 
@@ -64,8 +48,8 @@ class Data:
     """Texts of the evaluation pool and of the fitting set, with their languages and keys."""
 
     def __init__(self, folder: Path, docs: int, langs: tuple[str, ...], fit_docs: int | None = None) -> None:
-        segments = _segments(folder, langs)
-        demo = _demo_docs()
+        segments = ntrex.segments(folder, langs)
+        demo = ntrex.demo_documents(ROOT / "seeds")
         held_out = [d for d in segments if d not in demo and len(segments[d]["en"]) >= 4][:docs]
         self.docs = held_out
         self.langs = langs

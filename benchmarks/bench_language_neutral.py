@@ -18,7 +18,6 @@ Variants are scored on the same vectors: the bare model, and semsearch's languag
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import ntrex
@@ -37,15 +36,8 @@ def pool(
 ) -> tuple[list[str], list[str], list[str], list[str], list[str], list[str]]:
     """(passage texts, passage langs, passage keys, query texts, query langs, query keys); key = document id,
     and "#2" for the distractor paragraph."""
-    demo = SEEDS / "demo" / "manifest.tsv"
-    with demo.open(encoding="utf-8") as fh:
-        held_out = {row["doc_id"] for row in csv.DictReader(fh, delimiter="\t")}
-    ids = (folder / "DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
-    segments: dict[str, dict[str, list[str]]] = {}
-    for lang in LANGS:
-        lines = (folder / ntrex.FILES[lang]).read_text(encoding="utf-8").splitlines()
-        for doc, line in zip(ids, lines):
-            segments.setdefault(doc.strip(), {}).setdefault(lang, []).append(line.strip())
+    held_out = ntrex.demo_documents(SEEDS)
+    segments = ntrex.segments(folder, LANGS)
     chosen = [d for d in segments if d not in held_out and len(segments[d]["en"]) >= 7][:docs]
     texts, langs, keys, queries, query_langs, query_keys = [], [], [], [], [], []
     for doc in chosen:

@@ -7,6 +7,7 @@ document prefix. CC BY-SA 4.0 (Federmann, Kocmi, Xin 2022); nothing is copied in
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -18,6 +19,23 @@ FILES = {
     "uk": "newstest2019-ref.ukr.txt", "zh": "newstest2019-ref.zho-CN.txt",
 }  # fmt: skip
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus-ntrex"
+
+
+def segments(folder: Path, langs: tuple[str, ...]) -> dict[str, dict[str, list[str]]]:
+    """Each document's segments per language: {document id: {lang: [segment, ...]}}, in file order."""
+    ids = (folder / "DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
+    out: dict[str, dict[str, list[str]]] = {}
+    for lang in langs:
+        lines = (folder / FILES[lang]).read_text(encoding="utf-8").splitlines()
+        for doc, line in zip(ids, lines):
+            out.setdefault(doc.strip(), {}).setdefault(lang, []).append(line.strip())
+    return out
+
+
+def demo_documents(seeds: Path) -> set[str]:
+    """The NTREX documents the demo corpus under ``seeds`` holds (its manifest's doc_id column)."""
+    with (seeds / "demo" / "manifest.tsv").open(encoding="utf-8") as fh:
+        return {row["doc_id"] for row in csv.DictReader(fh, delimiter="\t")}
 
 
 def articles(folder: Path = DEFAULT_DIR, paragraphs: bool = False) -> list[dict[str, str]]:
