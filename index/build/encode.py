@@ -36,11 +36,6 @@ from .report import BuildProgress, ProgressCallback, VectorCounts
 _ENCODE_CHUNK = 256
 
 
-def backend_of(embedder: Embedder) -> str:
-    """The embedder's backend, as the index and the embedding cache record it."""
-    return embedder.backend
-
-
 def sentence_spans(text: str, body: str | None) -> list[tuple[int, int]]:
     """The sentence spans encoded with ``text``: its passage ``body``'s sentences (none for a headline, whose
     ``body`` is None)."""
@@ -220,7 +215,7 @@ def open_cache(settings: Settings, embedder: Embedder) -> EmbeddingCache | str |
     if settings.cache_bytes <= 0:
         return None
     return EmbeddingCache.open(
-        settings.cache_dir, embedder.fingerprint, backend_of(embedder), settings.cache_bytes, embedder.dimension
+        settings.cache_dir, embedder.fingerprint, embedder.backend, settings.cache_bytes, embedder.dimension
     )
 
 
@@ -239,10 +234,10 @@ def encoding(
     encoder: Embedder = embedder
     pool: EncodePool | None = None
     workers, threads = encode_workers(
-        settings.encode_workers, backend_of(embedder), available_cores(), ENCODE_THREADS_PER_WORKER
+        settings.encode_workers, embedder.backend, available_cores(), ENCODE_THREADS_PER_WORKER
     )
     if workers > 1 and embedder.backend in BACKENDS:  # a backend workers can load (not a test embedder)
-        factory = partial(load_embedder, settings.model, settings.models_dir, backend_of(embedder), use_gpu=False)
+        factory = partial(load_embedder, settings.model, settings.models_dir, embedder.backend, use_gpu=False)
         pool = EncodePool(embedder, factory, workers, threads)
         encoder = pool
     try:

@@ -29,7 +29,7 @@ from ..storage.rows import VectorRows, default_strength
 from ..storage.versions import INDEX_HINT, LoadedIndex, build_lock, open_index, publish
 from ..vectors import validate_target
 from .chunk import chunk_articles
-from .encode import FoundVectors, backend_of, find_vectors
+from .encode import FoundVectors, find_vectors
 from .inputs import BuildInput
 from .plan import plan_ids, unchanged
 from .reading import read_sources
@@ -107,7 +107,7 @@ def build_version(
             notify(BuildProgress("stories", 0, 1))
             stories = stories_of(rows, inputs.articles, plan.numbers)
             notify(BuildProgress("stories", 1, 1))
-            stats = _stats(inputs, found, vectors, stories, backend_of(embedder))
+            stats = _stats(inputs, found, vectors, stories, embedder.backend)
             new = NewVersion(inputs, plan, rows, found.sentences, vectors, stories, stats)
             manifest = write_version(work, new, embedder, settings)
             version = publish(settings.index_dir, work)
@@ -156,7 +156,7 @@ def reusable_index(settings: Settings, embedder: Embedder, current: LoadedIndex 
     same = (
         m.model.fingerprint == embedder.fingerprint
         and m.model.dimension == embedder.dimension
-        and m.model.encoder == backend_of(embedder)
+        and m.model.encoder == embedder.backend
         and m.chunker == ChunkerInfo(settings.passage_tokens, settings.overlap_sentences)
         and m.language_centring == default_strength(settings.language_neutral)
     )

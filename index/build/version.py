@@ -25,7 +25,6 @@ from ..storage.rows import MASKED_FILE, MEANS_FILE, VectorRows
 from ..storage.sentences import SentenceVectors
 from ..storage.store import create_store
 from ..storage.versions import new_work_folder
-from .encode import backend_of
 from .inputs import BuildInput
 from .plan import Plan
 from .report import BuildStats
@@ -84,7 +83,7 @@ def _manifest(work: Path, new: NewVersion, embedder: Embedder, settings: Setting
         semsearch_version=version("semsearch"),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         model=ModelInfo(
-            embedder.name, embedder.source, embedder.fingerprint, embedder.dimension, encoder=backend_of(embedder)
+            embedder.name, embedder.source, embedder.fingerprint, embedder.dimension, encoder=embedder.backend
         ),
         chunker=ChunkerInfo(settings.passage_tokens, settings.overlap_sentences),
         index_spec=str(vectors.index.spec),
