@@ -3,6 +3,7 @@ default for a torch-fp32 index, and a damaged export made again with a notice.""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,7 +19,9 @@ from index.embedding.backends import ONNX_FP32, TORCH_FP32, check_interchangeabl
 from index.embedding.onnx_export import (
     EMBEDDINGS_FILE,
     EMBEDDINGS_INPUT,
+    META_FILE,
     MODEL_FILE,
+    OPTIMISED_FILE,
     QUERY_READY,
     SPLIT_FILE,
     TOKENIZER_FILE,
@@ -148,3 +151,43 @@ def test_a_damaged_export_is_made_again_with_a_notice(
     assert any("exported it again" in n for n in embedder.notices), embedder.notices  # type: ignore[attr-defined]
     query = ["Russia Iran treaty"]
     assert (embedder.encode_queries(query) * onnx_fp32.encode_queries(query)).sum() > 0.9999
+
+
+def test_an_export_made_before_the_split_is_converted_in_place_on_first_use(
+    onnx_fp32: Embedder, tmp_path: Path
+) -> None:
+    """Issue 16 (c): an fp32 export from before the split graph (an optimised graph, no query vocabulary) is
+    given its split graph and query vocabulary by the first query, once, and encodes exactly as before."""
+    import onnx
+    from onnx import numpy_helper
+
+    models = tmp_path / "models"
+    _, folder, _ = resolve_model(None, Settings.from_env().models_dir)
+    source = export_folder(Settings.from_env().models_dir, onnx_fp32.fingerprint, "fp32")
+    old = export_folder(models, onnx_fp32.fingerprint, "fp32")
+    old.mkdir(parents=True)
+    for name in (MODEL_FILE, TOKENIZER_FILE):
+        os.link(source / name, old / name)
+    graph = onnx.load(str(source / SPLIT_FILE))  # the optimised graph, its word-embedding table put back
+    table = np.load(source / EMBEDDINGS_FILE)
+    graph.graph.initializer.append(numpy_helper.from_array(table, name=EMBEDDINGS_INPUT))
+    inputs = [i for i in graph.graph.input if i.name != EMBEDDINGS_INPUT]
+    del graph.graph.input[:]
+    graph.graph.input.extend(inputs)
+    onnx.save(graph, str(old / OPTIMISED_FILE))
+    meta = read_meta(source)
+    assert meta is not None
+    files = {n: (old / n).stat().st_size for n in (MODEL_FILE, TOKENIZER_FILE, OPTIMISED_FILE)}
+    meta = {k: v for k, v in meta.items() if k != QUERY_READY} | {"file_bytes": files}
+    (old / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+
+    embedder = load_embedder(str(folder), models, ONNX_FP32)
+    converted = read_meta(old)
+    assert converted is not None and converted[QUERY_READY]
+    assert {SPLIT_FILE, EMBEDDINGS_FILE, PIECES_FILE} <= set(converted["file_bytes"]) and not (
+        old / OPTIMISED_FILE
+    ).exists()
+    assert not [p for p in old.iterdir() if p.name.startswith(".prepare")]  # no work folder left behind
+    assert np.allclose(embedder.encode_queries(QUERIES), onnx_fp32.encode_queries(QUERIES), atol=1e-6)
+    again = load_embedder(str(folder), models, ONNX_FP32)  # converted once: the second open finds it ready
+    assert read_meta(old) == converted and not getattr(again, "notices", [])
