@@ -109,6 +109,8 @@ def test_build_then_info_and_model_mismatch(tmp_path: Path, corpus: Path) -> Non
     code, out, err = run("build", str(corpus), "--index", index, "--json")
     report = json.loads(out)
     assert report["published"] is False  # nothing changed: no new version
+    # decided from the inputs' fingerprint (issue 19.8): no stage ran, neither reading nor loading the model
+    assert report["articles"] == 7 and "reading articles" not in err and "loading the model" not in err
     code, _, err = run("query", "quake", "--index", index, "--model", "sentence-transformers/LaBSE")
     assert code == 4 and "built with 'intfloat/multilingual-e5-small'" in err
 

@@ -24,12 +24,15 @@ from ..errors import SemsearchError
 from ..ingest.duplicates import find_duplicates
 from ..models import Article, Repaired, Republished, Skipped, count
 from ..settings import Settings
-from ..storage.manifest import ChunkerInfo, Manifest
+from ..storage.manifest import STORE_FILE, ChunkerInfo, Manifest
 from ..storage.rows import VectorRows, default_strength
-from ..storage.versions import INDEX_HINT, LoadedIndex, build_lock, open_index, publish
+from ..storage.sources import SourceRecord
+from ..storage.store import Store
+from ..storage.versions import INDEX_HINT, LoadedIndex, build_lock, current_version, open_index, publish
 from ..vectors import validate_target
 from .chunk import chunk_articles
 from .encode import FoundVectors, find_vectors
+from .fingerprint import inputs_fingerprint, model_identity
 from .inputs import BuildInput
 from .plan import plan_ids, unchanged
 from .reading import read_sources
@@ -69,11 +72,42 @@ def build_index(
     sources = list(sources)
     validate_target(settings.recall_target)
     with build_lock(settings.index_dir):
+        fingerprint = inputs_fingerprint(sources, settings)
+        same = unchanged_sources(fingerprint, settings, embedder, notify, started)
+        if same is not None:
+            return same
         read = read_sources(sources, settings.read_options, settings.follow_links, notify)
         articles, republished = find_duplicates(read.articles)
         inputs = BuildInput(articles, tuple(sources), started, read.skipped, read.repaired, republished,
                             precomputed=precomputed)  # fmt: skip
-        return build_version(inputs, settings, embedder=embedder, progress=notify)
+        report = build_version(inputs, settings, embedder=embedder, progress=notify)
+        SourceRecord(report.version, fingerprint, read.skipped, read.repaired).save(settings.index_dir)
+        return report
+
+
+def unchanged_sources(
+    fingerprint: str, settings: Settings, embedder: Embedder | None, notify: ProgressCallback, started: float
+) -> BuildReport | None:
+    """The report of a rebuild that changes nothing, decided before reading: the last build read inputs with
+    this ``fingerprint``, its version is still current and intact, and the model and encoder are the same.
+    None when the sources must be read."""
+    record = SourceRecord.load(settings.index_dir)
+    if record is None or record.fingerprint != fingerprint:
+        return None
+    try:
+        folder = current_version(settings.index_dir)
+        manifest = Manifest.read(folder)
+        manifest.check_sizes(folder)
+    except SemsearchError:
+        return None  # damaged or gone: the build reads and writes a new version
+    if folder.name != record.version:
+        return None
+    stage = lambda name: notify(BuildProgress(name, 0, None))  # noqa: E731 - the one-time materialisation
+    if model_identity(settings, embedder, stage) != (manifest.model.fingerprint, manifest.model.encoder):
+        return None
+    republished = Store(folder / STORE_FILE).all_republished()
+    inputs = BuildInput([], tuple(), started, record.skipped, record.repaired, republished)
+    return _report(inputs, settings, folder.name, manifest, 0.0, [], published=False)
 
 
 def build_version(

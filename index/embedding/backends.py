@@ -21,6 +21,7 @@ backend that built it; a query encoder of another backend is accepted only for t
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 from ..errors import SemsearchError
@@ -98,7 +99,18 @@ def check_interchangeable(index_backend: str, query_backend: str) -> None:
 
 
 def cuda_available() -> bool:
-    """Whether torch sees a CUDA GPU (False when torch is the CPU build)."""
+    """Whether torch sees a CUDA GPU (False when torch is the CPU build). Answered without importing torch
+    (~1.5 s) where that cannot be: torch is a CPU build, or Linux has no NVIDIA driver loaded."""
+    import sys
+    from importlib import metadata
+
+    try:
+        if "+cpu" in metadata.version("torch"):
+            return False
+    except metadata.PackageNotFoundError:
+        return False
+    if sys.platform.startswith("linux") and not os.path.exists("/proc/driver/nvidia/version"):
+        return False
     try:
         import torch
     except ImportError:  # pragma: no cover - torch is a dependency

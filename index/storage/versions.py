@@ -32,6 +32,7 @@ from .lexical import LEXICAL_DIR, LexicalIndex
 from .manifest import LEASE_FILE, STORE_FILE, VECTORS_FILE, Manifest
 from .rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup
 from .sentences import SentenceVectors
+from .sources import SOURCES_FILE
 from .store import Store
 
 CURRENT = "current"
@@ -253,7 +254,7 @@ def _check_writable_target(index_dir: Path) -> None:
     if index_dir.exists() and not index_dir.is_dir():
         raise SemsearchError(f"{index_dir} is a file; pass --index with a folder.")
     if index_dir.is_dir():
-        known = {CURRENT, LOCK_FILE}
+        known = {CURRENT, LOCK_FILE, SOURCES_FILE}
         foreign = [
             p.name
             for p in index_dir.iterdir()
