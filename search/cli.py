@@ -194,11 +194,15 @@ def evaluate_cmd(
     """Score retrieval on judged queries (Recall@1/10, MRR@10, nDCG@10). Example: semsearch eval benchmarks/dev_eval/seeds.jsonl"""
     from search.engine import SearchEngine
     from search.evaluation import evaluate, load_judgements
+    from search.progress import ModelSteps
     from search.render import format_eval
     from search.results import QueryOptions
 
     options = QueryOptions.of(mode=mode)
-    report = evaluate(SearchEngine.open(opts.settings()), load_judgements(judgements), mode=options.mode)
+    steps = ModelSteps()
+    with steps:
+        report = evaluate(SearchEngine.open(opts.settings(), on_stage=steps), load_judgements(judgements),
+                          mode=options.mode)  # fmt: skip
     for article in report.unknown_articles:
         typer.echo(f"warning: judgements name an article not in the index: {article}", err=True)
     for query in report.skipped_queries:
@@ -226,6 +230,7 @@ def serve(
 
     from search.api import create_app
     from search.engine import SearchEngine
+    from search.progress import ModelSteps
     from search.serving import ServedIndex
 
     settings = opts.settings(api_key=api_key)
@@ -233,8 +238,10 @@ def serve(
     if public and not settings.api_key:
         raise SemsearchError(f"Serving on {host} needs an API key: pass --api-key or set SEMSEARCH_API_KEY.")
     # refuses to start without a loadable index; queries arriving together share one model call
-    engine = SearchEngine.open(settings, own_encoder=True, batching=True)
-    engine.embedder  # noqa: B018 - the model loads before the server answers, and says what it must
+    steps = ModelSteps()
+    engine = SearchEngine.open(settings, own_encoder=True, batching=True, on_stage=steps)
+    with steps:
+        engine.embedder  # noqa: B018 - the model loads before the server answers, and says what it must
     for warning in engine.warnings:
         typer.echo(f"warning: {warning}", err=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -67,10 +67,12 @@ def interactive(settings: Settings, k: int, lang: str | None, mode: str, group: 
 
     from search.engine import SearchEngine
     from search.filters import parse_filters
+    from search.progress import ModelSteps
     from search.prompt import HELP, PromptState, run_prompt
     from search.render import format_result
 
-    engine = SearchEngine.open(settings)
+    steps = ModelSteps()
+    engine = SearchEngine.open(settings, on_stage=steps)
     history = settings.home / "query_history"
     with contextlib.suppress(OSError):
         readline.read_history_file(history)
@@ -78,7 +80,8 @@ def interactive(settings: Settings, k: int, lang: str | None, mode: str, group: 
 
     def search(query: str, state: PromptState) -> str:
         filters = parse_filters(state.lang, index_languages=engine.languages())
-        result = engine.search(query, state.k, filters=filters, mode=state.mode, group=state.group)  # type: ignore[arg-type]
+        with steps:
+            result = engine.search(query, state.k, filters=filters, mode=state.mode, group=state.group)  # type: ignore[arg-type]
         for warning in set(engine.warnings) - shown:
             shown.add(warning)
             typer.echo(f"warning: {warning}", err=True)
@@ -141,14 +144,17 @@ def _batch_header(number: int, line: str, terminal: bool) -> str:
 def answer_queries(settings: Settings, text: str | None, batch: Path | None, options: Any, *, as_json: bool) -> None:
     """``query`` against the local index: one query, or a batch with one answer per line."""
     from search.engine import SearchEngine
+    from search.progress import ModelSteps
     from search.results import validate_query
 
     # a batch line that is no query (blank, too long) keeps its place in the output, as an error object
     lines = [validate_query(text)] if text is not None else read_batch(batch)  # type: ignore[arg-type]
     found = [checked(line, validate_query) for line in lines]
-    engine = SearchEngine.open(settings)
+    steps = ModelSteps()  # a first query may wait for the model's one-time steps: say so on stderr
+    engine = SearchEngine.open(settings, on_stage=steps)
     queries = [q for q in found if isinstance(q, str)]
-    results = engine.answer_many(queries, options) if queries else []
+    with steps:
+        results = engine.answer_many(queries, options) if queries else []
     for warning in engine.warnings:  # the model's, known once it loaded (a lexical query never loads it)
         typer.echo(f"warning: {warning}", err=True)
     print_results(lines, found, results, as_json=as_json, batch=batch is not None)

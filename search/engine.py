@@ -15,6 +15,7 @@ from index import (
     Manifest,
     QueryEncoder,
     Settings,
+    StageCallback,
     VectorBackend,
     check_interchangeable,
     current_version,
@@ -126,11 +127,19 @@ class SearchEngine:
         return self._embedder is not None
 
     @classmethod
-    def open(cls, settings: Settings, *, own_encoder: bool = False, batching: bool = False) -> SearchEngine:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        own_encoder: bool = False,
+        batching: bool = False,
+        on_stage: StageCallback | None = None,
+    ) -> SearchEngine:
         """Open the index at ``settings.index_dir``; its own model (or the one asked for, if the same) loads
         at the first query that needs it. ``own_encoder``: by default the index's own encoder (for a server
         that writes passages into the index), not the faster query encoder of a torch-fp32 index.
-        ``batching``: micro-batch concurrent queries (a server)."""
+        ``batching``: micro-batch concurrent queries (a server). ``on_stage``: told when loading the model
+        starts a slow one-time step (materialising it, the ONNX export)."""
         index = open_index(settings.index_dir, mmap=True if settings.store else None)  # Milvus holds the vectors
         recorded = index.manifest.model.name
         if settings.model and _model_key(settings.model) != _model_key(recorded):
@@ -142,7 +151,8 @@ class SearchEngine:
         encoder = settings.encoder or query_backend(index.manifest.model.encoder, own=own_encoder)
 
         def loader() -> Embedder:
-            return load_embedder(settings.model or recorded, settings.models_dir, encoder, use_gpu=settings.use_gpu)
+            return load_embedder(settings.model or recorded, settings.models_dir, encoder, use_gpu=settings.use_gpu,
+                                 on_stage=on_stage)  # fmt: skip
 
         return cls(index, store=settings.store, vectors=vectors, loader=loader, batching=batching)
 

@@ -15,7 +15,7 @@ from index import BuildProgress
 
 _LABELS = {
     "read": "reading articles", "model": "loading the model",
-    "materialise": "materialising the model from its wheel (once)", "export": "exporting the int8 encoder (once)",
+    "materialise": "materialising the model from its wheel (once)", "export": "exporting the ONNX encoder (once)",
     "chunk": "chunking", "embed": "embedding passages", "index": "indexing vectors",
     "stories": "finding stories across languages", "write": "writing index",
 }  # fmt: skip
@@ -74,8 +74,10 @@ class BuildProgressBar:
         while not self._stop.wait(max(0.5, min(1.0, PROGRESS_LINE_SECONDS / 2))):
             now = time.perf_counter()
             with self._lock:
-                if self._last is not None and now - self._last_line >= PROGRESS_LINE_SECONDS:
-                    self._progress_line(self._last, now)
+                last = self._last
+                finished = last is not None and last.total is not None and last.done >= last.total
+                if last is not None and not finished and now - self._last_line >= PROGRESS_LINE_SECONDS:
+                    self._progress_line(last, now)
 
     def _progress_line(self, event: BuildProgress, now: float) -> None:
         self._last_line = now
@@ -116,3 +118,29 @@ class BuildProgressBar:
             task = self._progress.add_task(_LABELS.get(event.stage, event.stage), total=event.total, rate="")
             self._tasks[event.stage] = task
         self._progress.update(task, completed=event.done, total=event.total, rate=self._rate(event, now).strip(" ()"))
+
+
+class ModelSteps:
+    """For a query, a prompt or a server: a line on stderr when one of the model's slow one-time steps starts
+    (materialising it from its wheel, the ONNX export), one every PROGRESS_LINE_SECONDS while it runs and one
+    when the model is ready; nothing when no such step happens. Pass it as the engine's ``on_stage`` and wrap
+    the calls that may load the model in ``with steps:``."""
+
+    def __init__(self) -> None:
+        self._bar: BuildProgressBar | None = None
+        self._started = 0.0
+
+    def __call__(self, stage: str) -> None:
+        if self._bar is None:
+            self._bar, self._started = BuildProgressBar(terminal=False), time.perf_counter()
+        self._bar.update(BuildProgress(stage, 0, None))
+
+    def __enter__(self) -> ModelSteps:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        bar, self._bar = self._bar, None
+        if bar is not None:
+            bar.__exit__(kind, exc, tb)
+            if kind is None:
+                BuildProgressBar._line(f"  model ready ({time.perf_counter() - self._started:.0f} s)")

@@ -238,6 +238,39 @@ def hash_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index.build.pipeline, "load_embedder", lambda *args, **kwargs: HashEmbedder())
 
 
+def test_a_query_says_on_stderr_what_the_model_waits_for(tiny_index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19.7: a first query (or prompt, eval, server) waiting for the model's one-time steps (materialising
+    it, the ONNX export: a minute or more each) says so on stderr, with a line every few seconds and one when
+    the model is ready; a query that meets no such step prints nothing there."""
+    import time
+
+    import search.engine
+    import search.progress
+    from tests.conftest import HashEmbedder
+
+    def first_load(*args: object, on_stage: object, **kwargs: object) -> HashEmbedder:
+        assert callable(on_stage)
+        on_stage("materialise")
+        time.sleep(0.8)
+        on_stage("export")
+        time.sleep(1.2)
+        return HashEmbedder()
+
+    monkeypatch.setattr(search.progress, "PROGRESS_LINE_SECONDS", 0.2)
+    monkeypatch.setattr(search.engine, "load_embedder", first_load)
+    index = str(tiny_index.index_dir)
+    code, out, err = run("query", "earthquake rescue", "--mode", "dense", "--json", "--index", index)
+    assert code == 0 and json.loads(out)["results"][0]["article_id"] == "en_quake.txt"
+    lines = err.splitlines()
+    assert lines[0] == "materialising the model from its wheel (once)…"
+    assert "exporting the ONNX encoder (once)…" in lines
+    assert any(line.startswith("  exporting the ONNX encoder (once), ") for line in lines)
+    assert lines[-1].startswith("  model ready (") and lines[-1].endswith(" s)")
+    monkeypatch.setattr(search.engine, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+    code, out, err = run("query", "earthquake rescue", "--mode", "dense", "--json", "--index", index)
+    assert code == 0 and err == ""
+
+
 def test_a_batch_keeps_one_output_line_per_input_line(tiny_index: Settings, hash_model: None, tmp_path: Path) -> None:
     """Issue 19.14: a blank (or over-long) batch line keeps its place as an error object; text mode gives each
     query a header."""
@@ -350,7 +383,7 @@ def test_progress_lines_name_the_one_time_steps_and_repeat_while_a_stage_runs(
             bar.update(event)
     lines = capsys.readouterr().err.splitlines()
     assert lines[:4] == ["loading the model…", "materialising the model from its wheel (once)…",
-                         "exporting the int8 encoder (once)…", "embedding passages…"]  # fmt: skip
+                         "exporting the ONNX encoder (once)…", "embedding passages…"]  # fmt: skip
     assert lines[4].startswith("  embedding passages 20/40 (") and "passages/s" in lines[4]
 
 
