@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> dict:
             "build_over_bare": round(b / c, 3), "cold_build_seconds": round(c, 2),
             "rebuild_seconds": round(rebuild[name].seconds, 2),
             # a rebuild that changes nothing publishes nothing: the manifest is still the cold build's
-            "rebuild_vectors_encoded": rebuild[name].manifest.build["vectors_encoded"] if rebuild[name].published else 0,
+            "rebuild_vectors_encoded": rebuild[name].manifest.build.vectors_encoded if rebuild[name].published else 0,
             "rebuild_over_cold": round(rebuild[name].seconds / c, 4), **latency[name],
         }  # fmt: skip
     result["fast_over_fp32_bare"] = round(

@@ -72,12 +72,10 @@ def main(argv: list[str] | None = None) -> dict:
         "vectors": m.passages + m.headlines,
         "index_spec": m.index_spec,
         "index_params": m.index_params,
-        "recall_heldout": m.recall["recall_heldout"],
+        "recall_heldout": m.recall.recall_heldout,
         "queries": len(queries),
     }
-    print(
-        f"index: {result['vectors']} vectors, {m.index_spec} {m.index_params}, recall@10 {m.recall['recall_heldout']}"
-    )
+    print(f"index: {result['vectors']} vectors, {m.index_spec} {m.index_params}, recall@10 {m.recall.recall_heldout}")
     print(f"{'path':<34}{'p50 ms':>9}{'p99 ms':>9}{'p50 / bare':>12}")
     bare_p50 = percentiles(bare)[0]
     for name, values in (

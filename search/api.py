@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from http import HTTPStatus
 from importlib.metadata import version
 from typing import Annotated
@@ -180,7 +181,7 @@ def _status_routes(
         vector_store, index_spec = engine.vector_index()
         return ServerStats(
             index_version=engine.index.version, articles=m.articles, passages=m.passages, languages=m.languages,
-            model=m.model.name, vector_store=vector_store, index_spec=index_spec, recall=m.recall,
+            model=m.model.name, vector_store=vector_store, index_spec=index_spec, recall=asdict(m.recall),
             uptime_s=round(time.monotonic() - started, 1),
             queries=latency.count, query_ms=latency.percentiles(), reloads=holder.reloads,
         )  # fmt: skip
@@ -237,7 +238,7 @@ def _write(holder: ServedIndex, upsert: Sequence[dict[str, object]] = (), delete
         republished=[{"id": a.id, "copy_of": copies[a.id]} for a in articles if a.id in copies],
         skipped=[{"id": i.path, "reason": i.reason} for i in items if isinstance(i, Skipped)],
         repaired=[{"id": i.path, "what": i.what} for i in items if isinstance(i, Repaired)],
-        vectors_encoded=int(report.manifest.build["vectors_encoded"]),
+        vectors_encoded=report.manifest.build.vectors_encoded,
     )  # fmt: skip
 
 

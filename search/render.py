@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from search.results import Hit, IndexInfo, QueryResult
@@ -101,7 +102,7 @@ def build_summary(report: BuildReport) -> dict[str, Any]:
         "passages_per_second": round(report.passages_per_second, 2),
         "model": m.model.name, "model_source": m.model.source, "encoder": m.model.encoder,
         "notices": list(report.notices), "index_spec": m.index_spec, "index_params": m.index_params,
-        "recall": m.recall, "build": m.build,
+        "recall": asdict(m.recall), "build": asdict(m.build),
     }  # fmt: skip
 
 
@@ -124,8 +125,8 @@ def format_build(report: BuildReport) -> str:
                 f"no new version published ({report.seconds:.1f} s). Index: {report.index_dir}")  # fmt: skip
     return (
         f"Indexed {plural(m.articles, 'article')} as {plural(m.passages, 'passage')} in {report.seconds:.1f} s "
-        f"({rate(report.passages_per_second)} passages/s; {m.build['mode']} build, {m.model.encoder} encoder, "
-        f"{vector_counts(m.build)}); "
+        f"({rate(report.passages_per_second)} passages/s; {m.build.mode} build, {m.model.encoder} encoder, "
+        f"{vector_counts(asdict(m.build))}); "
         f"skipped {report.skipped_total}, repaired {report.repaired_total}, {plural(len(report.republished), 'copy')} "
         "of other articles kept out. "
         f"Index: {report.index_dir} ({report.version})"

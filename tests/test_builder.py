@@ -28,7 +28,7 @@ def test_build_writes_manifest_vectors_and_store(tiny_index: Settings) -> None:
     assert {"vectors.faiss", "vectors.params.json", "store.sqlite", "language_means.npz", "embeddings.npy",
             "rows.npz", "masked_ids.npy", "lexical/rows.json"} <= set(m.files)  # fmt: skip
     assert loaded.lexical.rows == len(loaded.rows)
-    assert m.index_spec == "Flat" and m.build["mode"] == "full" and m.recall["recall_heldout"] == 1.0
+    assert m.index_spec == "Flat" and m.build.mode == "full" and m.recall.recall_heldout == 1.0
     for row in loaded.store.passages(list(range(m.passages))).values():
         assert row.article.text[row.passage.start : row.passage.end] == row.passage.text
 

@@ -112,8 +112,8 @@ def test_ray_build_of_the_demo_corpus_equals_the_local_build(
     driver = CountingEmbedder(real_embedder)
     report = build_index_on_ray([SEEDS], ray_settings, embedder=driver)  # type: ignore[arg-type]
     assert driver.encoded == 0  # every vector came from the Ray workers
-    assert report.manifest.articles == 103 and report.manifest.build["vectors_reused"] == 0
-    assert report.manifest.build["vectors_precomputed"] == report.manifest.build["vectors_encoded"] > 103
+    assert report.manifest.articles == 103 and report.manifest.build.vectors_reused == 0
+    assert report.manifest.build.vectors_precomputed == report.manifest.build.vectors_encoded > 103
     _same_index(seeds_index, ray_settings, atol=1e-5)
 
 
@@ -152,7 +152,7 @@ def test_a_ray_rebuild_encodes_only_new_text(ray_cluster: None, tmp_path: Path) 
     assert driver.encoded == 0  # the new article's passage and headline came from the workers...
     assert sum(map(int, log.read_text().split())) == 2  # ...which encoded only those
     before = first.manifest.passages + first.manifest.headlines
-    assert second.manifest.build["vectors_reused"] == before  # the rest: new text, from the workers
+    assert second.manifest.build.vectors_reused == before  # the rest: new text, from the workers
     assert second.manifest.passages + second.manifest.headlines == before + 2
 
 
@@ -215,7 +215,7 @@ def test_a_ray_build_reports_what_happened_and_ships_no_cached_text(ray_cluster:
                                 embedder=HashEmbedder(), worker_embedder=lambda: LoggingEmbedder(log),
                                 progress=events.append)  # fmt: skip
     assert not log.exists()
-    assert second.manifest.build["vectors_cached"] == total and second.manifest.build["vectors_encoded"] == 0
+    assert second.manifest.build.vectors_cached == total and second.manifest.build.vectors_encoded == 0
     assert [e for e in events if e.stage == "embed"] == [BuildProgress("embed", 0, 0)]
     assert vector_counts(second.manifest.build) == f"0 vectors encoded, 0 reused, {total} from the cache"
     _same_index(

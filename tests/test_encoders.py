@@ -28,6 +28,7 @@ from index.embedding.batches import token_batches
 from index.embedding.cache import CACHE_FILE, EmbeddingCache, cache_stats
 from index.embedding.pool import EncodePool, encode_workers
 from index.errors import IndexMismatchError, SemsearchError
+from index.storage.sources import SOURCES_FILE
 from search.cli import app
 from search.query_cache import QueryVectorCache
 from tests.conftest import SEEDS, HashEmbedder, write_corpus
@@ -127,15 +128,15 @@ def test_a_build_into_a_new_folder_takes_every_vector_from_the_cache(tmp_path: P
     embedder = HashEmbedder()
     second = build_index([corpus], _settings(tmp_path, "b"), embedder=embedder)
     total = first.manifest.passages + first.manifest.headlines
-    assert first.manifest.build["vectors_encoded"] == total and first.manifest.build["vectors_cached"] == 0
-    assert second.manifest.build["vectors_cached"] == total and second.manifest.build["vectors_encoded"] == 0
+    assert first.manifest.build.vectors_encoded == total and first.manifest.build.vectors_cached == 0
+    assert second.manifest.build.vectors_cached == total and second.manifest.build.vectors_encoded == 0
     assert embedder.encoded == 0
     a, b = open_index(tmp_path / "a"), open_index(tmp_path / "b")
     assert np.array_equal(a.rows.raw, b.rows.raw)  # passage vectors stored exactly
     assert np.allclose(a.sentences.of(0), b.sentences.of(0), atol=1e-3)  # float16, as the index keeps them
     # re-chunking: shorter passages are new text; the headlines embed the same text and come from the cache
     third = build_index([corpus], _settings(tmp_path, "c", passage_tokens=24), embedder=HashEmbedder())
-    assert third.manifest.build["vectors_cached"] >= third.manifest.headlines
+    assert third.manifest.build.vectors_cached >= third.manifest.headlines
 
 
 def test_a_corrupt_cache_entry_is_detected_and_recomputed(tmp_path: Path) -> None:
@@ -149,7 +150,7 @@ def test_a_corrupt_cache_entry_is_detected_and_recomputed(tmp_path: Path) -> Non
             db.execute("UPDATE vectors SET vector = ? WHERE key = ?", (bytes(b ^ 0xFF for b in blob), key))
     embedder = HashEmbedder()
     report = build_index([corpus], _settings(tmp_path, "b"), embedder=embedder)
-    assert report.manifest.build["vectors_encoded"] == 2 and embedder.encoded == 2
+    assert report.manifest.build.vectors_encoded == 2 and embedder.encoded == 2
     assert np.array_equal(open_index(tmp_path / "a").rows.raw, open_index(tmp_path / "b").rows.raw)
 
 
@@ -251,6 +252,7 @@ def test_a_rebuild_with_nothing_changed_encodes_and_rechunks_nothing(tmp_path: P
     corpus = write_corpus(tmp_path / "corpus")
     settings = _settings(tmp_path, cache_bytes=0)
     first = build_index([corpus], settings, embedder=HashEmbedder())
+    (settings.index_dir / SOURCES_FILE).unlink()  # the build reads again (test_build_sources: when it need not)
     embedder = _CountingHash()
     again = build_index([corpus], settings, embedder=embedder)
     assert embedder.encoded == 0 and not again.published  # nothing changed: nothing encoded, nothing published
@@ -259,7 +261,7 @@ def test_a_rebuild_with_nothing_changed_encodes_and_rechunks_nothing(tmp_path: P
     assert a.manifest.passages == b.passages and a.store.passage_keys() == sorted(a.store.passage_keys())
     (corpus / "en_quake.txt").write_text("Earthquake strikes Indonesia\n\nA changed body.", encoding="utf-8")
     changed = build_index([corpus], settings, embedder=_CountingHash())
-    assert changed.manifest.build["vectors_encoded"] == 1  # the changed article's one passage
+    assert changed.manifest.build.vectors_encoded == 1  # the changed article's one passage
 
 
 def test_an_engine_encodes_a_repeated_query_once_across_modes_and_filters(tmp_path: Path) -> None:
@@ -280,4 +282,4 @@ def test_cached_vectors_of_another_dimension_are_misses(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus")
     build_index([corpus], _settings(tmp_path, "a"), embedder=HashEmbedder(64))
     report = build_index([corpus], _settings(tmp_path, "b"), embedder=HashEmbedder(32))  # same fingerprint
-    assert report.manifest.build["vectors_cached"] == 0 and open_index(tmp_path / "b").rows.raw.shape[1] == 32
+    assert report.manifest.build.vectors_cached == 0 and open_index(tmp_path / "b").rows.raw.shape[1] == 32

@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +101,7 @@ def _bypass_verification(folder: Path) -> None:
     """Record the damaged files' sizes and checksums in the manifest, as if they were what the build wrote."""
     manifest_path = folder / MANIFEST_FILE
     data = json.loads(manifest_path.read_text())
-    data["files"] = describe_files(folder)
+    data["files"] = {name: asdict(record) for name, record in describe_files(folder).items()}
     manifest_path.write_text(json.dumps(data))
 
 

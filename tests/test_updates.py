@@ -55,7 +55,7 @@ def test_changed_added_and_deleted_articles(tmp_path: Path) -> None:
     embedder = HashEmbedder()
     report = build_index([folder], settings, embedder=embedder)
     after = open_index(settings.index_dir)
-    assert report.manifest.build["mode"] == "incremental"
+    assert report.manifest.build.mode == "incremental"
     new_passages = [r for r in after.store.passages(after.rows.ids[after.rows.ids < 1 << 40].tolist()).values()
                      if r.article.id in ("a004.txt", "new.txt")]  # fmt: skip
     assert embedder.encoded == len(new_passages) + 1  # their passages and the new headline (a004's is unchanged)
@@ -75,7 +75,7 @@ def test_hnsw_masks_deletions_then_compacts(tmp_path: Path) -> None:
     build_index([folder], settings, embedder=HashEmbedder())
     (folder / "a000.txt").unlink()
     report = build_index([folder], settings, embedder=HashEmbedder())
-    assert report.manifest.build["mode"] == "incremental" and report.manifest.build["masked"] > 0
+    assert report.manifest.build.mode == "incremental" and report.manifest.build.masked > 0
     loaded = open_index(settings.index_dir)
     assert len(loaded.vectors) == len(loaded.rows) + len(loaded.masked)
     engine = SearchEngine(loaded, HashEmbedder())
@@ -83,28 +83,28 @@ def test_hnsw_masks_deletions_then_compacts(tmp_path: Path) -> None:
     for name in [f"a{i:03d}.txt" for i in range(1, 12)]:
         (folder / name).unlink()
     report = build_index([folder], settings, embedder=HashEmbedder())
-    assert report.manifest.build["mode"] == "full" and report.manifest.build["masked"] == 0  # compacted
+    assert report.manifest.build.mode == "full" and report.manifest.build.masked == 0  # compacted
 
 
 def test_ivf_is_retrained_when_the_corpus_outgrows_it(tmp_path: Path) -> None:
     folder = write_corpus(tmp_path / "c", corpus_of(10))
     settings = Settings(home=tmp_path, index_dir=tmp_path / "idx", passage_tokens=24, index_spec="IVF8,Flat")
     first = build_index([folder], settings, embedder=HashEmbedder())
-    trained_on = first.manifest.build["trained_on"]
+    trained_on = first.manifest.build.trained_on
     write_corpus(folder, corpus_of(5, start=10))
     grown = build_index([folder], settings, embedder=HashEmbedder())
-    assert grown.manifest.build["mode"] == "incremental" and grown.manifest.build["trained_on"] == trained_on
+    assert grown.manifest.build.mode == "incremental" and grown.manifest.build.trained_on == trained_on
     write_corpus(folder, corpus_of(40, start=15))
     retrained = build_index([folder], settings, embedder=HashEmbedder())
-    assert retrained.manifest.build["mode"] == "full" and retrained.manifest.build["trained_on"] > 4 * trained_on
-    assert retrained.manifest.recall["parameter"] == "nprobe"
+    assert retrained.manifest.build.mode == "full" and retrained.manifest.build.trained_on > 4 * trained_on
+    assert retrained.manifest.recall.parameter == "nprobe"
 
 
 def test_other_model_weights_rebuild_everything(tiny_index: Settings, corpus: Path) -> None:
     other = HashEmbedder()
     other.fingerprint = "hash-v2"
     report = build_index([corpus], tiny_index, embedder=other)
-    assert report.manifest.build["mode"] == "full" and report.manifest.build["vectors_reused"] == 0
+    assert report.manifest.build.mode == "full" and report.manifest.build.vectors_reused == 0
     assert other.encoded == len(open_index(tiny_index.index_dir).rows)
 
 

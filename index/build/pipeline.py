@@ -24,7 +24,7 @@ from ..errors import SemsearchError
 from ..ingest.duplicates import find_duplicates
 from ..models import Article, Repaired, Republished, Skipped, count
 from ..settings import Settings
-from ..storage.manifest import STORE_FILE, ChunkerInfo, Manifest
+from ..storage.manifest import STORE_FILE, BuildStats, ChunkerInfo, Manifest
 from ..storage.rows import VectorRows, default_strength
 from ..storage.sources import SourceRecord
 from ..storage.store import Store
@@ -36,7 +36,7 @@ from .fingerprint import inputs_fingerprint, model_identity
 from .inputs import BuildInput
 from .plan import plan_ids, unchanged
 from .reading import read_sources
-from .report import BuildProgress, BuildReport, BuildStats, ProgressCallback, silent
+from .report import BuildProgress, BuildReport, ProgressCallback, silent
 from .stories import stories_of
 from .vector_index import BuiltIndex, build_vector_index
 from .version import NewVersion, work_folder, write_version

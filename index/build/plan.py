@@ -112,7 +112,7 @@ def unchanged(previous: LoadedIndex, plan: Plan, inputs: BuildInput, settings: S
     spec = parse_spec(settings.index_spec, len(plan.ids), m.model.dimension, memory_budget())
     if (
         str(spec) != m.index_spec
-        or float(m.recall.get("target") or -1) != settings.recall_target
+        or m.recall.target != settings.recall_target
         or m.skipped != count(inputs.skipped)
         or m.sources != [str(s.resolve()) for s in inputs.sources]
         or len(plan.ids) != len(rows)

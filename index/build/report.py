@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..models import Repaired, Republished, Skipped, count
@@ -35,29 +35,6 @@ class VectorCounts:
     precomputed: int = 0  # encoded for this build on Ray workers
     cached: int = 0  # found in the embedding cache
     encoded: int = 0  # encoded here by this build
-
-
-@dataclass(frozen=True)
-class BuildStats:
-    """What a build did to its vectors, index and stories (the manifest's ``build`` section: the field names are
-    its keys)."""
-
-    mode: str  # "full" (built from scratch) or "incremental" (the current vector index updated)
-    encoder: str  # the encoder backend that made the vectors
-    vectors_reused: int  # copied from the current index (unchanged text)
-    vectors_precomputed: int  # encoded on Ray workers for this build
-    vectors_cached: int  # found in the embedding cache
-    vectors_encoded: int  # encoded for this build: here, or on Ray workers (the vectors_precomputed of them)
-    masked: int  # ids an HNSW graph keeps but never returns (removed since it was built)
-    trained_on: int  # vectors the index was built (IVF: trained) on
-    stories: int  # stories with more than one version
-    republished: int  # copies of other articles, listed but not indexed
-    repaired: int  # inputs read differently from how they were written
-    articles_in_stories: int
-
-    def as_dict(self) -> dict[str, object]:
-        """Plain dict for the manifest."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def _updated(rows: VectorRows, previous: LoadedIndex, target: float) -> BuiltInd
     """``previous``'s index with the removed rows deleted or masked and the new ones added, tuned on indexed
     vectors (leave-one-out); None when it must be rebuilt instead."""
     built = previous.manifest.build
-    if previous.vectors.spec.kind == "IVF" and len(rows) > IVF_RETRAIN_GROWTH * max(1, built.get("trained_on", 0)):
+    if previous.vectors.spec.kind == "IVF" and len(rows) > IVF_RETRAIN_GROWTH * max(1, built.trained_on):
         return None  # retrain: the corpus outgrew the coarse quantizer
     old_ids = previous.rows.ids
     removed = np.setdiff1d(old_ids, rows.ids)
@@ -101,7 +101,7 @@ def _updated(rows: VectorRows, previous: LoadedIndex, target: float) -> BuiltInd
     index.masked = masked
     centred = None if index.spec.exact else centre_rows(rows, means)  # exact search needs no tuning
     tuning = tune(index, centred, rows.ids, target, holdout=np.zeros(0, np.int64))
-    return BuiltIndex(index, means, masked, "incremental", tuning, int(built.get("trained_on", len(rows))))
+    return BuiltIndex(index, means, masked, "incremental", tuning, built.trained_on)
 
 
 def centre_rows(rows: VectorRows, means: LanguageMeans) -> np.ndarray:

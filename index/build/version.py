@@ -20,14 +20,22 @@ from ..embedding import Embedder
 from ..models import count
 from ..settings import Settings
 from ..storage.lexical import LEXICAL_DIR, LexicalIndex
-from ..storage.manifest import MANIFEST_FILE, STORE_FILE, VECTORS_FILE, ChunkerInfo, Manifest, ModelInfo, describe_files
+from ..storage.manifest import (
+    MANIFEST_FILE,
+    STORE_FILE,
+    VECTORS_FILE,
+    BuildStats,
+    ChunkerInfo,
+    Manifest,
+    ModelInfo,
+    describe_files,
+)
 from ..storage.rows import MASKED_FILE, MEANS_FILE, VectorRows
 from ..storage.sentences import SentenceVectors
 from ..storage.store import create_store
 from ..storage.versions import new_work_folder
 from .inputs import BuildInput
 from .plan import Plan
-from .report import BuildStats
 from .vector_index import BuiltIndex
 
 
@@ -88,7 +96,7 @@ def _manifest(work: Path, new: NewVersion, embedder: Embedder, settings: Setting
         chunker=ChunkerInfo(settings.passage_tokens, settings.overlap_sentences),
         index_spec=str(vectors.index.spec),
         index_params=dict(vectors.index.params),
-        recall=vectors.tuning.as_dict(),
+        recall=vectors.tuning,
         language_centring=vectors.means.strength,
         articles=len(inputs.articles),
         passages=len(new.plan.passages),
@@ -97,6 +105,6 @@ def _manifest(work: Path, new: NewVersion, embedder: Embedder, settings: Setting
         languages=dict(sorted(languages.items(), key=lambda kv: -kv[1])),
         sources=[str(s.resolve()) for s in inputs.sources],
         build_seconds=round(time.perf_counter() - inputs.started, 3),
-        build=new.stats.as_dict(),
+        build=new.stats,
         files=describe_files(work),
     )

@@ -17,7 +17,7 @@ from ..embedding import Embedder
 from ..errors import ArticleNotFoundError, InvalidQueryError
 from ..ingest.duplicates import find_duplicates
 from ..models import Article
-from ..settings import DEFAULT_RECALL_TARGET, Settings
+from ..settings import Settings
 from ..storage.manifest import Manifest
 from ..storage.versions import build_lock, open_index
 from .pipeline import BuildReport, ProgressCallback, index_articles
@@ -32,7 +32,7 @@ def write_settings(settings: Settings, manifest: Manifest) -> Settings:
     return settings.with_overrides(
         model=manifest.model.name, index_spec=manifest.index_spec, passage_tokens=manifest.chunker.passage_tokens,
         overlap_sentences=manifest.chunker.overlap_sentences,
-        recall_target=float(manifest.recall.get("target") or DEFAULT_RECALL_TARGET),
+        recall_target=manifest.recall.target,
         language_neutral=manifest.language_centring > 0,
         cache_bytes=0,  # new text from a client: the current index already holds every vector worth reusing
     )  # fmt: skip

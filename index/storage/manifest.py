@@ -1,4 +1,5 @@
-"""The manifest: how an index was built, what it holds, and checksums of its files."""
+"""The manifest: how an index was built, what it holds, and checksums of its files, as typed records (the build's
+statistics, the recall tuning, each file's size and checksum) written to and read from one JSON file."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexMismatchError
+from ..vectors.tuning import Tuning
 
 # 5: the lexical index gained its names field (index/transliteration.py)
 FORMAT_VERSION = 5
@@ -42,6 +44,32 @@ class ChunkerInfo:
 
 
 @dataclass(frozen=True)
+class BuildStats:
+    """What a build did to its vectors, index and stories (the manifest's ``build`` section)."""
+
+    mode: str  # "full" (built from scratch) or "incremental" (the current vector index updated)
+    encoder: str  # the encoder backend that made the vectors
+    vectors_reused: int  # copied from the current index (unchanged text)
+    vectors_precomputed: int  # encoded on Ray workers for this build
+    vectors_cached: int  # found in the embedding cache
+    vectors_encoded: int  # encoded for this build: here, or on Ray workers (the vectors_precomputed of them)
+    masked: int  # ids an HNSW graph keeps but never returns (removed since it was built)
+    trained_on: int  # vectors the index was built (IVF: trained) on
+    stories: int  # stories with more than one version
+    republished: int  # copies of other articles, listed but not indexed
+    repaired: int  # inputs read differently from how they were written
+    articles_in_stories: int
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One file of a version as the build wrote it."""
+
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything recorded about one built index."""
 
@@ -51,7 +79,7 @@ class Manifest:
     chunker: ChunkerInfo
     index_spec: str
     index_params: dict[str, Any]
-    recall: dict[str, Any]  # what recall-targeted tuning chose and measured
+    recall: Tuning  # what recall-targeted tuning chose and measured
     language_centring: float  # share of each language's mean removed from its vectors; 0 = off
     articles: int
     passages: int
@@ -60,8 +88,8 @@ class Manifest:
     languages: dict[str, int]
     sources: list[str]
     build_seconds: float
-    build: dict[str, Any]  # mode (full/incremental), vectors encoded/reused, masked, trained_on
-    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    build: BuildStats
+    files: dict[str, FileRecord] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -81,6 +109,9 @@ class Manifest:
                 )
             data["model"] = ModelInfo(**data["model"])
             data["chunker"] = ChunkerInfo(**data["chunker"])
+            data["recall"] = Tuning(**data["recall"])
+            data["build"] = BuildStats(**data["build"])
+            data["files"] = {name: FileRecord(**record) for name, record in data["files"].items()}
             return cls(**data)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexMismatchError(
@@ -95,9 +126,9 @@ class Manifest:
                 size = path.stat().st_size
             except OSError:
                 raise IndexMismatchError(f"{path} is missing; rebuild the index with `semsearch build`.") from None
-            if size != expected["bytes"]:
+            if size != expected.bytes:
                 raise IndexMismatchError(
-                    f"{path} is damaged ({size} bytes, the build wrote {expected['bytes']}); rebuild the index with "
+                    f"{path} is damaged ({size} bytes, the build wrote {expected.bytes}); rebuild the index with "
                     "`semsearch build`."
                 )
 
@@ -106,11 +137,7 @@ class Manifest:
         bad = []
         for name, expected in self.files.items():
             path = folder / name
-            if (
-                not path.is_file()
-                or path.stat().st_size != expected["bytes"]
-                or file_sha256(path) != expected["sha256"]
-            ):
+            if not path.is_file() or path.stat().st_size != expected.bytes or file_sha256(path) != expected.sha256:
                 bad.append(name)
         return bad
 
@@ -124,7 +151,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def describe_files(folder: Path) -> dict[str, dict[str, Any]]:
+def describe_files(folder: Path) -> dict[str, FileRecord]:
     """Size and checksum of every file in a build folder (before the manifest is written)."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (MANIFEST_FILE, LEASE_FILE))
-    return {p.relative_to(folder).as_posix(): {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in files}
+    return {p.relative_to(folder).as_posix(): FileRecord(p.stat().st_size, file_sha256(p)) for p in files}

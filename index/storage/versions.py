@@ -220,7 +220,7 @@ def check_index(index_dir: Path) -> CheckReport:
             raise damaged(folder / STORE_FILE, f"SQLite: {exc}") from exc
     finally:
         lease.release()
-    size = sum(int(f["bytes"]) for f in manifest.files.values())
+    size = sum(f.bytes for f in manifest.files.values())
     return CheckReport(index_dir, folder.name, len(manifest.files), size, time.perf_counter() - started)
 
 

@@ -100,7 +100,7 @@ def export_to_milvus(
     index = open_index(index_dir)
 
     manifest = index.manifest
-    target = validate_target(recall_target or float(manifest.recall.get("target") or 0.95))
+    target = validate_target(recall_target or manifest.recall.target)
     spec = parse_spec(index_type or manifest.index_spec, len(index.rows), manifest.model.dimension, memory_budget())
     client = connect(location)
     for attempt in range(1, MILVUS_EXPORT_ATTEMPTS + 1):

@@ -9,7 +9,7 @@ half — held out — measure the recall that is recorded in the manifest.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -41,10 +41,6 @@ class Tuning:
     recall_tuning: float
     recall_heldout: float
     queries: int
-
-    def as_dict(self) -> dict[str, object]:
-        """Plain dict for the manifest."""
-        return asdict(self)
 
 
 def validate_target(target: float) -> float:
