@@ -22,10 +22,10 @@ if TYPE_CHECKING:  # names for type checkers and editors; at run time __getattr_
     from .embedding.cache import cache_stats, clear_cache
     from .errors import IndexMismatchError, IndexNotFoundError, InvalidQueryError, NothingToIndexError, SemsearchError
     from .ingest.cleaning import normalise
-    from .ingest.formats import FIELDS, ReadOptions
     from .ingest.language import KNOWN_LANGUAGES
     from .ingest.walk import articles_from_records, iter_articles
     from .models import HEADLINE_ID_BASE, Article, Filter, Passage, Repaired, Republished, Skipped
+    from .read_options import FIELDS, ReadOptions
     from .settings import Settings
     from .storage.arrays import damaged
     from .storage.lexical import LexicalMatch
@@ -44,7 +44,7 @@ _WHERE = {
     "BuildReport": "index.build.pipeline",
     "Embedder": "index.embedding",
     "ExportReport": "index.vectors.stores",
-    "FIELDS": "index.ingest.formats",
+    "FIELDS": "index.read_options",
     "Filter": "index.models",
     "HEADLINE_ID_BASE": "index.models",
     "IndexMismatchError": "index.errors",
@@ -58,7 +58,7 @@ _WHERE = {
     "Passage": "index.models",
     "PassageWithArticle": "index.storage.store",
     "QueryEncoder": "index.embedding",
-    "ReadOptions": "index.ingest.formats",
+    "ReadOptions": "index.read_options",
     "Repaired": "index.models",
     "Republished": "index.models",
     "STORE_FILE": "index.storage.manifest",
