@@ -31,11 +31,11 @@ if TYPE_CHECKING:  # names for type checkers and editors; at run time __getattr_
     from .storage.lexical import LexicalMatch
     from .storage.manifest import STORE_FILE, Manifest
     from .storage.store import PassageWithArticle
+    from .storage.vector_store import ExportReport, export_to_milvus, open_vector_store
     from .storage.versions import LoadedIndex, check_index, current_version, open_index
     from .terms import term_spans
     from .vectors.backend import VectorBackend
     from .vectors.milvus_store import milvus_index_type
-    from .vectors.stores import ExportReport, export_to_milvus, open_vector_store
 
 # public name -> the module that defines it
 _WHERE = {
@@ -43,7 +43,7 @@ _WHERE = {
     "BuildProgress": "index.build.pipeline",
     "BuildReport": "index.build.pipeline",
     "Embedder": "index.embedding",
-    "ExportReport": "index.vectors.stores",
+    "ExportReport": "index.storage.vector_store",
     "FIELDS": "index.read_options",
     "Filter": "index.models",
     "HEADLINE_ID_BASE": "index.models",
@@ -76,13 +76,13 @@ _WHERE = {
     "clear_cache": "index.embedding.cache",
     "current_version": "index.storage.versions",
     "damaged": "index.storage.arrays",
-    "export_to_milvus": "index.vectors.stores",
+    "export_to_milvus": "index.storage.vector_store",
     "iter_articles": "index.ingest.walk",
     "load_embedder": "index.embedding",
     "milvus_index_type": "index.vectors.milvus_store",
     "normalise": "index.ingest.cleaning",
     "open_index": "index.storage.versions",
-    "open_vector_store": "index.vectors.stores",
+    "open_vector_store": "index.storage.vector_store",
     "query_backend": "index.embedding",
     "split_sentences": "index.chunking",
     "term_spans": "index.terms",
