@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from sentence_transformers import SentenceTransformer
 
-    _, location, _ = resolve_model(settings.model, settings.models_dir)
+    location = resolve_model(settings.model, settings.models_dir).location
     bare_model = SentenceTransformer(str(location), device="cpu")
     prompt = "passage" if "passage" in (bare_model.prompts or {}) else None
 

@@ -22,20 +22,20 @@ if TYPE_CHECKING:  # names for type checkers and editors; at run time __getattr_
     from .embedding.cache import cache_stats, clear_cache
     from .errors import IndexMismatchError, IndexNotFoundError, InvalidQueryError, NothingToIndexError, SemsearchError
     from .ingest.cleaning import normalise
-    from .ingest.formats import FIELDS, ReadOptions
     from .ingest.language import KNOWN_LANGUAGES
     from .ingest.walk import articles_from_records, iter_articles
     from .models import HEADLINE_ID_BASE, Article, Filter, Passage, Repaired, Republished, Skipped
+    from .read_options import FIELDS, ReadOptions
     from .settings import Settings
     from .storage.arrays import damaged
     from .storage.lexical import LexicalMatch
     from .storage.manifest import STORE_FILE, Manifest
     from .storage.store import PassageWithArticle
+    from .storage.vector_store import ExportReport, export_to_milvus, open_vector_store
     from .storage.versions import LoadedIndex, check_index, current_version, open_index
     from .terms import term_spans
     from .vectors.backend import VectorBackend
     from .vectors.milvus_store import milvus_index_type
-    from .vectors.stores import ExportReport, export_to_milvus, open_vector_store
 
 # public name -> the module that defines it
 _WHERE = {
@@ -43,8 +43,8 @@ _WHERE = {
     "BuildProgress": "index.build.pipeline",
     "BuildReport": "index.build.pipeline",
     "Embedder": "index.embedding",
-    "ExportReport": "index.vectors.stores",
-    "FIELDS": "index.ingest.formats",
+    "ExportReport": "index.storage.vector_store",
+    "FIELDS": "index.read_options",
     "Filter": "index.models",
     "HEADLINE_ID_BASE": "index.models",
     "IndexMismatchError": "index.errors",
@@ -58,7 +58,7 @@ _WHERE = {
     "Passage": "index.models",
     "PassageWithArticle": "index.storage.store",
     "QueryEncoder": "index.embedding",
-    "ReadOptions": "index.ingest.formats",
+    "ReadOptions": "index.read_options",
     "Repaired": "index.models",
     "Republished": "index.models",
     "STORE_FILE": "index.storage.manifest",
@@ -77,13 +77,13 @@ _WHERE = {
     "clear_cache": "index.embedding.cache",
     "current_version": "index.storage.versions",
     "damaged": "index.storage.arrays",
-    "export_to_milvus": "index.vectors.stores",
+    "export_to_milvus": "index.storage.vector_store",
     "iter_articles": "index.ingest.walk",
     "load_embedder": "index.embedding",
     "milvus_index_type": "index.vectors.milvus_store",
     "normalise": "index.ingest.cleaning",
     "open_index": "index.storage.versions",
-    "open_vector_store": "index.vectors.stores",
+    "open_vector_store": "index.storage.vector_store",
     "query_backend": "index.embedding",
     "split_sentences": "index.chunking",
     "term_spans": "index.terms",

@@ -6,10 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-if TYPE_CHECKING:
-    from .ingest.formats import ReadOptions
+from .read_options import ReadOptions
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DEFAULT_INDEX_SPEC = "auto"  # chosen by corpus size, see index/vectors/spec.py
@@ -141,8 +140,6 @@ class Settings:
     @property
     def read_options(self) -> ReadOptions:
         """How sources are read."""
-        from .ingest.formats import ReadOptions
-
         return ReadOptions(fields=dict(self.fields))
 
     @property

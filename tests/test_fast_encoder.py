@@ -69,7 +69,7 @@ def test_a_fast_index_records_its_encoder_and_answers_cross_lingually(fast_embed
 def test_a_failed_export_falls_back_to_fp32_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from index.embedding import onnx_export
 
-    _, folder, _ = resolve_model(None, Settings.from_env().models_dir)
+    folder = resolve_model(None, Settings.from_env().models_dir).location
 
     def broken(*args: object) -> Path:
         raise RuntimeError("optimiser crashed")

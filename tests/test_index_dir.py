@@ -93,8 +93,9 @@ def _corrupt(path: Path, kind: str) -> None:
     elif kind == "pickled":
         np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
     elif kind == "reshaped":
-        shape, dtype, _ = npy_header(path)
-        np.save(path, np.zeros((shape[0] + 3, *shape[1:]) if shape else (3,), dtype=dtype))
+        header = npy_header(path)
+        shape = header.shape
+        np.save(path, np.zeros((shape[0] + 3, *shape[1:]) if shape else (3,), dtype=header.dtype))
 
 
 def _bypass_verification(folder: Path) -> None:

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from index import Filter, Settings, build_index, open_index
 from index.embedding import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
+from index.storage.vector_store import export_to_milvus, open_vector_store
 from index.vectors.milvus_store import MilvusVectors, expression, parse_store
-from index.vectors.stores import export_to_milvus, open_vector_store
 from search import SearchEngine
 from search.api import create_app
 from search.cli import app as cli_app
@@ -308,7 +308,7 @@ class FlakyClient:
 
 
 def _flaky(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[FlakyClient]:
-    import index.vectors.stores
+    import index.storage.vector_store
 
     made: list[FlakyClient] = []
 
@@ -318,8 +318,8 @@ def _flaky(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[FlakyClient]:
         made.append(FlakyClient(real(location), failures))  # type: ignore[arg-type]
         return made[-1]
 
-    monkeypatch.setattr(index.vectors.stores, "connect", connect)
-    monkeypatch.setattr(index.vectors.stores.time, "sleep", lambda s: None)
+    monkeypatch.setattr(index.storage.vector_store, "connect", connect)
+    monkeypatch.setattr(index.storage.vector_store.time, "sleep", lambda s: None)
     return made
 
 

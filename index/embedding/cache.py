@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hashing import text_hash
-from ..storage.store import read_only_uri
+from ..sqlite import read_only_uri
 
 CACHE_FILE = "embeddings.sqlite"
 _SCHEMA = """

@@ -111,72 +111,31 @@ def export(model: Any, fingerprint: str, name: str, target: Path, precision: str
 
 
 def _export(model: Any, fingerprint: str, name: str, work: Path, precision: str) -> dict[str, Any]:
-    import onnx
+    """Write the export's files into ``work``; returns its description (``META_FILE``)."""
+    # every library the export needs, before any work: a missing one fails it at once
+    import onnx  # noqa: F401
     import onnxruntime
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    import torch  # noqa: F401
 
-    transformer, pooling = model[0], model[1] if len(model) > 1 else None
-    mode = getattr(pooling, "pooling_mode", None)  # sentence-transformers 6; 5 has one flag per mode
-    mean = mode == "mean" or mode == ["mean"] or bool(getattr(pooling, "pooling_mode_mean_tokens", False))
-    if pooling is None or not mean or not getattr(pooling, "include_prompt", True):
-        raise ExportError(
-            f"{name} does not use mean pooling over all tokens; the ONNX encoders support such models only."
-        )
-    auto = getattr(transformer, "auto_model", None) or transformer.model
-    config = auto.config
-    if hasattr(auto, "set_attn_implementation"):
-        with contextlib.suppress(Exception):  # eager attention exports to a graph the optimiser can fuse
-            auto.set_attn_implementation("eager")
-
-    class Hidden(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    raw = work / "fp32.onnx"
-    example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
-    axes = {0: "batch", 1: "tokens"}
-    with torch.no_grad():
-        torch.onnx.export(
-            Hidden(auto.eval()), example, str(raw), input_names=["input_ids", "attention_mask"],
-            output_names=["token_embeddings"], opset_version=_OPSET, dynamo=False,
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_embeddings": axes},
-        )  # fmt: skip
-    fused = _optimise(raw, work / "fused.onnx", config)
+    transformer = _mean_pooled_transformer(model, name)
+    fused = _optimise(_to_onnx(transformer, work / "fp32.onnx"), work / "fused.onnx", transformer.config)
     if precision == FP32:
         os.replace(fused, work / MODEL_FILE)
         quantisation: dict[str, Any] | None = None
     else:
-        reduce_range = not _has_vnni()
-        quantize_dynamic(
-            str(fused), str(work / MODEL_FILE), per_channel=True, reduce_range=reduce_range,
-            weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )  # fmt: skip
-        quantisation = {"weights": "int8", "per_channel": True, "reduce_range": reduce_range, "ops": ["MatMul"]}
+        quantisation = _quantise(fused, work / MODEL_FILE)
     for leftover in work.glob("*.onnx*"):
         if leftover.name != MODEL_FILE:
             leftover.unlink()
     (work / TOKENIZER_FILE).write_text(model.tokenizer.backend_tokenizer.to_str(), encoding="utf-8")
     files = [MODEL_FILE, TOKENIZER_FILE]
-    if precision == FP32:  # ONNX Runtime's own optimisations, done once here rather than by every query process
-        options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        options.optimized_model_filepath = str(work / OPTIMISED_FILE)
-        onnxruntime.InferenceSession(str(work / MODEL_FILE), options, providers=["CPUExecutionProvider"])
-        added = _prepare(work / OPTIMISED_FILE, (work / TOKENIZER_FILE).read_text(encoding="utf-8"), work)
-        if SPLIT_FILE in added:
-            (work / OPTIMISED_FILE).unlink()
-        files += [*added, *([] if SPLIT_FILE in added else [OPTIMISED_FILE])]
+    if precision == FP32:
+        files += _optimise_for_queries(work)
     return {
         "format": EXPORT_FORMAT,
         "name": name,
         "fingerprint": fingerprint,
-        "dimension": int(config.hidden_size),
+        "dimension": int(transformer.config.hidden_size),
         "max_seq_length": int(model.max_seq_length),
         "prompts": dict(model.prompts or {}),
         "pooling": "mean",
@@ -188,6 +147,76 @@ def _export(model: Any, fingerprint: str, name: str, work: Path, precision: str)
         "file_bytes": {f: (work / f).stat().st_size for f in files},
         QUERY_READY: precision == FP32,
     }
+
+
+def _mean_pooled_transformer(model: Any, name: str) -> Any:
+    """The transformer of a SentenceTransformer that mean-pools all its tokens (the only kind the ONNX encoders
+    support), set to eager attention."""
+    transformer, pooling = model[0], model[1] if len(model) > 1 else None
+    mode = getattr(pooling, "pooling_mode", None)  # sentence-transformers 6; 5 has one flag per mode
+    mean = mode == "mean" or mode == ["mean"] or bool(getattr(pooling, "pooling_mode_mean_tokens", False))
+    if pooling is None or not mean or not getattr(pooling, "include_prompt", True):
+        raise ExportError(
+            f"{name} does not use mean pooling over all tokens; the ONNX encoders support such models only."
+        )
+    auto = getattr(transformer, "auto_model", None) or transformer.model
+    if hasattr(auto, "set_attn_implementation"):
+        with contextlib.suppress(Exception):  # eager attention exports to a graph the optimiser can fuse
+            auto.set_attn_implementation("eager")
+    return auto
+
+
+def _to_onnx(transformer: Any, target: Path) -> Path:
+    """Export the transformer's token embeddings (the last hidden state) to an fp32 ONNX graph at ``target``."""
+    import torch
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
+    axes = {0: "batch", 1: "tokens"}
+    with torch.no_grad():
+        torch.onnx.export(
+            Hidden(transformer.eval()), example, str(target), input_names=["input_ids", "attention_mask"],
+            output_names=["token_embeddings"], opset_version=_OPSET, dynamo=False,
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_embeddings": axes},
+        )  # fmt: skip
+    return target
+
+
+def _quantise(graph: Path, target: Path) -> dict[str, Any]:
+    """Quantise every MatMul of ``graph`` to int8 per output channel into ``target``; returns how."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    reduce_range = not _has_vnni()
+    quantize_dynamic(
+        str(graph), str(target), per_channel=True, reduce_range=reduce_range,
+        weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )  # fmt: skip
+    return {"weights": "int8", "per_channel": True, "reduce_range": reduce_range, "ops": ["MatMul"]}
+
+
+def _optimise_for_queries(work: Path) -> list[str]:
+    """ONNX Runtime's own optimisations of the fp32 model, done once here rather than by every query process,
+    kept split with the query vocabulary (``_prepare``); returns the files added."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(work / OPTIMISED_FILE)
+    onnxruntime.InferenceSession(str(work / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+    added = _prepare(work / OPTIMISED_FILE, (work / TOKENIZER_FILE).read_text(encoding="utf-8"), work)
+    if SPLIT_FILE in added:
+        (work / OPTIMISED_FILE).unlink()
+        return added
+    return [*added, OPTIMISED_FILE]
 
 
 def prepare_for_queries(folder: Path) -> dict[str, Any] | None:

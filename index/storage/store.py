@@ -7,12 +7,12 @@ import json
 import os
 import sqlite3
 import threading
-import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..models import Article, Filter, Passage, Republished
+from ..sqlite import read_only_uri
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -104,12 +104,6 @@ def _write_store(
             )
     finally:
         con.close()
-
-
-def read_only_uri(path: Path) -> str:
-    """A ``file:`` URI that opens ``path`` read-only; the path is percent-encoded, so a ``#``, ``?`` or ``%`` in a
-    folder name stays part of the path instead of starting SQLite's query string or fragment."""
-    return f"file:{urllib.parse.quote(str(Path(path).absolute()))}?mode=ro"
 
 
 class Store:

@@ -1,6 +1,7 @@
 """Vector indexes: FAISS types chosen by spec or corpus size, recall-targeted tuning, exact filtering,
 language centring; the backend interface that a Milvus collection implements too
-(``index.vectors.milvus_store``), and ``stores`` which opens either."""
+(``index.vectors.milvus_store``). Which of the two an index is searched in is ``index.storage.vector_store``'s
+choice."""
 
 from .backend import VectorBackend
 from .faiss_index import (

@@ -12,13 +12,13 @@ import functools
 import gzip
 import io
 import zipfile
-from collections.abc import Callable, Container, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any
 
 from ...models import Repaired, Skipped
+from ...read_options import ReadOptions
 
 Record = dict[str, Any]
 Item = Record | Skipped | Repaired
@@ -32,65 +32,12 @@ ARCHIVE_SUFFIXES = (".gz", ".zip")
 # Read record by record, never whole: each record (line, CSV row) is capped at ``max_document_bytes``.
 STREAMED_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".tsv")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + RECORD_SUFFIXES + HTML_SUFFIXES + FEED_SUFFIXES + ARCHIVE_SUFFIXES
-FIELDS = ("id", "title", "text", "url", "date", "lang", "source", "author")
-# Single-document files larger than this are refused; in JSONL and CSV, which stream, it caps each record.
-MAX_DOCUMENT_BYTES = 64 << 20
 # A compressed member (.gz, .zip) is refused once what it decompresses to passes both this many bytes and
 # MAX_EXPANSION_RATIO times the compressed bytes read so far (a "zip bomb"; honest news text expands ~3-10x).
 EXPANSION_FLOOR_BYTES = 64 << 20
 MAX_EXPANSION_RATIO = 200
 # How much of a single document is looked at to choose its character set.
 _SNIFF_DOCUMENT = 1 << 20
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How to read records. ``fields`` maps our field names to the input's columns or keys: ``"text": "body"``
-    for every file that has that column (one without it is read by the field's own name, and named), or
-    ``"export.csv:text": "body"`` for the files of that name only (there the column must exist)."""
-
-    fields: Mapping[str, str] = field(default_factory=dict)
-    max_document_bytes: int = MAX_DOCUMENT_BYTES
-
-    def mapping(self, rel: str) -> FieldMap:
-        """The mappings for the file (or archive member) reported as ``rel``."""
-        shared: dict[str, str] = {}
-        own: dict[str, str] = {}
-        for key, column in self.fields.items():
-            target, _, name = key.rpartition(":")
-            if not target:
-                shared[name] = column
-            elif names_file(target, rel):
-                own[name] = column
-        return FieldMap({k: v for k, v in shared.items() if k not in own}, own)
-
-
-@dataclass(frozen=True)
-class FieldMap:
-    """One file's field mappings: ``own`` were given for this file (its columns must have them), ``shared``
-    for every file (each applies where its column exists)."""
-
-    shared: Mapping[str, str]
-    own: Mapping[str, str]
-
-    def keys(self, present: Container[str]) -> dict[str, str]:
-        """Each of our fields -> the column or key it is read from, among the columns or keys ``present``."""
-        return {name: self.own.get(name) or self._shared(name, present) for name in FIELDS}
-
-    def left_out(self, present: Container[str]) -> list[tuple[str, str]]:
-        """The shared mappings (field, column) that do not apply here: ``present`` lacks their column."""
-        return [(name, column) for name, column in self.shared.items() if column not in present]
-
-    def _shared(self, name: str, present: Container[str]) -> str:
-        column = self.shared.get(name)
-        return column if column is not None and column in present else name
-
-
-def names_file(target: str, rel: str) -> bool:
-    """Whether ``target`` (from ``--field TARGET:FIELD=COLUMN``) names the input ``rel``: its path, or its
-    trailing path components, or those of an archive or of a member of one (``news.zip!export.csv``)."""
-    target = target.strip("/")
-    return any(part == target or part.endswith("/" + target) for part in (rel, *rel.split("!")))
 
 
 def read(

@@ -17,7 +17,8 @@ from collections.abc import Generator, Iterator, Mapping
 from typing import IO, Any
 
 from ...models import Repaired, Skipped
-from . import FIELDS, FieldMap, Item, ReadOptions, sniff_encoding
+from ...read_options import FIELDS, FieldMap, ReadOptions
+from . import Item, sniff_encoding
 
 # How much of a streamed file is looked at to choose its character set.
 _SNIFF_BYTES = 1 << 16

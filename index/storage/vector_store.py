@@ -18,12 +18,9 @@ import numpy as np
 
 from ..errors import IndexMismatchError, SemsearchError
 from ..settings import MILVUS_EXPORT_ATTEMPTS
-from ..storage.manifest import Manifest
-from ..storage.rows import LanguageMeans, VectorRows, centred_lookup
-from ..storage.versions import LoadedIndex, open_index
-from . import VectorBackend, parse_spec, validate_target
-from .milvus_location import MilvusLocation, connect, parse_store, require_pymilvus
-from .milvus_store import (
+from ..vectors import VectorBackend, parse_spec, validate_target
+from ..vectors.milvus_location import MilvusLocation, connect, parse_store, require_pymilvus
+from ..vectors.milvus_store import (
     MilvusFailure,
     check_properties,
     create_collection,
@@ -34,8 +31,11 @@ from .milvus_store import (
     read_properties,
     wait_indexed,
 )
-from .spec import IndexSpec, memory_budget
-from .tuning import Tuning, holdout_rows
+from ..vectors.spec import IndexSpec, memory_budget
+from ..vectors.tuning import Tuning, holdout_rows
+from .manifest import Manifest
+from .rows import LanguageMeans, VectorRows, centred_lookup
+from .versions import LoadedIndex, open_index
 
 __all__ = ["ExportReport", "export_to_milvus", "open_vector_store"]
 
