@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
         "build_over_bare_rate": round(statistics.median(bares) / statistics.median(builds), 3),
         "rebuild_changed_articles": changed,
         "rebuild_seconds": round(rebuild.seconds, 3),
-        "rebuild_vectors_encoded": rebuild.manifest.build["vectors_encoded"],
+        "rebuild_vectors_encoded": rebuild.manifest.build.vectors_encoded,
         "rebuild_over_full": round(rebuild.seconds / statistics.median(builds), 4),
     }
     setup = {"corpus": [str(c) for c in sources], "passage_tokens": settings.passage_tokens, "repeat": args.repeat,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # names for type checkers and editors; at run time __getattr_
     from .build.ray import build_index_on_ray
     from .build.writes import write_articles, write_settings
     from .chunking import split_sentences
-    from .embedding import Embedder, QueryEncoder, StageCallback, load_embedder, query_backend
+    from .embedding import Embedder, QueryEncoder, load_embedder, query_backend
     from .embedding.backends import check_interchangeable
     from .embedding.cache import cache_stats, clear_cache
     from .errors import IndexMismatchError, IndexNotFoundError, InvalidQueryError, NothingToIndexError, SemsearchError
@@ -65,7 +65,6 @@ _WHERE = {
     "SemsearchError": "index.errors",
     "Settings": "index.settings",
     "Skipped": "index.models",
-    "StageCallback": "index.embedding",
     "VectorBackend": "index.vectors.backend",
     "articles_from_records": "index.ingest.walk",
     "build_index": "index.build.pipeline",
@@ -118,7 +117,6 @@ __all__ = [
     "SemsearchError",
     "Settings",
     "Skipped",
-    "StageCallback",
     "VectorBackend",
     "articles_from_records",
     "build_index",

@@ -15,7 +15,6 @@ from index import (
     Manifest,
     QueryEncoder,
     Settings,
-    StageCallback,
     VectorBackend,
     check_interchangeable,
     current_version,
@@ -133,7 +132,7 @@ class SearchEngine:
         *,
         own_encoder: bool = False,
         batching: bool = False,
-        on_stage: StageCallback | None = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> SearchEngine:
         """Open the index at ``settings.index_dir``; its own model (or the one asked for, if the same) loads
         at the first query that needs it. ``own_encoder``: by default the index's own encoder (for a server

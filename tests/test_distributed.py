@@ -202,8 +202,8 @@ def test_a_ray_build_reports_what_happened_and_ships_no_cached_text(ray_cluster:
                                progress=events.append)  # fmt: skip
     total = first.manifest.passages + first.manifest.headlines
     build = first.manifest.build
-    assert build["vectors_encoded"] == build["vectors_precomputed"] == total and total > 7
-    assert build["vectors_reused"] == build["vectors_cached"] == 0
+    assert build.vectors_encoded == build.vectors_precomputed == total and total > 7
+    assert build.vectors_reused == build.vectors_cached == 0
     assert sum(map(int, log.read_text().split())) == total  # each text encoded once, on the workers
     assert [e.done for e in events if e.stage == "read"][-1] == 7  # articles, not read tasks
     assert [e for e in events if e.stage == "embed"][-1] == BuildProgress("embed", total, total)

@@ -49,5 +49,5 @@ def test_the_current_index_comes_before_the_cache(tmp_path: Path) -> None:
     embedder = HashEmbedder()
     second = build_index([corpus], settings, embedder=embedder)
     build = second.manifest.build
-    assert build["vectors_reused"] == total and build["vectors_cached"] == 0  # the cache holds them too
-    assert build["vectors_encoded"] == embedder.encoded == second.manifest.passages + second.manifest.headlines - total
+    assert build.vectors_reused == total and build.vectors_cached == 0  # the cache holds them too
+    assert build.vectors_encoded == embedder.encoded == second.manifest.passages + second.manifest.headlines - total

@@ -51,8 +51,7 @@ def model_identity(
     The default model is materialised first if it is not yet (``on_stage`` is told)."""
     if embedder is not None:
         return embedder.fingerprint, embedder.backend
-    _, location, _ = resolve_model(settings.model, settings.models_dir, on_stage)
-    fingerprint = known_fingerprint(location)
+    fingerprint = known_fingerprint(resolve_model(settings.model, settings.models_dir, on_stage).location)
     requested = settings.encoder or DEFAULT_ENCODER
     if fingerprint is None or (requested not in BACKENDS and settings.use_gpu and cuda_available()):
         return None
