@@ -244,3 +244,11 @@ def test_cold_query_benchmark_runs_on_a_tiny_input(seeds_index: Settings, tmp_pa
     assert all(r["wall_s"] > 0 for r in rows if "wall_s" in r)
     assert cases["query --url round trip"]["p50_ms"] > 0
     assert cases["query encoders"]["cosine_min"] >= 0.9999
+
+
+@pytest.mark.slow
+def test_rebuild_benchmark_runs_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rebuild.jsonl"
+    result = load("bench_rebuild").main([str(corpus), "--repeat", "1", "--out", str(out)])
+    assert 0 < result["after"] < result["after_first_build_s"]  # decided from the fingerprint: no model loaded
+    assert json.loads(out.read_text().splitlines()[-1])["figures"] == result
