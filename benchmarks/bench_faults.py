@@ -34,7 +34,7 @@ from pathlib import Path
 from common import ROOT, SEEDS, append_results
 
 from index import SemsearchError, Settings, build_index, open_index
-from index.storage.manifest import LEASE_FILE
+from index.storage.layout import LEASE_FILE
 from index.storage.versions import CURRENT, check_index
 
 KINDS = ("truncated", "flipped", "header", "deleted")

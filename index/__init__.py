@@ -28,11 +28,12 @@ if TYPE_CHECKING:  # names for type checkers and editors; at run time __getattr_
     from .read_options import FIELDS, ReadOptions
     from .settings import Settings
     from .storage.arrays import damaged
+    from .storage.layout import STORE_FILE, LoadedIndex, read_manifest
     from .storage.lexical import LexicalMatch
-    from .storage.manifest import STORE_FILE, Manifest
+    from .storage.manifest import Manifest
     from .storage.store import PassageWithArticle
     from .storage.vector_store import ExportReport, export_to_milvus, open_vector_store
-    from .storage.versions import LoadedIndex, check_index, current_version, open_index
+    from .storage.versions import check_index, current_version, open_index
     from .terms import term_spans
     from .vectors.backend import VectorBackend
     from .vectors.milvus_store import milvus_index_type
@@ -52,7 +53,7 @@ _WHERE = {
     "InvalidQueryError": "index.errors",
     "KNOWN_LANGUAGES": "index.ingest.language",
     "LexicalMatch": "index.storage.lexical",
-    "LoadedIndex": "index.storage.versions",
+    "LoadedIndex": "index.storage.layout",
     "Manifest": "index.storage.manifest",
     "NothingToIndexError": "index.errors",
     "Passage": "index.models",
@@ -61,7 +62,7 @@ _WHERE = {
     "ReadOptions": "index.read_options",
     "Repaired": "index.models",
     "Republished": "index.models",
-    "STORE_FILE": "index.storage.manifest",
+    "STORE_FILE": "index.storage.layout",
     "SemsearchError": "index.errors",
     "Settings": "index.settings",
     "Skipped": "index.models",
@@ -84,6 +85,7 @@ _WHERE = {
     "open_index": "index.storage.versions",
     "open_vector_store": "index.storage.vector_store",
     "query_backend": "index.embedding",
+    "read_manifest": "index.storage.layout",
     "split_sentences": "index.chunking",
     "term_spans": "index.terms",
     "write_articles": "index.build.writes",
@@ -136,6 +138,7 @@ __all__ = [
     "open_index",
     "open_vector_store",
     "query_backend",
+    "read_manifest",
     "split_sentences",
     "term_spans",
     "write_articles",

@@ -22,6 +22,7 @@ from index import (
     open_index,
     open_vector_store,
     query_backend,
+    read_manifest,
 )
 from index.errors import IndexMismatchError, InvalidQueryError
 from index.settings import (
@@ -286,7 +287,7 @@ class SearchEngine:
 def describe_index(index_dir: Path) -> IndexInfo:
     """The manifest of the index at ``index_dir``, without loading the model or the vectors."""
     folder = current_version(index_dir)
-    return IndexInfo(index_dir=str(index_dir), version=folder.name, manifest=asdict(Manifest.read(folder)))
+    return IndexInfo(index_dir=str(index_dir), version=folder.name, manifest=asdict(read_manifest(folder)))
 
 
 def _check_model(manifest: Manifest, embedder: QueryEncoder) -> None:

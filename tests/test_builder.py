@@ -12,7 +12,7 @@ import pytest
 
 from index import BuildProgress, Settings, build_index, open_index
 from index.errors import IndexMismatchError, IndexNotFoundError, NothingToIndexError, SemsearchError
-from index.storage.manifest import MANIFEST_FILE, STORE_FILE
+from index.storage.layout import MANIFEST_FILE, STORE_FILE
 from index.storage.versions import CURRENT, build_lock, check_index
 from tests.conftest import HashEmbedder, write_corpus
 

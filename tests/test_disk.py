@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import index.build.version
 import index.embedding.materialise
+import index.storage.store
 import index.storage.versions
 from index import SemsearchError, Settings, build_index, open_index
 from index.disk import mount_point
@@ -34,7 +35,7 @@ def test_a_full_disk_during_a_build_is_one_line_and_keeps_the_old_index(
     device`); it is now one error naming the disk and the space needed, and the old index still answers."""
     before = open_index(tiny_index.index_dir).version
     (corpus / "new.txt").write_text("New\n\nA new story about a lighthouse.", encoding="utf-8")
-    monkeypatch.setattr(index.build.version, "create_store", _disk_full)
+    monkeypatch.setattr(index.storage.store, "create_store", _disk_full)
     with pytest.raises(SemsearchError) as caught:
         build_index([corpus], tiny_index, embedder=HashEmbedder())
     message = str(caught.value)

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 import index.storage.manifest
 from index import SemsearchError, Settings, build_index, open_index
 from index.storage.arrays import npy_header
-from index.storage.manifest import LEASE_FILE, MANIFEST_FILE, describe_files
+from index.storage.layout import LEASE_FILE, MANIFEST_FILE
+from index.storage.manifest import describe_files
 from index.storage.versions import CURRENT, check_index
 from search import SearchEngine
 from search.cli import app as cli_app
@@ -102,7 +103,9 @@ def _bypass_verification(folder: Path) -> None:
     """Record the damaged files' sizes and checksums in the manifest, as if they were what the build wrote."""
     manifest_path = folder / MANIFEST_FILE
     data = json.loads(manifest_path.read_text())
-    data["files"] = {name: asdict(record) for name, record in describe_files(folder).items()}
+    data["files"] = {
+        name: asdict(record) for name, record in describe_files(folder, {MANIFEST_FILE, LEASE_FILE}).items()
+    }
     manifest_path.write_text(json.dumps(data))
 
 

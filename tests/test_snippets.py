@@ -44,8 +44,8 @@ def test_sentence_vectors_round_trip(tmp_path: object) -> None:
 
     folder = Path(str(tmp_path))
     blocks = [np.ones((2, 4), np.float32), np.zeros((0, 4), np.float32), np.full((1, 4), 0.5, np.float32)]
-    SentenceVectors.from_rows(blocks, 4).save(folder)
-    loaded = SentenceVectors.load(folder)
+    SentenceVectors.from_rows(blocks, 4).save(folder / "offsets.npy", folder / "vectors.npy")
+    loaded = SentenceVectors.load(folder / "offsets.npy", folder / "vectors.npy")
     assert [len(loaded.of(i)) for i in range(3)] == [2, 0, 1] and np.allclose(loaded.of(2), 0.5)
 
 

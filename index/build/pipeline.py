@@ -24,7 +24,8 @@ from ..errors import SemsearchError
 from ..ingest.duplicates import find_duplicates
 from ..models import Article, Repaired, Republished, Skipped, count
 from ..settings import Settings
-from ..storage.manifest import STORE_FILE, BuildStats, ChunkerInfo, Manifest
+from ..storage.layout import STORE_FILE, read_manifest
+from ..storage.manifest import BuildStats, ChunkerInfo, Manifest
 from ..storage.rows import VectorRows, default_strength
 from ..storage.sources import SourceRecord
 from ..storage.store import Store
@@ -96,8 +97,7 @@ def unchanged_sources(
         return None
     try:
         folder = current_version(settings.index_dir)
-        manifest = Manifest.read(folder)
-        manifest.check_sizes(folder)
+        manifest = read_manifest(folder)
     except SemsearchError:
         return None  # damaged or gone: the build reads and writes a new version
     if folder.name != record.version:

@@ -14,25 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 from ..embedding import Embedder
 from ..models import count
 from ..settings import Settings
-from ..storage.lexical import LEXICAL_DIR, LexicalIndex
-from ..storage.manifest import (
-    MANIFEST_FILE,
-    STORE_FILE,
-    VECTORS_FILE,
-    BuildStats,
-    ChunkerInfo,
-    Manifest,
-    ModelInfo,
-    describe_files,
-)
-from ..storage.rows import MASKED_FILE, MEANS_FILE, VectorRows
+from ..storage import layout
+from ..storage.layout import VersionContent
+from ..storage.manifest import BuildStats, ChunkerInfo, FileRecord, Manifest, ModelInfo
+from ..storage.rows import VectorRows
 from ..storage.sentences import SentenceVectors
-from ..storage.store import create_store
+from ..storage.store import StoreRecords
 from ..storage.versions import new_work_folder
 from .inputs import BuildInput
 from .plan import Plan
@@ -64,23 +54,15 @@ def work_folder(index_dir: Path) -> Iterator[Path]:
 
 
 def write_version(work: Path, new: NewVersion, embedder: Embedder, settings: Settings) -> Manifest:
-    """Write every file of ``new`` into ``work``, the manifest (with each file's checksum) last."""
-    vectors = new.vectors
-    vectors.index.save(work / VECTORS_FILE)
-    new.rows.save(work)
-    new.sentences.save(work)
-    vectors.means.save(work / MEANS_FILE)
-    np.save(work / MASKED_FILE, vectors.masked)
-    LexicalIndex.build(new.plan.texts).save(work / LEXICAL_DIR)
-    plan, inputs = new.plan, new.inputs
-    create_store(work / STORE_FILE, inputs.articles, plan.passages, plan.numbers, plan.headline_ids, new.stories,
-                 inputs.republished)  # fmt: skip
-    manifest = _manifest(work, new, embedder, settings)
-    (work / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
-    return manifest
+    """Write every file of ``new`` into ``work`` (``storage.layout``), the manifest with each file's checksum last."""
+    vectors, plan, inputs = new.vectors, new.plan, new.inputs
+    store = StoreRecords(inputs.articles, plan.passages, plan.numbers, plan.headline_ids, new.stories,
+                         inputs.republished)  # fmt: skip
+    content = VersionContent(vectors.index, new.rows, new.sentences, vectors.means, vectors.masked, plan.texts, store)
+    return layout.write_version(work, content, lambda files: _manifest(files, new, embedder, settings))
 
 
-def _manifest(work: Path, new: NewVersion, embedder: Embedder, settings: Settings) -> Manifest:
+def _manifest(files: dict[str, FileRecord], new: NewVersion, embedder: Embedder, settings: Settings) -> Manifest:
     from importlib.metadata import version
 
     inputs, vectors = new.inputs, new.vectors
@@ -106,5 +88,5 @@ def _manifest(work: Path, new: NewVersion, embedder: Embedder, settings: Setting
         sources=[str(s.resolve()) for s in inputs.sources],
         build_seconds=round(time.perf_counter() - inputs.started, 3),
         build=new.stats,
-        files=describe_files(work),
+        files=files,
     )

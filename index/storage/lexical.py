@@ -34,7 +34,6 @@ from ..terms import terms
 from ..transliteration import document_keys, query_keys
 from .arrays import load_npy
 
-LEXICAL_DIR = "lexical"
 # Lucene's defaults: term-frequency saturation and length normalisation.
 BM25_K1 = 1.2
 BM25_B = 0.75

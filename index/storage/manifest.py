@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,6 @@ from ..vectors.tuning import Tuning
 
 # 5: the lexical index gained its names field (index/transliteration.py)
 FORMAT_VERSION = 5
-MANIFEST_FILE = "manifest.json"
-VECTORS_FILE = "vectors.faiss"
-STORE_FILE = "store.sqlite"
-# Readers of a version hold a shared lock on this empty file; a version is deleted only under an exclusive one.
-LEASE_FILE = ".lease"
 
 
 @dataclass(frozen=True)
@@ -97,9 +93,9 @@ class Manifest:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
 
     @classmethod
-    def read(cls, folder: Path) -> Manifest:
-        """Read and validate ``folder/manifest.json``."""
-        path = folder / MANIFEST_FILE
+    def read(cls, path: Path) -> Manifest:
+        """Read and validate the manifest file at ``path`` (``storage.layout`` says where it is)."""
+        folder = path.parent
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format_version") != FORMAT_VERSION:
@@ -151,7 +147,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def describe_files(folder: Path) -> dict[str, FileRecord]:
+def describe_files(folder: Path, skip: Collection[str]) -> dict[str, FileRecord]:
     """Size and checksum of every file in a build folder (before the manifest is written)."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (MANIFEST_FILE, LEASE_FILE))
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in skip)
     return {p.relative_to(folder).as_posix(): FileRecord(p.stat().st_size, file_sha256(p)) for p in files}

@@ -17,10 +17,6 @@ from ..errors import IndexMismatchError
 from ..vectors.centring import STRENGTH, centre, language_means
 from .arrays import damaged, load_npy, load_npz
 
-EMBEDDINGS_FILE = "embeddings.npy"
-ROWS_FILE = "rows.npz"
-MEANS_FILE = "language_means.npz"
-MASKED_FILE = "masked_ids.npy"
 _CORPUS = "*"
 
 
@@ -95,24 +91,24 @@ class VectorRows:
             raise IndexMismatchError("The index refers to vectors it does not hold; rebuild it with `semsearch build`.")
         return pos
 
-    def save(self, folder: Path) -> None:
-        """Write embeddings.npy and rows.npz."""
-        np.save(folder / EMBEDDINGS_FILE, np.ascontiguousarray(self.raw, dtype=np.float32))
-        np.savez(folder / ROWS_FILE, ids=self.ids, articles=self.articles, langs=self.langs)
+    def save(self, embeddings: Path, rows: Path) -> None:
+        """Write the raw vectors (.npy) and the ids, articles and languages (.npz)."""
+        np.save(embeddings, np.ascontiguousarray(self.raw, dtype=np.float32))
+        np.savez(rows, ids=self.ids, articles=self.articles, langs=self.langs)
 
     @classmethod
-    def load(cls, folder: Path) -> VectorRows:
-        """Read the rows; embeddings are memory-mapped, not loaded."""
-        data = load_npz(folder / ROWS_FILE, ("ids", "articles", "langs"))
+    def load(cls, embeddings: Path, rows: Path) -> VectorRows:
+        """Read the rows written by ``save``; embeddings are memory-mapped, not loaded."""
+        data = load_npz(rows, ("ids", "articles", "langs"))
         ids, articles, langs = data["ids"], data["articles"], data["langs"]
         if not (ids.ndim == articles.ndim == langs.ndim == 1 and len(ids) == len(articles) == len(langs)):
-            raise damaged(folder / ROWS_FILE, f"arrays of shapes {ids.shape}, {articles.shape}, {langs.shape}")
+            raise damaged(rows, f"arrays of shapes {ids.shape}, {articles.shape}, {langs.shape}")
         if ids.dtype != np.int64 or articles.dtype != np.int64 or (len(ids) > 1 and not (np.diff(ids) > 0).all()):
-            raise damaged(folder / ROWS_FILE, "vector ids that are not sorted int64")
-        raw = load_npy(folder / EMBEDDINGS_FILE, dtype="float32", ndim=2, mmap=True)
+            raise damaged(rows, "vector ids that are not sorted int64")
+        raw = load_npy(embeddings, dtype="float32", ndim=2, mmap=True)
         if len(raw) != len(ids):
             raise IndexMismatchError(
-                f"{folder} holds {len(raw)} embeddings for {len(ids)} ids; rebuild the index with `semsearch build`."
+                f"{rows.parent} holds {len(raw)} embeddings for {len(ids)} ids; rebuild the index with `semsearch build`."
             )
         return cls(ids, articles, langs, raw)
 

@@ -3,8 +3,8 @@
 A passage is encoded once; the model's token vectors of each sentence are averaged (the model pools
 the whole passage the same way) and stored, so a snippet is chosen at query time by comparing the
 query vector with these — no model call, and each sentence read in the context of its passage (the
-"late chunking" idea: Günther et al., 2024). Stored as float16 (``sentences.npy``) with one offset per
-vector row (``sentence_offsets.npy``); headline rows have none. Sentences are the chunker's
+"late chunking" idea: Günther et al., 2024). Stored as float16 with one offset per vector row (two arrays,
+named by ``storage.layout``); headline rows have none. Sentences are the chunker's
 ``split_sentences`` of the passage text, so the query side finds the same ones.
 """
 
@@ -18,9 +18,6 @@ import numpy as np
 
 from ..chunking import split_sentences
 from .arrays import damaged, load_npy
-
-SENTENCES_FILE = "sentences.npy"
-OFFSETS_FILE = "sentence_offsets.npy"
 
 
 def body_sentence_spans(text: str, body: str) -> list[tuple[int, int]]:
@@ -49,16 +46,16 @@ class SentenceVectors:
         """The sentence vectors of the row at ``position`` (float32)."""
         return np.asarray(self.vectors[self.offsets[position] : self.offsets[position + 1]], dtype=np.float32)
 
-    def save(self, folder: Path) -> None:
-        """Write both arrays into ``folder``."""
-        np.save(folder / OFFSETS_FILE, self.offsets)
-        np.save(folder / SENTENCES_FILE, np.ascontiguousarray(self.vectors, dtype=np.float16))
+    def save(self, offsets: Path, vectors: Path) -> None:
+        """Write both arrays."""
+        np.save(offsets, self.offsets)
+        np.save(vectors, np.ascontiguousarray(self.vectors, dtype=np.float16))
 
     @classmethod
-    def load(cls, folder: Path) -> SentenceVectors:
+    def load(cls, offsets_path: Path, vectors_path: Path) -> SentenceVectors:
         """Read them back (vectors memory-mapped)."""
-        offsets = load_npy(folder / OFFSETS_FILE, dtype="int64", ndim=1)
-        vectors = load_npy(folder / SENTENCES_FILE, dtype="float16", ndim=2, mmap=True)
+        offsets = load_npy(offsets_path, dtype="int64", ndim=1)
+        vectors = load_npy(vectors_path, dtype="float16", ndim=2, mmap=True)
         if len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != len(vectors) or (np.diff(offsets) < 0).any():
-            raise damaged(folder / OFFSETS_FILE, f"offsets that do not cover the {len(vectors)} sentence vectors")
+            raise damaged(offsets_path, f"offsets that do not cover the {len(vectors)} sentence vectors")
         return cls(offsets, vectors)

@@ -45,6 +45,24 @@ class PassageWithArticle:
     article: Article
 
 
+@dataclass(frozen=True)
+class StoreRecords:
+    """What a version's store holds, as a build made it: ``numbers`` and ``headline_ids`` keyed by article id,
+    ``stories`` (story number of articles with other versions) by article number."""
+
+    articles: Sequence[Article]
+    passages: Sequence[Passage]
+    numbers: dict[str, int]
+    headline_ids: dict[str, int]
+    stories: dict[int, int]
+    republished: Sequence[Republished]
+
+    def write(self, path: Path) -> None:
+        """Write them as a new store file (``create_store``)."""
+        create_store(path, self.articles, self.passages, self.numbers, self.headline_ids, self.stories,
+                     self.republished)  # fmt: skip
+
+
 def create_store(
     path: Path,
     articles: Iterable[Article],

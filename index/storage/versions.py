@@ -1,6 +1,7 @@
-"""The index folder on disk: versions, the ``current`` pointer swapped atomically, and opening one.
+"""The index folder on disk: versions, the ``current`` pointer swapped atomically, leases, and opening one.
 
-Layout: ``INDEX/current`` is a symlink to ``INDEX/v-<time>-<n>/`` holding manifest, vectors and store.
+Layout: ``INDEX/current`` is a symlink to ``INDEX/v-<time>-<n>/``, a version folder whose files
+``storage.layout`` owns (and writes and reads).
 A build writes a new version folder, then replaces the symlink with ``os.replace`` (atomic on POSIX),
 so a reader sees the old index or the new one, never a mix; a crash mid-build leaves ``current`` alone.
 """
@@ -12,7 +13,6 @@ import math
 import os
 import shutil
 import sqlite3
-import struct
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,18 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-import numpy as np
-
 from ..disk import writing
 from ..errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, SemsearchError
-from ..vectors import FaissIndex, load_vector_index, parse_spec
-from .arrays import damaged, load_npy, npy_header
-from .lexical import LEXICAL_DIR, LexicalIndex
-from .manifest import LEASE_FILE, STORE_FILE, VECTORS_FILE, Manifest
-from .rows import MASKED_FILE, MEANS_FILE, LanguageMeans, VectorRows, centred_lookup
-from .sentences import SentenceVectors
+from .arrays import damaged
+from .layout import LEASE_FILE, STORE_FILE, LoadedIndex, read_manifest, read_version
 from .sources import SOURCES_FILE
-from .store import Store
 
 CURRENT = "current"
 LOCK_FILE = ".build.lock"
@@ -43,29 +36,6 @@ MMAP_MIN_BYTES = 1 << 30
 # What to do when the index folder's disk is full or read-only.
 INDEX_HINT = "pass --index (SEMSEARCH_INDEX) with a folder on a disk you can write to"
 _LOCK_POLL_S = 0.1  # how often a queued write looks at the build lock again
-_FAISS_TYPES = {b"IxMp", b"IwFl", b"IwSq", b"IwPQ", b"IwSh", b"IwRQ"}  # IndexIDMap (Flat, HNSW) and the IVF types
-
-
-@dataclass
-class LoadedIndex:
-    """An index opened for reading: its manifest, vectors and store."""
-
-    folder: Path
-    version: str
-    manifest: Manifest
-    vectors: FaissIndex
-    store: Store
-    lexical: LexicalIndex
-    rows: VectorRows
-    sentences: SentenceVectors
-    means: LanguageMeans
-    masked: np.ndarray
-    lease: Lease | None = None  # released when this index is closed or garbage-collected
-
-    def close(self) -> None:
-        """Release the reader lease (the version may then be deleted by the next publish)."""
-        if self.lease is not None:
-            self.lease.release()
 
 
 def current_version(index_dir: Path) -> Path:
@@ -91,61 +61,10 @@ def open_index(index_dir: Path, *, mmap: bool | None = None) -> LoadedIndex:
     """
     folder, lease = _lease_current(index_dir)
     try:
-        return _open_version(folder, lease, mmap)
+        return read_version(folder, lease, mmap, MMAP_MIN_BYTES)
     except BaseException:
         lease.release()
         raise
-
-
-def _open_version(folder: Path, lease: Lease, mmap: bool | None) -> LoadedIndex:
-    manifest = Manifest.read(folder)
-    manifest.check_sizes(folder)
-    masked = load_npy(folder / MASKED_FILE, dtype="int64", ndim=1)
-    expected = manifest.passages + manifest.headlines
-    _check_faiss_header(folder / VECTORS_FILE, manifest.model.dimension, expected + len(masked))
-    spec = parse_spec(manifest.index_spec, 0, manifest.model.dimension, 0)
-    if mmap is None:
-        mmap = spec.kind == "IVF" and (folder / VECTORS_FILE).stat().st_size > MMAP_MIN_BYTES
-    rows = VectorRows.load(folder)
-    if len(rows) != expected or rows.raw.shape[1] != manifest.model.dimension:
-        raise IndexMismatchError(
-            f"{folder} holds {len(rows)} vectors, its manifest {expected}; rebuild the index with `semsearch build`."
-        )
-    means = LanguageMeans.load(folder / MEANS_FILE)
-    sentences = SentenceVectors.load(folder)
-    if len(sentences.offsets) != len(rows) + 1:
-        raise IndexMismatchError(f"{folder} has sentence vectors for {len(sentences.offsets) - 1} rows, not {len(rows)}; "
-                                 "rebuild the index with `semsearch build`.")  # fmt: skip
-    for path in sorted((folder / LEXICAL_DIR).rglob("*.npy")):  # each field, the names field included
-        npy_header(path)  # bm25s maps these: sizes checked first
-    lexical = LexicalIndex.load(folder / LEXICAL_DIR, mmap=True)
-    if lexical.rows != len(rows):
-        raise IndexMismatchError(
-            f"{folder} has {lexical.rows} lexical rows for {len(rows)} vectors; rebuild the index with `semsearch build`."
-        )
-    vectors = load_vector_index(folder / VECTORS_FILE, spec, manifest.model.dimension, mmap=mmap)
-    vectors.lookup = centred_lookup(rows, means)
-    vectors.masked = masked
-    store = Store(folder / STORE_FILE)
-    try:
-        store.check()
-    except sqlite3.DatabaseError as exc:
-        raise damaged(folder / STORE_FILE, f"SQLite: {exc}") from exc
-    return LoadedIndex(folder, folder.name, manifest, vectors, store, lexical, rows, sentences, means, masked, lease)
-
-
-def _check_faiss_header(path: Path, dimension: int, ntotal: int) -> None:
-    """The FAISS file starts with a known index type, then the dimension and vector count the manifest gives."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(16)
-    except OSError as exc:
-        raise damaged(path, str(exc)) from exc
-    if len(head) < 16 or head[:4] not in _FAISS_TYPES:
-        raise damaged(path, "not a FAISS index semsearch writes")
-    d, n = struct.unpack("<iq", head[4:16])
-    if (d, n) != (dimension, ntotal):
-        raise damaged(path, f"{n} vectors of dimension {d}, the manifest says {ntotal} of {dimension}")
 
 
 class Lease:
@@ -205,7 +124,7 @@ def check_index(index_dir: Path) -> CheckReport:
     started = time.perf_counter()
     folder, lease = _lease_current(index_dir)
     try:
-        manifest = Manifest.read(folder)
+        manifest = read_manifest(folder)
         bad = manifest.damaged_files(folder)
         if bad:
             raise IndexMismatchError(
@@ -213,7 +132,7 @@ def check_index(index_dir: Path) -> CheckReport:
                 f"`semsearch build` on the sources again ({', '.join(manifest.sources) or 'the articles'}); it "
                 "writes a new, whole version."
             )
-        index = _open_version(folder, Lease(None), mmap=True)
+        index = read_version(folder, Lease(None), True, MMAP_MIN_BYTES)
         try:
             index.store.quick_check()
         except sqlite3.DatabaseError as exc:
