@@ -131,7 +131,7 @@ class SearchEngine:
         at the first query that needs it. ``own_encoder``: by default the index's own encoder (for a server
         that writes passages into the index), not the faster query encoder of a torch-fp32 index.
         ``batching``: micro-batch concurrent queries (a server)."""
-        index = open_index(settings.index_dir, mmap=True if settings.store else None)  # Milvus holds the vectors
+        index = open_index(settings.index_dir)
         recorded = index.manifest.model.name
         if settings.model and _model_key(settings.model) != _model_key(recorded):
             raise IndexMismatchError(

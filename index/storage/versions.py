@@ -26,7 +26,7 @@ import numpy as np
 
 from ..disk import writing
 from ..errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, SemsearchError
-from ..vectors import FaissIndex, load_vector_index, parse_spec
+from ..vectors import FaissIndex, open_vector_index, parse_spec
 from .arrays import damaged, load_npy, npy_header
 from .lexical import LEXICAL_DIR, LexicalIndex
 from .manifest import LEASE_FILE, STORE_FILE, VECTORS_FILE, Manifest
@@ -38,11 +38,11 @@ CURRENT = "current"
 LOCK_FILE = ".build.lock"
 _VERSION_PREFIX = "v-"
 _TMP_PREFIX = ".tmp-"
-MMAP_MIN_BYTES = 1 << 30
 # What to do when the index folder's disk is full or read-only.
 INDEX_HINT = "pass --index (SEMSEARCH_INDEX) with a folder on a disk you can write to"
 _LOCK_POLL_S = 0.1  # how often a queued write looks at the build lock again
 _FAISS_TYPES = {b"IxMp", b"IwFl", b"IwSq", b"IwPQ", b"IwSh", b"IwRQ"}  # IndexIDMap (Flat, HNSW) and the IVF types
+_ID_MAP = b"IxMp"  # FAISS writes an IndexIDMap's ids last: their count (uint64), then one int64 per vector
 
 
 @dataclass
@@ -77,16 +77,17 @@ def current_version(index_dir: Path) -> Path:
     return pointer.resolve()
 
 
-def open_index(index_dir: Path, *, mmap: bool | None = None) -> LoadedIndex:
+def open_index(index_dir: Path, *, mmap: bool = True) -> LoadedIndex:
     """Open the current version of an index, holding a reader lease on it until the index is closed.
 
     Opening costs the same at any size: the manifest, every file's size and the cheap headers (FAISS, array
     shapes, SQLite schema) are checked, never the checksums (``check_index`` verifies those). A damaged or
     truncated file is refused in one line before anything is memory-mapped.
 
-    ``mmap`` maps IVF inverted lists (other types: their vectors) from disk instead of reading them into
-    memory; by default it is on for IVF indexes over MMAP_MIN_BYTES (Flat and HNSW search faster from memory;
-    an engine that searches a Milvus store maps them, as it never searches them).
+    The FAISS index is read at the first dense search, not here (a lexical query never imports FAISS):
+    ``mmap`` (the default) maps it read-only, IVF its inverted lists, Flat and HNSW their vectors, so even
+    that read costs little at any size; ``mmap=False`` reads it into memory. An IVF file damaged past its
+    header is refused at that first search (Flat and HNSW files: here, from their tails).
     """
     folder, lease = _lease_current(index_dir)
     try:
@@ -96,15 +97,13 @@ def open_index(index_dir: Path, *, mmap: bool | None = None) -> LoadedIndex:
         raise
 
 
-def _open_version(folder: Path, lease: Lease, mmap: bool | None) -> LoadedIndex:
+def _open_version(folder: Path, lease: Lease, mmap: bool) -> LoadedIndex:
     manifest = Manifest.read(folder)
     manifest.check_sizes(folder)
     masked = load_npy(folder / MASKED_FILE, dtype="int64", ndim=1)
     expected = manifest.passages + manifest.headlines
     _check_faiss_header(folder / VECTORS_FILE, manifest.model.dimension, expected + len(masked))
     spec = parse_spec(manifest.index_spec, 0, manifest.model.dimension, 0)
-    if mmap is None:
-        mmap = spec.kind == "IVF" and (folder / VECTORS_FILE).stat().st_size > MMAP_MIN_BYTES
     rows = VectorRows.load(folder)
     if len(rows) != expected or rows.raw.shape[1] != manifest.model.dimension:
         raise IndexMismatchError(
@@ -122,7 +121,9 @@ def _open_version(folder: Path, lease: Lease, mmap: bool | None) -> LoadedIndex:
         raise IndexMismatchError(
             f"{folder} has {lexical.rows} lexical rows for {len(rows)} vectors; rebuild the index with `semsearch build`."
         )
-    vectors = load_vector_index(folder / VECTORS_FILE, spec, manifest.model.dimension, mmap=mmap)
+    vectors = open_vector_index(
+        folder / VECTORS_FILE, spec, manifest.model.dimension, expected + len(masked), mmap=mmap
+    )
     vectors.lookup = centred_lookup(rows, means)
     vectors.masked = masked
     store = Store(folder / STORE_FILE)
@@ -134,10 +135,14 @@ def _open_version(folder: Path, lease: Lease, mmap: bool | None) -> LoadedIndex:
 
 
 def _check_faiss_header(path: Path, dimension: int, ntotal: int) -> None:
-    """The FAISS file starts with a known index type, then the dimension and vector count the manifest gives."""
+    """The FAISS file starts with a known index type, then the dimension and vector count the manifest gives;
+    an IndexIDMap's (Flat, HNSW) ends with that many ids, so a truncated one is refused without reading it."""
     try:
         with path.open("rb") as fh:
             head = fh.read(16)
+            if head[:4] == _ID_MAP and len(head) == 16:
+                fh.seek(max(0, path.stat().st_size - 8 * (ntotal + 1)))
+                tail = fh.read(8)
     except OSError as exc:
         raise damaged(path, str(exc)) from exc
     if len(head) < 16 or head[:4] not in _FAISS_TYPES:
@@ -145,6 +150,8 @@ def _check_faiss_header(path: Path, dimension: int, ntotal: int) -> None:
     d, n = struct.unpack("<iq", head[4:16])
     if (d, n) != (dimension, ntotal):
         raise damaged(path, f"{n} vectors of dimension {d}, the manifest says {ntotal} of {dimension}")
+    if head[:4] == _ID_MAP and (len(tail) < 8 or struct.unpack("<q", tail)[0] != ntotal):
+        raise damaged(path, f"its {ntotal} ids are not where they end the file (truncated?)")
 
 
 class Lease:
@@ -213,6 +220,7 @@ def check_index(index_dir: Path) -> CheckReport:
                 "writes a new, whole version."
             )
         index = _open_version(folder, Lease(None), mmap=True)
+        index.vectors.read()  # FAISS parses it whole: what is left of an IVF file past its header
         try:
             index.store.quick_check()
         except sqlite3.DatabaseError as exc:

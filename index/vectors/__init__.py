@@ -7,6 +7,7 @@ from .faiss_index import (
     FaissIndex,
     create_vector_index,
     load_vector_index,
+    open_vector_index,
 )
 from .spec import IndexSpec, choose_spec, parse_spec
 from .tuning import Tuning, tune, validate_target
@@ -19,6 +20,7 @@ __all__ = [
     "choose_spec",
     "create_vector_index",
     "load_vector_index",
+    "open_vector_index",
     "parse_spec",
     "tune",
     "validate_target",
