@@ -26,7 +26,8 @@ import numpy as np
 
 from ..disk import writing
 from ..errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, SemsearchError
-from ..vectors import FaissIndex, open_vector_index, parse_spec
+from ..vectors.faiss_index import FaissIndex, open_vector_index
+from ..vectors.spec import parse_spec
 from .arrays import damaged, load_npy, npy_header
 from .lexical import LEXICAL_DIR, LexicalIndex
 from .manifest import LEASE_FILE, STORE_FILE, VECTORS_FILE, Manifest
