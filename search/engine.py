@@ -20,7 +20,6 @@ from index import (
     current_version,
     load_embedder,
     open_index,
-    open_vector_store,
     query_backend,
     read_manifest,
 )
@@ -75,7 +74,7 @@ class SearchEngine:
             raise ValueError("SearchEngine needs an embedder or a loader for one")
         self.index = index
         self.store = store
-        self.vectors = vectors if vectors is not None else open_vector_store(store, index)
+        self.vectors = vectors if vectors is not None else _vector_store(store, index)
         self.confidence = ConfidenceModel.shipped()
         self.warnings: list[str] = []
         self.batching = batching
@@ -140,14 +139,14 @@ class SearchEngine:
         that writes passages into the index), not the faster query encoder of a torch-fp32 index.
         ``batching``: micro-batch concurrent queries (a server). ``on_stage``: told when loading the model
         starts a slow one-time step (materialising it, the ONNX export)."""
-        index = open_index(settings.index_dir, mmap=True if settings.store else None)  # Milvus holds the vectors
+        index = open_index(settings.index_dir)
         recorded = index.manifest.model.name
         if settings.model and _model_key(settings.model) != _model_key(recorded):
             raise IndexMismatchError(
                 f"The index at {settings.index_dir} was built with {recorded!r}, not {settings.model!r}. "
                 f"Query without --model, or rebuild with `semsearch build --model {settings.model} ...`."
             )
-        vectors = open_vector_store(settings.store, index)  # a stale store is refused before the model loads
+        vectors = _vector_store(settings.store, index)  # a stale store is refused before the model loads
         encoder = settings.encoder or query_backend(index.manifest.model.encoder, own=own_encoder)
 
         def loader() -> Embedder:
@@ -282,6 +281,16 @@ class SearchEngine:
         return IndexInfo(
             index_dir=str(self.index.folder.parent), version=self.index.version, manifest=asdict(self.index.manifest)
         )
+
+
+def _vector_store(store: str | None, index: LoadedIndex) -> VectorBackend:
+    """Where dense search runs: the index's own FAISS file (read at the first dense search), or the Milvus
+    ``store`` (``open_vector_store``, imported only then: the export and Milvus modules are not a query's)."""
+    if store is None:
+        return index.vectors
+    from index import open_vector_store
+
+    return open_vector_store(store, index)
 
 
 def describe_index(index_dir: Path) -> IndexInfo:

@@ -104,7 +104,7 @@ class ServedIndex:
         assert self.index_dir is not None
         old = self._engine
         self._failed = current_version(self.index_dir).name
-        index = open_index(self.index_dir, mmap=True if old.store else None)
+        index = open_index(self.index_dir)
         try:
             if index.manifest.model.fingerprint != old.embedder.fingerprint:
                 raise SemsearchError(

@@ -160,6 +160,31 @@ def test_a_truncated_mapped_file_is_refused_in_one_line_by_the_cli(tiny_index: S
     assert not (tmp_path / "home" / "models").exists()  # refused before any model was loaded
 
 
+@pytest.mark.parametrize("spec", ["Flat", "HNSW16", "IVF8,Flat"])
+def test_a_truncated_vector_file_is_refused_before_it_answers(tmp_path: Path, spec: str) -> None:
+    """Issue 16: the FAISS file is read at the first dense search. A truncated Flat or HNSW file is still
+    refused at open (its ids end it); an IVF one answers lexical queries (which never read it) and is refused
+    in one line by the first dense one, and by `semsearch check` (sizes and checksums made to match)."""
+    corpus = {f"a{i:02d}.txt": f"Story {i}\n\nA report about harbour number {i} and its bridge." for i in range(12)}
+    settings = Settings(home=tmp_path, index_dir=tmp_path / "idx", passage_tokens=24, index_spec=spec)
+    build_index([write_corpus(tmp_path / "c", corpus)], settings, embedder=HashEmbedder())
+    folder = _version(settings)
+    _corrupt(folder / "vectors.faiss", "truncated")
+    _bypass_verification(folder)
+    if spec != "IVF8,Flat":
+        with pytest.raises(SemsearchError, match=r"vectors\.faiss is damaged"):
+            open_index(settings.index_dir)
+        return
+    engine = SearchEngine(open_index(settings.index_dir), HashEmbedder())
+    assert engine.search("harbour number 3", k=1, mode="lexical").results[0].article_id == "a03.txt"
+    with pytest.raises(SemsearchError) as refused:
+        engine.search("harbour number 3", k=1, mode="dense")
+    assert "vectors.faiss is damaged" in str(refused.value) and "semsearch build" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    with pytest.raises(SemsearchError, match=r"vectors\.faiss is damaged"):
+        check_index(settings.index_dir)
+
+
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o755), (0o077, 0o700)])
 def test_version_folders_follow_the_umask(settings: Settings, corpus: Path, umask: int, mode: int) -> None:
     """Issue 18, minor: version folders were created 0700, so a server running as another user could not read

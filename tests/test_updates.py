@@ -108,17 +108,25 @@ def test_other_model_weights_rebuild_everything(tiny_index: Settings, corpus: Pa
     assert other.encoded == len(open_index(tiny_index.index_dir).rows)
 
 
-def test_large_ivf_indexes_are_memory_mapped(tmp_path: Path, monkeypatch) -> None:
-    import index.storage.versions as index_dir
-
+@pytest.mark.parametrize("spec", ["Flat", "HNSW16", "IVF8,Flat"])
+def test_indexes_are_memory_mapped_and_rebuilt_from_a_writable_copy(tmp_path: Path, spec: str) -> None:
+    """Issue 16: every index type is searched from a read-only mapping (FAISS aborts the process if one is
+    changed); an incremental build reads a writable copy of the file instead, and the mapping still answers."""
     folder = write_corpus(tmp_path / "c", corpus_of(12))
-    settings = Settings(home=tmp_path, index_dir=tmp_path / "idx", passage_tokens=24, index_spec="IVF8,Flat")
+    settings = Settings(home=tmp_path, index_dir=tmp_path / "idx", passage_tokens=24, index_spec=spec)
     build_index([folder], settings, embedder=HashEmbedder())
-    monkeypatch.setattr(index_dir, "MMAP_MIN_BYTES", 0)
     mapped = open_index(settings.index_dir)
+    assert mapped.vectors.mapped and not open_index(settings.index_dir, mmap=False).vectors.mapped
     engine = SearchEngine(mapped, HashEmbedder())
-    assert engine.search("Story 3 headline", k=1).results[0].article_id == "a003.txt"
-    assert open_index(settings.index_dir, mmap=False).vectors.spec.kind == "IVF"
+    assert engine.search("Story 3 headline", k=1, mode="dense").results[0].article_id == "a003.txt"
+    with pytest.raises(RuntimeError, match="read-only"):
+        mapped.vectors.add(np.array([10**6]), np.ones((1, mapped.vectors.dimension), np.float32))
+    write_corpus(folder, {"a100.txt": "Story 100 headline\n\nA harbour reopened after the storm. " * 3})
+    report = build_index([folder], settings, embedder=HashEmbedder())
+    assert report.manifest.build.mode == "incremental"
+    rebuilt = SearchEngine(open_index(settings.index_dir), HashEmbedder())
+    assert rebuilt.search("Story 100 headline", k=1, mode="dense").results[0].article_id == "a100.txt"
+    assert engine.search("Story 3 headline", k=1, mode="dense").results[0].article_id == "a003.txt"
 
 
 def test_a_rebuild_that_changes_nothing_publishes_nothing(

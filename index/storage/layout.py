@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import IndexMismatchError
-from ..vectors import FaissIndex, load_vector_index, parse_spec
-from ..vectors.faiss_index import PARAMS_FILE
+from ..vectors.faiss_index import PARAMS_FILE, FaissIndex, open_vector_index
+from ..vectors.spec import parse_spec
 from .arrays import damaged, load_npy, npy_header
 from .lexical import LexicalIndex
 from .manifest import FileRecord, Manifest, describe_files
@@ -63,6 +63,7 @@ FILES: dict[str, str] = {
 }
 _UNLISTED = {MANIFEST_FILE, LEASE_FILE}  # the files the manifest does not list
 _FAISS_TYPES = {b"IxMp", b"IwFl", b"IwSq", b"IwPQ", b"IwSh", b"IwRQ"}  # IndexIDMap (Flat, HNSW) and the IVF types
+_ID_MAP = b"IxMp"  # FAISS writes an IndexIDMap's ids last: their count (uint64), then one int64 per vector
 
 
 @dataclass
@@ -143,16 +144,14 @@ def read_manifest(folder: Path) -> Manifest:
     return manifest
 
 
-def read_version(folder: Path, lease: Lease | None, mmap: bool | None, mmap_min_bytes: int) -> LoadedIndex:
-    """Open the version in ``folder`` with every consistency check (see the module docstring). ``mmap``: map
-    the FAISS index from disk (None: for IVF indexes of ``mmap_min_bytes`` or more)."""
+def read_version(folder: Path, lease: Lease | None, *, mmap: bool = True) -> LoadedIndex:
+    """Open the version in ``folder`` with every consistency check (see the module docstring). The FAISS index
+    is read at its first search (``open_vector_index``), mapped from disk unless ``mmap`` is False."""
     manifest = read_manifest(folder)
     masked = load_npy(folder / MASKED_FILE, dtype="int64", ndim=1)
     expected = manifest.passages + manifest.headlines
     _check_faiss_header(folder / VECTORS_FILE, manifest.model.dimension, expected + len(masked))
     spec = parse_spec(manifest.index_spec, 0, manifest.model.dimension, 0)
-    if mmap is None:
-        mmap = spec.kind == "IVF" and (folder / VECTORS_FILE).stat().st_size > mmap_min_bytes
     rows = VectorRows.load(folder / EMBEDDINGS_FILE, folder / ROWS_FILE)
     if len(rows) != expected or rows.raw.shape[1] != manifest.model.dimension:
         raise IndexMismatchError(
@@ -170,7 +169,9 @@ def read_version(folder: Path, lease: Lease | None, mmap: bool | None, mmap_min_
         raise IndexMismatchError(
             f"{folder} has {lexical.rows} lexical rows for {len(rows)} vectors; rebuild the index with `semsearch build`."
         )
-    vectors = load_vector_index(folder / VECTORS_FILE, spec, manifest.model.dimension, mmap=mmap)
+    vectors = open_vector_index(
+        folder / VECTORS_FILE, spec, manifest.model.dimension, expected + len(masked), mmap=mmap
+    )
     vectors.lookup = centred_lookup(rows, means)
     vectors.masked = masked
     store = Store(folder / STORE_FILE)
@@ -182,10 +183,15 @@ def read_version(folder: Path, lease: Lease | None, mmap: bool | None, mmap_min_
 
 
 def _check_faiss_header(path: Path, dimension: int, ntotal: int) -> None:
-    """The FAISS file starts with a known index type, then the dimension and vector count the manifest gives."""
+    """The FAISS file starts with a known index type, then the dimension and vector count the manifest gives;
+    an IndexIDMap's (Flat, HNSW) ends with that many ids, so a truncated one is refused without reading it."""
+    tail = b""
     try:
         with path.open("rb") as fh:
             head = fh.read(16)
+            if head[:4] == _ID_MAP and len(head) == 16:
+                fh.seek(max(0, path.stat().st_size - 8 * (ntotal + 1)))
+                tail = fh.read(8)
     except OSError as exc:
         raise damaged(path, str(exc)) from exc
     if len(head) < 16 or head[:4] not in _FAISS_TYPES:
@@ -193,3 +199,5 @@ def _check_faiss_header(path: Path, dimension: int, ntotal: int) -> None:
     d, n = struct.unpack("<iq", head[4:16])
     if (d, n) != (dimension, ntotal):
         raise damaged(path, f"{n} vectors of dimension {d}, the manifest says {ntotal} of {dimension}")
+    if head[:4] == _ID_MAP and (len(tail) < 8 or struct.unpack("<q", tail)[0] != ntotal):
+        raise damaged(path, f"its {ntotal} ids are not where they end the file (truncated?)")

@@ -32,7 +32,6 @@ CURRENT = "current"
 LOCK_FILE = ".build.lock"
 _VERSION_PREFIX = "v-"
 _TMP_PREFIX = ".tmp-"
-MMAP_MIN_BYTES = 1 << 30
 # What to do when the index folder's disk is full or read-only.
 INDEX_HINT = "pass --index (SEMSEARCH_INDEX) with a folder on a disk you can write to"
 _LOCK_POLL_S = 0.1  # how often a queued write looks at the build lock again
@@ -48,20 +47,21 @@ def current_version(index_dir: Path) -> Path:
     return pointer.resolve()
 
 
-def open_index(index_dir: Path, *, mmap: bool | None = None) -> LoadedIndex:
+def open_index(index_dir: Path, *, mmap: bool = True) -> LoadedIndex:
     """Open the current version of an index, holding a reader lease on it until the index is closed.
 
     Opening costs the same at any size: the manifest, every file's size and the cheap headers (FAISS, array
     shapes, SQLite schema) are checked, never the checksums (``check_index`` verifies those). A damaged or
     truncated file is refused in one line before anything is memory-mapped.
 
-    ``mmap`` maps IVF inverted lists (other types: their vectors) from disk instead of reading them into
-    memory; by default it is on for IVF indexes over MMAP_MIN_BYTES (Flat and HNSW search faster from memory;
-    an engine that searches a Milvus store maps them, as it never searches them).
+    The FAISS index is read at the first dense search, not here (a lexical query never imports FAISS):
+    ``mmap`` (the default) maps it read-only, IVF its inverted lists, Flat and HNSW their vectors, so even
+    that read costs little at any size; ``mmap=False`` reads it into memory. An IVF file damaged past its
+    header is refused at that first search (Flat and HNSW files: here, from their tails).
     """
     folder, lease = _lease_current(index_dir)
     try:
-        return read_version(folder, lease, mmap, MMAP_MIN_BYTES)
+        return read_version(folder, lease, mmap=mmap)
     except BaseException:
         lease.release()
         raise
@@ -132,7 +132,8 @@ def check_index(index_dir: Path) -> CheckReport:
                 f"`semsearch build` on the sources again ({', '.join(manifest.sources) or 'the articles'}); it "
                 "writes a new, whole version."
             )
-        index = read_version(folder, Lease(None), True, MMAP_MIN_BYTES)
+        index = read_version(folder, Lease(None), mmap=True)
+        index.vectors.read()  # FAISS parses it whole: what is left of an IVF file past its header
         try:
             index.store.quick_check()
         except sqlite3.DatabaseError as exc:

@@ -1,5 +1,9 @@
 """FAISS behind one small interface: add with ids, remove, search (optionally among allowed ids), save, load.
 
+Opening an index file (``open_vector_index``) neither imports FAISS nor reads the file: the index is read, or
+memory-mapped read-only, at its first use, so a lexical query never pays for either. A mapped index is never
+changed (FAISS cannot resize a mapping): ``copy`` reads a writable one from the file.
+
 Thread safety: FAISS does not lock. A loaded index is never modified while it is being searched:
 ``search`` only reads (FAISS searches are safe from many threads at once), and every change (add,
 remove, retrain) is made on an index that no reader holds yet — the build writes a new version folder
@@ -12,6 +16,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,15 +48,45 @@ class FaissIndex:
     """A FAISS index whose vectors keep their own int64 ids (IVF natively, others through IndexIDMap)."""
 
     def __init__(self, index: Any, spec: IndexSpec, params: dict[str, Any] | None = None) -> None:
-        self._index = index
+        """``index``: the FAISS index, in memory (``open_vector_index`` gives one read from a file on first use)."""
+        self._loaded = index
         self.spec = spec
-        self.dimension = int(index.d)
+        self.dimension = int(index.d) if index is not None else 0
         self.params: dict[str, Any] = dict(params or {})
         self.lookup: VectorLookup | None = None  # set by the owner when exact vectors are available
         self.masked = np.zeros(0, np.int64)  # removed from an HNSW graph that cannot delete: never returned
+        self._file: Path | None = None  # where an opened index is read from, at its first use
+        self._mapped = False  # whether that read maps the file (read-only) instead of copying it into memory
+        self._size = 0  # its vector count, from the file's header, until it is read
+        self._reading = threading.Lock()
+
+    @property
+    def _index(self) -> Any:
+        """The FAISS index, read from its file at the first call that needs it (once, even under threads)."""
+        if self._loaded is None:
+            with self._reading:
+                if self._loaded is None:
+                    assert self._file is not None
+                    self._loaded = _read(self._file, self.spec, self.dimension, self._mapped)
+        return self._loaded
+
+    def read(self) -> None:
+        """Read (or map) the index from its file now, refusing a damaged one, instead of at its first use."""
+        self._index  # noqa: B018 - the property reads it
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the index is (or will be) searched from a read-only mapping of its file."""
+        return self._mapped
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return int(self._loaded.ntotal) if self._loaded is not None else self._size
+
+    def _writable(self) -> Any:
+        """The FAISS index, to change: never a mapping (FAISS would abort the process), a bug to ask for."""
+        if self._mapped:
+            raise RuntimeError(f"{self._file} is memory-mapped read-only; change a copy() of it instead")
+        return self._index
 
     @property
     def trained(self) -> bool:
@@ -70,7 +105,7 @@ class FaissIndex:
                 f"{self.spec} needs at least {self.spec.lists} vectors to train, the corpus has {len(sample)}; "
                 "use --index-type auto or Flat."
             )
-        self._index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        self._writable().train(np.ascontiguousarray(sample, dtype=np.float32))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under the given int64 ids."""
@@ -81,7 +116,7 @@ class FaissIndex:
             )
         if not self.trained:
             self.train(vectors)
-        self._index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+        self._writable().add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
 
     def remove(self, ids: np.ndarray) -> int:
         """Remove vectors by id (Flat and IVF); HNSW cannot, its owner masks them instead."""
@@ -89,7 +124,7 @@ class FaissIndex:
             raise SemsearchError("HNSW indexes cannot remove vectors; they are masked and compacted instead.")
         faiss = _faiss()
 
-        return int(self._index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))))
+        return int(self._writable().remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))))
 
     def search_params(self, selector: Any = None) -> Any:
         """FAISS search parameters for this spec (nprobe / efSearch), with an optional id selector."""
@@ -180,10 +215,14 @@ class FaissIndex:
         (path.parent / PARAMS_FILE).write_text(json.dumps({"spec": str(self.spec), **self.params}, indent=2))
 
     def copy(self) -> FaissIndex:
-        """A deep copy, for changing an index that readers may still hold."""
-        faiss = _faiss()
-
-        clone = FaissIndex(faiss.clone_index(self._index), self.spec, self.params)
+        """A deep, writable copy, for changing an index that readers may still hold. An index opened from a
+        file and not yet read, or mapped, is read from the file again (a clone of a mapping would still be
+        one, and FAISS aborts the process when asked to grow it)."""
+        if self._file is not None and (self._loaded is None or self._mapped):
+            inner = _read(self._file, self.spec, self.dimension, mapped=False)
+        else:
+            inner = _faiss().clone_index(self._index)
+        clone = FaissIndex(inner, self.spec, self.params)
         clone.lookup, clone.masked = self.lookup, self.masked
         return clone
 
@@ -213,21 +252,11 @@ def create_vector_index(spec: IndexSpec, dimension: int) -> FaissIndex:
     return FaissIndex(inner if spec.kind == "IVF" else faiss.IndexIDMap(inner), spec)
 
 
-def load_vector_index(path: Path, spec: IndexSpec, dimension: int, *, mmap: bool = False) -> FaissIndex:
-    """Read an index written by ``save``; a damaged file or a dimension mismatch is refused."""
-    faiss = _faiss()
-
-    try:
-        # IVF maps its inverted lists; Flat and HNSW map their vectors (the "flat codes") instead
-        mapped = faiss.IO_FLAG_MMAP if spec.kind == "IVF" else faiss.IO_FLAG_MMAP_IFC
-        flags = mapped | faiss.IO_FLAG_READ_ONLY if mmap else 0
-        index = faiss.read_index(str(path), flags)
-    except RuntimeError as exc:
-        raise IndexMismatchError(f"The vector file {path} is damaged ({exc}); rebuild with `semsearch build`.") from exc
-    if index.d != dimension:
-        raise IndexMismatchError(
-            f"The vector file {path} has dimension {index.d}, the manifest says {dimension}; rebuild the index."
-        )
+def open_vector_index(path: Path, spec: IndexSpec, dimension: int, size: int, *, mmap: bool = True) -> FaissIndex:
+    """An index written by ``save``, read from ``path`` at its first use (``mmap``: mapped read-only, the
+    default; else read into memory); its search parameters are read now. The caller checks the file's
+    header first (``size`` vectors of ``dimension``); a file FAISS cannot read is refused at that first use,
+    with the same error ``load_vector_index`` gives."""
     params_path = path.parent / PARAMS_FILE
     try:
         params = json.loads(params_path.read_text()) if params_path.is_file() else {}
@@ -236,4 +265,30 @@ def load_vector_index(path: Path, spec: IndexSpec, dimension: int, *, mmap: bool
     except (OSError, ValueError) as exc:
         raise IndexMismatchError(f"{params_path} is damaged ({exc}); rebuild with `semsearch build`.") from exc
     params.pop("spec", None)
-    return FaissIndex(index, spec, params)
+    index = FaissIndex(None, spec, params)
+    index.dimension, index._size, index._file, index._mapped = dimension, size, path, mmap
+    return index
+
+
+def load_vector_index(path: Path, spec: IndexSpec, dimension: int, *, mmap: bool = False) -> FaissIndex:
+    """Read an index written by ``save`` now; a damaged file or a dimension mismatch is refused."""
+    index = open_vector_index(path, spec, dimension, 0, mmap=mmap)
+    index.read()
+    return index
+
+
+def _read(path: Path, spec: IndexSpec, dimension: int, mapped: bool) -> Any:
+    """The FAISS index in ``path``, mapped read-only or read into memory; a damaged file is refused."""
+    faiss = _faiss()
+
+    try:
+        # IVF maps its inverted lists; Flat and HNSW map their vectors (the "flat codes") instead
+        flag = faiss.IO_FLAG_MMAP if spec.kind == "IVF" else faiss.IO_FLAG_MMAP_IFC
+        index = faiss.read_index(str(path), flag | faiss.IO_FLAG_READ_ONLY if mapped else 0)
+    except RuntimeError as exc:
+        raise IndexMismatchError(f"The vector file {path} is damaged ({exc}); rebuild with `semsearch build`.") from exc
+    if index.d != dimension:
+        raise IndexMismatchError(
+            f"The vector file {path} has dimension {index.d}, the manifest says {dimension}; rebuild the index."
+        )
+    return index
