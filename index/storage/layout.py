@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import IndexMismatchError
-from ..vectors.faiss_index import PARAMS_FILE, FaissIndex, open_vector_index
+from ..vectors.faiss_index import FaissIndex, open_vector_index, params_file
 from ..vectors.spec import parse_spec
 from .arrays import damaged, load_npy, npy_header
 from .lexical import LexicalIndex
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.faiss"
+PARAMS_FILE = params_file(Path(VECTORS_FILE)).name  # the FAISS wrapper keeps them beside the index
 EMBEDDINGS_FILE = "embeddings.npy"
 ROWS_FILE = "rows.npz"
 MEANS_FILE = "language_means.npz"

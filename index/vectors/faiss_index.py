@@ -31,7 +31,12 @@ from .spec import IndexSpec, training_size
 DEFAULT_RERANK_FACTOR = 16
 # Below this many allowed vectors a filtered search is an exact scan of just those vectors.
 EXACT_FILTER_MAX = 20_000
-PARAMS_FILE = "vectors.params.json"
+
+
+def params_file(path: Path) -> Path:
+    """Where the search parameters of the index file ``path`` are kept: beside it, as ``<stem>.params.json``."""
+    return path.with_name(f"{path.stem}.params.json")
+
 
 # Exact vectors by id, for re-ranking and exact filtered scans: ids -> (n, d) float32.
 VectorLookup = Callable[[np.ndarray], np.ndarray]
@@ -212,7 +217,7 @@ class FaissIndex:
                 if os.strerror(code) in str(exc):
                     raise OSError(code, os.strerror(code), str(path)) from exc
             raise
-        (path.parent / PARAMS_FILE).write_text(json.dumps({"spec": str(self.spec), **self.params}, indent=2))
+        params_file(path).write_text(json.dumps({"spec": str(self.spec), **self.params}, indent=2))
 
     def copy(self) -> FaissIndex:
         """A deep, writable copy, for changing an index that readers may still hold. An index opened from a
@@ -257,7 +262,7 @@ def open_vector_index(path: Path, spec: IndexSpec, dimension: int, size: int, *,
     default; else read into memory); its search parameters are read now. The caller checks the file's
     header first (``size`` vectors of ``dimension``); a file FAISS cannot read is refused at that first use,
     with the same error ``load_vector_index`` gives."""
-    params_path = path.parent / PARAMS_FILE
+    params_path = params_file(path)
     try:
         params = json.loads(params_path.read_text()) if params_path.is_file() else {}
         if not isinstance(params, dict):
