@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..chunking import Chunker
+from ..chunking import Chunker, passage_sentences
 from ..embedding import Embedder
 from ..hashing import text_hash
 from ..ingest.language import LanguageDetector, mixes_scripts
@@ -51,14 +51,29 @@ def chunk_articles(
                     notify(BuildProgress("chunk", len(passages), None))
                 continue
         # room for the prompt, <s> and </s>, the title and its separator
-        budget = settings.passage_tokens - embedder.prompt_tokens - 2 - (title_tokens + 1 if title else 0)
+        context_tokens = title_tokens + 1 if title else 0
+        budget = settings.passage_tokens - embedder.prompt_tokens - 2 - context_tokens
         chunker = Chunker(embedder.count_tokens, embedder.token_spans, budget, settings.overlap_sentences)
         first = len(passages)
+        # each passage tokenised (in sentences), hashed and split into sentences here, once: the encoder and the
+        # snippets use what the passage carries
         for seq, span in enumerate(chunker.chunk(article.text)):
             body = article.text[span.start : span.end]
             text = f"{title}\n{body}" if title else body
+            tokens = context_tokens + span.n_tokens
+            sentences = passage_sentences(body)
             passages.append(
-                Passage(len(passages), article.id, seq, span.start, span.end, body, span.n_tokens, text_hash(text))
+                Passage(
+                    len(passages),
+                    article.id,
+                    seq,
+                    span.start,
+                    span.end,
+                    body,
+                    tokens,
+                    text_hash(text),
+                    sentences=sentences,
+                )
             )
             texts.append(text)
         if mixes_scripts(article.text) and len(passages) - first > 1:

@@ -99,10 +99,12 @@ class SentenceTransformerEmbedder:
         vectors = np.stack([o["sentence_embedding"].float().numpy() for o in outputs]).astype(np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         pooled = []
-        for output, text, text_spans, vector in zip(outputs, texts, spans, vectors):
+        # the model's forward pass does not give its tokens' offsets: one batched call of the tokenizer does
+        encodings = self._tokenizer.encode_batch([prefix + text for text in texts])
+        for output, encoding, text_spans, vector in zip(outputs, encodings, spans, vectors):
             # token vectors come padded to the longest text of the batch (padding on the right)
             tokens = output["token_embeddings"].float().numpy()[: int(output["attention_mask"].sum())]
-            offsets = np.array(self._tokenizer.encode(prefix + text).offsets, dtype=np.int64).reshape(-1, 2)
+            offsets = np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)
             pooled.append(span_vectors(tokens, offsets, text_spans, len(prefix), vector))
         return vectors, pooled
 
