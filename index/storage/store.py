@@ -112,8 +112,9 @@ def _passage_row(p: Passage) -> tuple[Any, ...]:
 
 def _passage(row: Sequence[Any]) -> Passage:
     """A passage from its row, in ``_PASSAGE_COLUMNS`` order."""
-    *fields, sentences = row
-    return Passage(*fields, sentences=tuple((int(start), int(end)) for start, end in json.loads(sentences)))
+    pid, article_id, seq, start, end, text, n_tokens, embed_hash, lang, sentences = row
+    spans = tuple((int(s), int(e)) for s, e in json.loads(sentences))
+    return Passage(pid, article_id, seq, start, end, text, n_tokens, embed_hash, lang, spans)
 
 
 class Store:
