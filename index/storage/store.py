@@ -98,16 +98,14 @@ def _write_store(
             )
             con.executemany(
                 f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (_passage_row(p) for p in passages),
-            )
+                (
+                    (p.id, p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash, p.lang,
+                     json.dumps([[start, end] for start, end in p.sentences], separators=(",", ":")))
+                    for p in passages
+                ),
+            )  # fmt: skip
     finally:
         con.close()
-
-
-def _passage_row(p: Passage) -> tuple[Any, ...]:
-    """A passage as its row, in ``_PASSAGE_COLUMNS`` order: its sentence spans as a JSON array of [start, end]."""
-    sentences = json.dumps([[start, end] for start, end in p.sentences], separators=(",", ":"))
-    return (p.id, p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash, p.lang, sentences)
 
 
 def _passage(row: Sequence[Any]) -> Passage:
