@@ -32,7 +32,8 @@ _LAST_WORD = re.compile(r"(\w+)$")
 
 @dataclass(frozen=True)
 class Span:
-    """Character offsets ``[start, end)`` into the article text, with the span's token count."""
+    """Character offsets ``[start, end)`` into the article text, with the span's token count (for a passage, the
+    sum of its sentences' counts: the chunker tokenises each sentence once, never the packed passage again)."""
 
     start: int
     end: int
@@ -56,6 +57,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if start < end:
             spans.append((start, end))
     return spans
+
+
+def passage_sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """The sentences of a passage, as its sentence vectors are pooled and its snippets shown: its
+    ``split_sentences``, or the whole passage as one when it has none."""
+    return tuple(split_sentences(text)) or ((0, len(text)),)
 
 
 def _is_abbreviation(text: str, start: int, end: int) -> bool:
@@ -100,17 +107,17 @@ class Chunker:
         units: list[Span] = []
         for (a, b), n in zip(sentences, counts):
             units.extend(self._split_long(text, a, b) if n > self.budget else [Span(a, b, n)])
-        return self._pack(text, units)
+        return self._pack(units)
 
-    def _pack(self, text: str, units: list[Span]) -> list[Span]:
-        bounds: list[tuple[int, int]] = []
+    def _pack(self, units: list[Span]) -> list[Span]:
+        passages: list[Span] = []
         i = 0
         while i < len(units):
             j, total = i, 0
             while j < len(units) and (j == i or total + units[j].n_tokens <= self.budget):
                 total += units[j].n_tokens
                 j += 1
-            bounds.append((units[i].start, units[j - 1].end))
+            passages.append(Span(units[i].start, units[j - 1].end, total))
             if j >= len(units):
                 break
             # share the last ``overlap`` units when that still leaves room to move forward
@@ -118,9 +125,7 @@ class Chunker:
             while back > 0 and sum(u.n_tokens for u in units[j - back : j + 1]) > self.budget:
                 back -= 1
             i = j - back
-        # counted in one call: a call per passage cost a large build more than the counting itself
-        counts = self.count_tokens([text[start:end] for start, end in bounds])
-        return [Span(start, end, n) for (start, end), n in zip(bounds, counts)]
+        return passages
 
     def _split_long(self, text: str, a: int, b: int) -> list[Span]:
         """Cut an over-long sentence at clause marks, then at token boundaries, into pieces within budget."""

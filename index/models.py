@@ -31,7 +31,11 @@ class Article:
 
 @dataclass(frozen=True)
 class Passage:
-    """A span of an article's text; ``start``/``end`` are character offsets into ``Article.text``."""
+    """A span of an article's text; ``start``/``end`` are character offsets into ``Article.text``.
+
+    Computed once per build by the chunker and stored: ``n_tokens`` (the tokens of the text embedded, as the
+    chunker counted them), ``embed_hash`` and ``sentences`` (the spans the sentence vectors were pooled from,
+    which snippets show)."""
 
     id: int
     article_id: str
@@ -39,9 +43,11 @@ class Passage:
     start: int
     end: int
     text: str
-    n_tokens: int
+    n_tokens: int  # tokens of the text embedded (title context + passage), without the prompt and specials
     embed_hash: str = ""  # hash of the exact text embedded (title context + passage) and nothing else
     lang: str | None = None  # set only when it differs from the article's (an article mixing languages)
+    # the passage's sentences: character offsets ``[start, end)`` into ``text``, in order
+    sentences: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -70,55 +70,63 @@ app = typer.Typer(
 )
 
 
+# The options of ``build`` alone (those it shares with other commands are in cli_options).
+SourcesArg = Annotated[
+    list[Path],
+    typer.Argument(help="Files or folders: .txt .md .html .rss .atom .xml .jsonl .json .csv .tsv, or .gz/.zip of them"),
+]
+PassageTokensOpt = Annotated[int | None, typer.Option(help="Max tokens per passage, prompt and title included")]
+IndexTypeOpt = Annotated[
+    str | None, typer.Option("--index-type", help="auto, Flat, HNSW32, IVF4096,SQ8, IVF,PQ48 … (auto: by size)")
+]
+RecallOpt = Annotated[
+    float | None, typer.Option("--recall", help="Recall@10 target for approximate indexes [default: 0.95]")
+]
+LanguageNeutralOpt = Annotated[
+    bool | None, typer.Option("--language-neutral/--no-language-neutral", help="Centre vectors per language")
+]
+FieldOpt = Annotated[
+    list[str] | None,
+    typer.Option("--field", help="[FILE:]FIELD=COLUMN: where an export keeps a field, e.g. text=body (repeat)"),
+]
+FollowLinksOpt = Annotated[
+    bool, typer.Option("--follow-links", help="Also index what links leading outside a source folder point to")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Encode processes (0: one per 4 cores) [default: 0]")]
+CacheOpt = Annotated[
+    bool, typer.Option("--cache/--no-cache", help="Reuse and keep passage vectors in the embedding cache")
+]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Read, chunk and embed on Ray: HOST:PORT or ray://HOST:10001 "
+        "of a cluster, auto, or local (a Ray instance on this machine)",
+    ),
+]
+
+
 @app.command(cls=_Command)
 def build(
-    sources: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Files or folders: .txt .md .html .rss .atom .xml .jsonl .json .csv .tsv, or .gz/.zip of them"
-        ),
-    ],
+    sources: SourcesArg,
     index: IndexOpt = None,
     model: ModelOpt = None,
-    passage_tokens: Annotated[
-        int | None, typer.Option(help="Max tokens per passage, prompt and title included")
-    ] = None,
-    index_type: Annotated[
-        str | None, typer.Option("--index-type", help="auto, Flat, HNSW32, IVF4096,SQ8, IVF,PQ48 … (auto: by size)")
-    ] = None,
-    recall: Annotated[
-        float | None, typer.Option("--recall", help="Recall@10 target for approximate indexes [default: 0.95]")
-    ] = None,
-    language_neutral: Annotated[
-        bool | None, typer.Option("--language-neutral/--no-language-neutral", help="Centre vectors per language")
-    ] = None,
-    field: Annotated[
-        list[str] | None,
-        typer.Option("--field", help="[FILE:]FIELD=COLUMN: where an export keeps a field, e.g. text=body (repeat)"),
-    ] = None,
-    follow_links: Annotated[
-        bool, typer.Option("--follow-links", help="Also index what links leading outside a source folder point to")
-    ] = False,
+    passage_tokens: PassageTokensOpt = None,
+    index_type: IndexTypeOpt = None,
+    recall: RecallOpt = None,
+    language_neutral: LanguageNeutralOpt = None,
+    field: FieldOpt = None,
+    follow_links: FollowLinksOpt = False,
     as_json: JsonOpt = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+    quiet: QuietOpt = False,
     encoder: EncoderOpt = None,
     fast: FastOpt = False,
     gpu: GpuOpt = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Encode processes (0: one per 4 cores) [default: 0]")
-    ] = None,
-    cache: Annotated[
-        bool, typer.Option("--cache/--no-cache", help="Reuse and keep passage vectors in the embedding cache")
-    ] = True,
-    ray: Annotated[
-        str | None,
-        typer.Option(
-            "--ray",
-            metavar="ADDRESS",
-            help="Read, chunk and embed on Ray: HOST:PORT or ray://HOST:10001 "
-            "of a cluster, auto, or local (a Ray instance on this machine)",
-        ),
-    ] = None,
+    workers: WorkersOpt = None,
+    cache: CacheOpt = True,
+    ray: RayOpt = None,
 ) -> None:
     """Chunk, embed and index every article under SOURCES. Example: semsearch build seeds/"""
     from index import build_index, build_index_on_ray

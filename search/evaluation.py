@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
@@ -94,7 +94,7 @@ def evaluate(
                            group="articles", snippets=False)
         if usable else []
     )  # fmt: skip
-    scores: dict[str, list[tuple[float, float, float, float]]] = {}
+    scores: dict[str, list[QueryScore]] = {}
     for judgement, result in zip(usable, results):
         excluded = set(judgement.exclude)
         ranking = [h.article_id for h in result.results if h.article_id not in excluded]
@@ -113,7 +113,7 @@ def evaluate(
 
 def _pair_scores(
     engine: SearchEngine, usable: list[Judgement], known: dict[str, int], filters: Filter | None, mode: Mode
-) -> dict[str, list[tuple[float, float, float, float]]]:
+) -> dict[str, list[QueryScore]]:
     """Per (query language, article language): each query searched among that language's articles only
     (a language filter), scored on its relevant articles in that language, as in cross-language IR."""
     lang_of = _languages(engine, [a for j in usable for a in j.relevant if a in known])
@@ -121,7 +121,7 @@ def _pair_scores(
     for judgement in usable:
         for target in sorted({lang_of[a] for a in judgement.relevant if a in known}):
             by_target.setdefault(target, []).append(judgement)
-    pairs: dict[str, list[tuple[float, float, float, float]]] = {}
+    pairs: dict[str, list[QueryScore]] = {}
     for target, judgements in sorted(by_target.items()):
         if filters is not None and filters.langs and target not in filters.langs:
             continue
@@ -146,21 +146,27 @@ def _languages(engine: SearchEngine, article_ids: list[str]) -> dict[str, str]:
     return out
 
 
-def _score(ranking: list[str], relevant: set[str]) -> tuple[float, float, float, float]:
+@dataclass(frozen=True)
+class QueryScore:
+    """One query's metrics (``Metrics`` are their means)."""
+
+    recall_at_1: float
+    recall_at_10: float
+    mrr_at_10: float
+    ndcg_at_10: float
+
+
+def _score(ranking: list[str], relevant: set[str]) -> QueryScore:
     hits = [article in relevant for article in ranking]
     recall1 = float(bool(hits[:1] and hits[0]))
     recall10 = sum(hits[:EVAL_K]) / min(EVAL_K, len(relevant))
     mrr = next((1.0 / (i + 1) for i, hit in enumerate(hits[:EVAL_K]) if hit), 0.0)
     dcg = sum(1.0 / math.log2(i + 2) for i, hit in enumerate(hits[:EVAL_K]) if hit)
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(EVAL_K, len(relevant))))
-    return recall1, recall10, mrr, dcg / ideal
+    return QueryScore(recall1, recall10, mrr, dcg / ideal)
 
 
-def _mean(rows: list[tuple[float, float, float, float]]) -> Metrics:
+def _mean(rows: list[QueryScore]) -> Metrics:
     n = len(rows)
-    if n == 0:
-        return Metrics(queries=0, recall_at_1=0.0, recall_at_10=0.0, mrr_at_10=0.0, ndcg_at_10=0.0)
-    columns = [round(sum(r[i] for r in rows) / n, 4) for i in range(4)]
-    return Metrics(
-        queries=n, recall_at_1=columns[0], recall_at_10=columns[1], mrr_at_10=columns[2], ndcg_at_10=columns[3]
-    )
+    means = {f.name: round(sum(getattr(r, f.name) for r in rows) / n, 4) if n else 0.0 for f in fields(QueryScore)}
+    return Metrics(queries=n, **means)

@@ -93,7 +93,10 @@ def _snippets(
     rows: list[PassageWithArticle],
     positions: list[int],
 ) -> list[Snippet | None]:
-    passages = [ShownPassage(r.passage.text, r.passage.start, index.sentences.of(p)) for r, p in zip(rows, positions)]
+    passages = [
+        ShownPassage(r.passage.text, r.passage.start, r.passage.sentences, index.sentences.of(p))
+        for r, p in zip(rows, positions)
+    ]
     return list(make_snippets(passages, weights, vector))
 
 

@@ -19,8 +19,18 @@ from search.confidence import ConfidenceModel, Features, ranked_features
 from search.fusion import Candidate, Ranked, best_per_article, reciprocal_rank_fusion, single
 from search.results import Mode
 
-# A fetch of rows: (scores, row positions, vector ids) of the ``n`` best, best first.
-Fetch = Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+@dataclass(frozen=True)
+class Fetched:
+    """Rows a retriever fetched, best first: their scores, row positions and vector ids."""
+
+    scores: np.ndarray
+    positions: np.ndarray
+    ids: np.ndarray
+
+
+# A fetch of rows: the ``n`` best.
+Fetch = Callable[[int], Fetched]
 
 
 @dataclass(frozen=True)
@@ -92,11 +102,11 @@ def dense_articles(
     rows = index.rows
     total = len(rows) if allowed is None else len(allowed.ids)
 
-    def fetch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def fetch(n: int) -> Fetched:
         ids, where = (None, None) if allowed is None else (allowed.ids, allowed.where)
         scores, found = vectors.search(vector[None, :], n, ids, where)
         keep = found[0] >= 0
-        return scores[0][keep], rows.positions(found[0][keep]), found[0][keep]
+        return Fetched(scores[0][keep], rows.positions(found[0][keep]), found[0][keep])
 
     return _widened(index, fetch, depth, total)
 
@@ -105,9 +115,9 @@ def lexical_articles(index: LoadedIndex, match: LexicalMatch, depth: int, allowe
     """The ``depth`` best articles by BM25 of their best row (allowed rows only, when given)."""
     mask = None if allowed is None else allowed.rows
 
-    def fetch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def fetch(n: int) -> Fetched:
         scores, positions = index.lexical.search(match, n, mask, LEXICAL_MIN_COVERAGE)
-        return scores, positions, index.rows.ids[positions]
+        return Fetched(scores, positions, index.rows.ids[positions])
 
     return _widened(index, fetch, depth, None)
 
@@ -120,11 +130,11 @@ def _widened(index: LoadedIndex, fetch: Fetch, depth: int, total: int | None) ->
     if n == 0:
         return []
     while True:
-        scores, positions, ids = fetch(n)
-        numbers = index.rows.articles[positions]
-        exhausted = len(positions) < n if total is None else n >= total
+        rows = fetch(n)
+        numbers = index.rows.articles[rows.positions]
+        exhausted = len(rows.positions) < n if total is None else n >= total
         if len(np.unique(numbers)) >= depth or exhausted:
-            return best_per_article(scores, ids, positions, numbers, depth)
+            return best_per_article(rows.scores, rows.ids, rows.positions, numbers, depth)
         n = n * 4 if total is None else min(total, n * 4)
 
 

@@ -4,7 +4,8 @@ Where the passage holds some of the query's words, sentences are scored by those
 their rarity, as BM25 does), which is what a reader expects to see highlighted. Where it holds none
 (a cross-language hit), sentences are scored by meaning: the query vector against each sentence's
 vector, which the build stored for every passage (``index.storage.sentences``), so choosing costs no
-model call. The next sentence joins the best one when it scores almost as well, so a thought split over
+model call. The sentences are the spans the build stored with the passage (``Passage.sentences``), the
+very ones its sentence vectors were pooled from: nothing is split again here. The next sentence joins the best one when it scores almost as well, so a thought split over
 two sentences is shown whole.
 """
 
@@ -15,8 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.chunking import split_sentences
-from index.terms import term_spans
+from index import term_spans
 from search.results import Snippet, Span
 
 # A neighbouring sentence joins the snippet when its score is within this share of the best one.
@@ -27,10 +27,12 @@ MAX_SNIPPET_CHARS = 400
 
 @dataclass(frozen=True)
 class ShownPassage:
-    """A passage to make a snippet from: its text, where it starts in the article, its sentence vectors."""
+    """A passage to make a snippet from: its text, where it starts in the article, its sentences (spans of
+    ``text``, as stored with the passage) and their vectors."""
 
     text: str
     start: int
+    sentences: Sequence[tuple[int, int]]
     sentence_vectors: np.ndarray | None = None
 
 
@@ -41,18 +43,13 @@ def make_snippets(
     out = []
     terms = set(term_weights)
     for passage in passages:
-        spans = _sentences(passage.text)
+        spans = list(passage.sentences) or [(0, len(passage.text))]
         scores = np.array([_term_score(passage.text[s:e], term_weights) for s, e in spans], dtype=np.float32)
         vectors = passage.sentence_vectors
         if not scores.any() and query_vector is not None and vectors is not None and len(vectors) == len(spans):
             scores = vectors @ np.asarray(query_vector, dtype=np.float32)
         out.append(_snippet(passage, spans, scores, terms))
     return out
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    spans = split_sentences(text)
-    return spans or [(0, len(text))]
 
 
 def _term_score(sentence: str, term_weights: dict[str, float]) -> float:

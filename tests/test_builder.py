@@ -13,6 +13,7 @@ import pytest
 from index import BuildProgress, Settings, build_index, open_index
 from index.errors import IndexMismatchError, IndexNotFoundError, NothingToIndexError, SemsearchError
 from index.storage.layout import MANIFEST_FILE, STORE_FILE
+from index.storage.manifest import FORMAT_VERSION
 from index.storage.versions import CURRENT, build_lock, check_index
 from tests.conftest import HashEmbedder, write_corpus
 
@@ -102,12 +103,13 @@ def test_corrupt_manifest_is_refused(tiny_index: Settings) -> None:
         open_index(tiny_index.index_dir)
 
 
-def test_other_format_version_is_refused(tiny_index: Settings) -> None:
+@pytest.mark.parametrize("version", [FORMAT_VERSION - 1, 99])  # the last format (no sentence spans) and a future one
+def test_other_format_version_is_refused(tiny_index: Settings, version: int) -> None:
     path = (tiny_index.index_dir / CURRENT).resolve() / MANIFEST_FILE
     data = json.loads(path.read_text())
-    data["format_version"] = 99
+    data["format_version"] = version
     path.write_text(json.dumps(data))
-    with pytest.raises(IndexMismatchError, match="format"):
+    with pytest.raises(IndexMismatchError, match=f"has format {version}, .* rebuild it with `semsearch build`"):
         open_index(tiny_index.index_dir)
 
 

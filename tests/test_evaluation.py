@@ -13,19 +13,19 @@ from index import Settings, open_index
 from index.errors import SemsearchError
 from search import SearchEngine
 from search.cli import app
-from search.evaluation import Judgement, _score, evaluate, load_judgements
+from search.evaluation import Judgement, QueryScore, _score, evaluate, load_judgements
 from tests.conftest import HashEmbedder
 
 
 def test_metric_arithmetic() -> None:
-    r1, r10, mrr, ndcg = _score(["x", "a", "y", "b"], {"a", "b"})
-    assert (r1, r10, mrr) == (0.0, 1.0, 0.5)
+    score = _score(["x", "a", "y", "b"], {"a", "b"})
+    assert (score.recall_at_1, score.recall_at_10, score.mrr_at_10) == (0.0, 1.0, 0.5)
     ideal = 1 + 1 / math.log2(3)
-    assert ndcg == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / ideal)
-    assert _score(["a"], {"a"}) == (1.0, 1.0, 1.0, 1.0)
-    assert _score([], {"a"}) == (0.0, 0.0, 0.0, 0.0)
+    assert score.ndcg_at_10 == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / ideal)
+    assert _score(["a"], {"a"}) == QueryScore(1.0, 1.0, 1.0, 1.0)
+    assert _score([], {"a"}) == QueryScore(0.0, 0.0, 0.0, 0.0)
     # capped recall: 12 relevant, all 10 slots relevant -> 1.0
-    assert _score([f"r{i}" for i in range(10)], {f"r{i}" for i in range(12)})[1] == 1.0
+    assert _score([f"r{i}" for i in range(10)], {f"r{i}" for i in range(12)}).recall_at_10 == 1.0
 
 
 def test_evaluate_excludes_reports_unknown_and_skips(tiny_index: Settings) -> None:

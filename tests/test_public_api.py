@@ -36,8 +36,6 @@ def test_index_never_imports_search() -> None:
 
 # The modules of ``index`` that ``search`` may import: the public API, its errors and its settings.
 _SEARCH_MAY_IMPORT = {"index", "index.errors", "index.settings"}
-# Left to the change that rewrites these imports (snippets take the stored sentence spans, issue 13.5).
-_NOT_YET = {"snippets.py": {"index.chunking", "index.terms"}}
 
 
 def _index_imports(source: str) -> set[str]:
@@ -54,8 +52,7 @@ def _index_imports(source: str) -> set[str]:
 def test_search_imports_index_only_through_its_public_api() -> None:
     """Issue 13.1: ``search`` sees ``index`` through ``index.__all__`` (plus errors and settings), never its insides."""
     offenders = {
-        p.name: sorted(_index_imports(p.read_text()) - _SEARCH_MAY_IMPORT - _NOT_YET.get(p.name, set()))
-        for p in (ROOT / "search").rglob("*.py")
+        p.name: sorted(_index_imports(p.read_text()) - _SEARCH_MAY_IMPORT) for p in (ROOT / "search").rglob("*.py")
     }
     assert {name: found for name, found in offenders.items() if found} == {}
     assert _index_imports("from index.storage.store import Store\nimport index.vectors") == {

@@ -170,13 +170,17 @@ def test_sentence_vectors_come_from_the_same_pass_as_passage_vectors(real_embedd
     from index.storage.sentences import body_sentence_spans
 
     bodies = ["Rescuers searched the rubble. Aid arrived by sea on Sunday.", "Москва и Тегеран подписали договор."]
-    texts = [f"Quake\n{b}" for b in bodies]
+    texts = [f"Quake\n{b}" for b in bodies] + ["Quake"]  # and a headline, which has no sentences
     vectors, sentences = encode_with_sentences(
-        real_embedder, texts, [body_sentence_spans(t, b) for t, b in zip(texts, bodies)], 8
+        real_embedder, texts, [body_sentence_spans(t, b) for t, b in zip(texts, bodies)] + [[]], 8
     )
     plain = real_embedder.encode_passages(texts, 8)
     assert np.allclose((vectors * plain).sum(axis=1), 1.0, atol=1e-5)
-    assert [len(s) for s in sentences] == [2, 1]
+    assert [s.shape for s in sentences] == [
+        (2, real_embedder.dimension),
+        (1, real_embedder.dimension),
+        (0, real_embedder.dimension),
+    ]
     assert np.allclose(np.linalg.norm(sentences[0], axis=1), 1.0, atol=1e-5)
     # the sentence about aid is closer to an aid query than the sentence about rubble
     query = real_embedder.encode_queries(["aid delivered by ship"])[0]

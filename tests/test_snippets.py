@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from index.chunking import passage_sentences, split_sentences
 from index.embedding import encode_with_sentences
 from index.storage.sentences import SentenceVectors, body_sentence_spans
 from index.terms import terms
@@ -15,7 +16,7 @@ ARTICLE = "Headline\n\nMarkets were calm. The quake in Palu measured 7.5 on Frid
 
 def _passage(vectors: np.ndarray | None = None) -> ShownPassage:
     start = ARTICLE.index("Markets")
-    return ShownPassage(ARTICLE[start:], start, vectors)
+    return ShownPassage(ARTICLE[start:], start, passage_sentences(ARTICLE[start:]), vectors)
 
 
 def test_lexical_snippet_picks_the_sentence_with_the_query_words() -> None:
@@ -39,6 +40,22 @@ def test_sentence_vectors_choose_when_no_query_word_is_in_the_passage() -> None:
     assert fallback.text.startswith("Markets were calm.")
 
 
+def test_the_stored_sentences_are_shown_even_where_splitting_again_would_differ() -> None:
+    # The build pooled two sentence vectors from these two stored spans; splitting the text now finds three
+    # sentences, so matching vectors to a fresh split by count would drop the vectors (or shift them).
+    text = "Talks ended. Ministers met at dawn. They signed the treaty."
+    stored = ((0, 35), (36, len(text)))
+    assert len(split_sentences(text)) == 3
+    embedder = HashEmbedder()
+    vectors = embedder.encode_passages([text[s:e] for s, e in stored], 1)
+    query = embedder.encode_passages(["They signed the treaty."], 1)[0]  # "means" the second stored sentence
+    [snippet] = make_snippets([ShownPassage(text, 100, stored, vectors)], {}, query)
+    assert (snippet.start, snippet.end) == (136, 100 + len(text)) and snippet.text == "They signed the treaty."
+    # the lexical path scores and shows the stored sentences too
+    [lexical] = make_snippets([ShownPassage(text, 0, stored)], dict.fromkeys(terms("ministers"), 1.0), None)
+    assert lexical.text == "Talks ended. Ministers met at dawn."
+
+
 def test_sentence_vectors_round_trip(tmp_path: object) -> None:
     from pathlib import Path
 
@@ -55,5 +72,7 @@ def test_no_passages_no_work() -> None:
 
 def test_chinese_matches_are_marked_by_their_characters() -> None:
     text = "据报道，印度尼西亚发生地震。市场平静。"
-    [snippet] = make_snippets([ShownPassage(text, 0)], dict.fromkeys(terms("印度尼西亚 地震"), 1.0), None)
+    [snippet] = make_snippets(
+        [ShownPassage(text, 0, passage_sentences(text))], dict.fromkeys(terms("印度尼西亚 地震"), 1.0), None
+    )
     assert [text[h.start : h.end] for h in snippet.highlights] == ["印度尼西亚", "地震"]

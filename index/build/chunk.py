@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..chunking import Chunker
+from ..chunking import Chunker, passage_sentences
 from ..embedding import Embedder
 from ..hashing import text_hash
 from ..ingest.language import LanguageDetector, mixes_scripts
@@ -43,24 +43,17 @@ def chunk_articles(
             title, title_tokens = title[: spans[title_cap - 1][1]], title_cap
         earlier = kept.get(article.id)
         if earlier is not None and earlier[0] == article.content_hash and earlier[1]:
-            reused = [f"{title}\n{p.text}" if title else p.text for p in earlier[1]]
+            reused = [_embedded(title, p.text) for p in earlier[1]]
             if all(text_hash(t) == p.embed_hash for t, p in zip(reused, earlier[1])):  # same title context too
                 passages.extend(replace(p, id=len(passages) + i) for i, p in enumerate(earlier[1]))
                 texts.extend(reused)
                 if notify:
                     notify(BuildProgress("chunk", len(passages), None))
                 continue
-        # room for the prompt, <s> and </s>, the title and its separator
-        budget = settings.passage_tokens - embedder.prompt_tokens - 2 - (title_tokens + 1 if title else 0)
-        chunker = Chunker(embedder.count_tokens, embedder.token_spans, budget, settings.overlap_sentences)
         first = len(passages)
-        for seq, span in enumerate(chunker.chunk(article.text)):
-            body = article.text[span.start : span.end]
-            text = f"{title}\n{body}" if title else body
-            passages.append(
-                Passage(len(passages), article.id, seq, span.start, span.end, body, span.n_tokens, text_hash(text))
-            )
-            texts.append(text)
+        new, embedded = _cut(article, title, title_tokens, embedder, settings, first)
+        passages.extend(new)
+        texts.extend(embedded)
         if mixes_scripts(article.text) and len(passages) - first > 1:
             detector = detector or LanguageDetector()
             found = detector.detect_many([p.text for p in passages[first:]])
@@ -70,3 +63,30 @@ def chunk_articles(
         if notify:
             notify(BuildProgress("chunk", len(passages), None))
     return passages, texts
+
+
+def _cut(
+    article: Article, title: str, title_tokens: int, embedder: Embedder, settings: Settings, first: int
+) -> tuple[list[Passage], list[str]]:
+    """An article's passages (ids from ``first``) and the texts they embed. Each passage is tokenised (sentence by
+    sentence), hashed and split into sentences here, once: the encoder and the snippets use what it carries."""
+    # room for the prompt, <s> and </s>, the title and its separator
+    context_tokens = title_tokens + 1 if title else 0
+    budget = settings.passage_tokens - embedder.prompt_tokens - 2 - context_tokens
+    chunker = Chunker(embedder.count_tokens, embedder.token_spans, budget, settings.overlap_sentences)
+    passages: list[Passage] = []
+    texts: list[str] = []
+    for seq, span in enumerate(chunker.chunk(article.text)):
+        body = article.text[span.start : span.end]
+        texts.append(_embedded(title, body))
+        tokens, sentences = context_tokens + span.n_tokens, passage_sentences(body)
+        passages.append(
+            Passage(first + seq, article.id, seq, span.start, span.end, body, tokens, text_hash(texts[-1]),
+                    sentences=sentences)
+        )  # fmt: skip
+    return passages, texts
+
+
+def _embedded(title: str, body: str) -> str:
+    """The text a passage's vector embeds: its article's title as context, then the passage."""
+    return f"{title}\n{body}" if title else body

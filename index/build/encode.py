@@ -20,14 +20,15 @@ from typing import Protocol
 
 import numpy as np
 
+from ..chunking import CountTokens
 from ..embedding import Embedder, encode_with_sentences, load_embedder
 from ..embedding.backends import BACKENDS
 from ..embedding.batches import batch_size
 from ..embedding.cache import EmbeddingCache, Encoded
 from ..embedding.pool import EncodePool, available_cores, encode_workers
-from ..hashing import text_hash
+from ..models import Passage
 from ..settings import ENCODE_THREADS_PER_WORKER, Settings
-from ..storage.sentences import SentenceVectors, body_sentence_spans
+from ..storage.sentences import SentenceVectors, in_embedded_text
 from ..storage.versions import LoadedIndex
 from .plan import Plan
 from .report import BuildProgress, ProgressCallback, VectorCounts
@@ -36,39 +37,44 @@ from .report import BuildProgress, ProgressCallback, VectorCounts
 _ENCODE_CHUNK = 256
 
 
-def sentence_spans(text: str, body: str | None) -> list[tuple[int, int]]:
-    """The sentence spans encoded with ``text``: its passage ``body``'s sentences (none for a headline, whose
-    ``body`` is None)."""
-    return body_sentence_spans(text, body) if body is not None else []
-
-
 class Gathered:
     """The vectors found so far for every row of a plan (raw: un-centred, normalised), with each row's sentence
-    vectors; new vectors are kept in the embedding cache, when there is one."""
+    vectors; new vectors are kept in the embedding cache, when there is one. What a passage row needs (its
+    sentences, token count, hash) comes with the passage, as chunking made it: nothing is computed again."""
 
     def __init__(self, plan: Plan, dimension: int, cache: EmbeddingCache | None) -> None:
         self.plan, self.dimension, self.cache = plan, dimension, cache
         self.raw = np.zeros((len(plan.ids), dimension), dtype=np.float32)
         self.sentences: list[np.ndarray] = [np.zeros((0, dimension), np.float32)] * len(plan.ids)
-        self._bodies = {p.id: p.text for p in plan.passages}
-        self._spans: dict[int, list[tuple[int, int]]] = {}
+        self._passages = {p.id: p for p in plan.passages}
         self._keys: dict[int, str] = {}
 
     def text(self, row: int) -> str:
         """The text row ``row`` embeds."""
         return self.plan.texts[row]
 
+    def passage(self, row: int) -> Passage | None:
+        """The passage row ``row`` embeds (None for a headline)."""
+        return self._passages.get(int(self.plan.ids[row]))
+
     def spans(self, row: int) -> list[tuple[int, int]]:
-        """The sentence spans encoded with the row's text (none for a headline)."""
-        if row not in self._spans:
-            self._spans[row] = sentence_spans(self.plan.texts[row], self._bodies.get(int(self.plan.ids[row])))
-        return self._spans[row]
+        """The sentence spans encoded with the row's text: its passage's sentences (none for a headline)."""
+        passage = self.passage(row)
+        return [] if passage is None else in_embedded_text(self.plan.texts[row], passage.text, passage.sentences)
+
+    def lengths(self, rows: list[int], count_tokens: CountTokens) -> list[int]:
+        """Tokens of each row's text: a passage's as chunking counted them; headlines (titles) counted here."""
+        found = {i: passage.n_tokens for i in rows if (passage := self.passage(i)) is not None}
+        titles = [i for i in rows if i not in found]
+        if titles:
+            found.update(zip(titles, count_tokens([self.plan.texts[i] for i in titles])))
+        return [found[i] for i in rows]
 
     def key(self, row: int) -> str:
-        """The row's embedding-cache key (there must be a cache)."""
+        """The row's embedding-cache key (there must be a cache), from the hash the plan holds for its text."""
         assert self.cache is not None
         if row not in self._keys:
-            self._keys[row] = self.cache.key(self.plan.texts[row], self.spans(row))
+            self._keys[row] = self.cache.key(self.plan.hashes[row], self.spans(row))
         return self._keys[row]
 
     def fill(self, row: int, found: Encoded) -> None:
@@ -117,7 +123,8 @@ class Precomputed:
 
     def find(self, rows: list[int], gathered: Gathered) -> list[int]:
         """The rows whose text was encoded, filled and kept in the cache as if encoded here."""
-        given = {i: entry for i in rows if (entry := self.vectors.get(text_hash(gathered.text(i)))) is not None}
+        hashes = gathered.plan.hashes
+        given = {i: entry for i in rows if (entry := self.vectors.get(hashes[i])) is not None}
         for i, entry in given.items():
             gathered.fill(i, entry)
         gathered.keep(list(given))
@@ -152,7 +159,7 @@ class Encoder:
 
     def find(self, rows: list[int], gathered: Gathered) -> list[int]:
         """Every row, encoded."""
-        lengths = self.embedder.count_tokens([gathered.text(i) for i in rows]) if rows else []
+        lengths = gathered.lengths(rows, self.embedder.count_tokens)
         order = [rows[j] for j in np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")]
         longest = dict(zip(rows, lengths))
         if order or self.announce_none:

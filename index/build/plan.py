@@ -29,6 +29,7 @@ class Plan:
     articles: np.ndarray  # article number per vector
     langs: np.ndarray  # language per vector
     texts: list[str]  # text embedded per vector
+    hashes: list[str]  # text_hash of the text embedded per vector (a passage's embed_hash, computed once)
     reused_from: np.ndarray  # previous vector id per vector, -1 where it must be encoded
 
 
@@ -74,6 +75,7 @@ def plan_ids(articles: list[Article], passages: list[Passage], texts: list[str],
         articles=np.array(owners, dtype=np.int64)[order],
         langs=np.array(langs)[order],
         texts=[all_texts[i] for i in order],
+        hashes=[hashes[i] for i in order],
         reused_from=reused[order],
     )
 

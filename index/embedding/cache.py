@@ -58,9 +58,10 @@ class CacheStats:
     by_model: dict[str, int]  # "fingerprint backend" -> entries
 
 
-def cache_key(fingerprint: str, backend: str, text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """The key of one embedded text: the weights, how they ran, the text and its sentence spans."""
-    return text_hash(fingerprint, backend, text, ",".join(f"{s}:{e}" for s, e in spans))
+def cache_key(fingerprint: str, backend: str, embed_hash: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The key of one embedded text: the weights, how they ran, the text (by its ``text_hash``, computed once
+    per build) and its sentence spans."""
+    return text_hash(fingerprint, backend, embed_hash, ",".join(f"{s}:{e}" for s, e in spans))
 
 
 class EmbeddingCache:
@@ -102,9 +103,9 @@ class EmbeddingCache:
             return f"embedding cache at {path} cannot be used ({exc}); building without it"
         return cls(db, path, fingerprint, backend, max_bytes, dimension)
 
-    def key(self, text: str, spans: Sequence[tuple[int, int]]) -> str:
-        """This cache's key for ``text`` with ``spans``."""
-        return cache_key(self.fingerprint, self.backend, text, spans)
+    def key(self, embed_hash: str, spans: Sequence[tuple[int, int]]) -> str:
+        """This cache's key for the text of ``embed_hash`` (its ``text_hash``) with ``spans``."""
+        return cache_key(self.fingerprint, self.backend, embed_hash, spans)
 
     def has_many(self, keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` the cache holds, without reading the vectors (a Ray build ships only the others to

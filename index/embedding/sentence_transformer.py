@@ -98,12 +98,17 @@ class SentenceTransformerEmbedder:
         prefix = (self._model.prompts or {}).get(self._passage_prompt, "") if self._passage_prompt else ""
         vectors = np.stack([o["sentence_embedding"].float().numpy() for o in outputs]).astype(np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        pooled = []
-        for output, text, text_spans, vector in zip(outputs, texts, spans, vectors):
+        pooled = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        # the forward pass does not give its tokens' offsets: one batched call of the tokenizer does, for the texts
+        # that have spans (a headline has none)
+        wanted = [i for i, text_spans in enumerate(spans) if text_spans]
+        encodings = self._tokenizer.encode_batch([prefix + texts[i] for i in wanted]) if wanted else []
+        for i, encoding in zip(wanted, encodings):
             # token vectors come padded to the longest text of the batch (padding on the right)
+            output = outputs[i]
             tokens = output["token_embeddings"].float().numpy()[: int(output["attention_mask"].sum())]
-            offsets = np.array(self._tokenizer.encode(prefix + text).offsets, dtype=np.int64).reshape(-1, 2)
-            pooled.append(span_vectors(tokens, offsets, text_spans, len(prefix), vector))
+            offsets = np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+            pooled[i] = span_vectors(tokens, offsets, spans[i], len(prefix), vectors[i])
         return vectors, pooled
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:

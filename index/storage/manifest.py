@@ -14,7 +14,9 @@ from ..errors import IndexMismatchError
 from ..vectors.tuning import Tuning
 
 # 5: the lexical index gained its names field (index/transliteration.py)
-FORMAT_VERSION = 5
+# 6: each passage keeps its sentence spans (store.sqlite, passages.sentences): snippets show the sentences its
+#    sentence vectors were pooled from, instead of splitting the passage again and matching them by count
+FORMAT_VERSION = 6
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ A passage is encoded once; the model's token vectors of each sentence are averag
 the whole passage the same way) and stored, so a snippet is chosen at query time by comparing the
 query vector with these — no model call, and each sentence read in the context of its passage (the
 "late chunking" idea: Günther et al., 2024). Stored as float16 with one offset per vector row (two arrays,
-named by ``storage.layout``); headline rows have none. Sentences are the chunker's
-``split_sentences`` of the passage text, so the query side finds the same ones.
+named by ``storage.layout``); headline rows have none. The sentences are those a passage carries
+(``Passage.sentences``, split once by the build and kept in the store), so snippets show the very sentences
+these vectors were pooled from.
 """
 
 from __future__ import annotations
@@ -16,14 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chunking import split_sentences
+from ..chunking import passage_sentences
 from .arrays import damaged, load_npy
+
+
+def in_embedded_text(text: str, body: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``sentences`` (spans of ``body``) as spans of ``text``, the embedded "title\\nbody" that ends with ``body``."""
+    offset = len(text) - len(body)
+    return [(offset + s, offset + e) for s, e in sentences]
 
 
 def body_sentence_spans(text: str, body: str) -> list[tuple[int, int]]:
     """Spans (in ``text``, the embedded "title\\nbody") of the sentences of ``body``, its tail."""
-    offset = len(text) - len(body)
-    return [(offset + s, offset + e) for s, e in split_sentences(body)] or [(offset, len(text))]
+    return in_embedded_text(text, body, passage_sentences(body))
 
 
 @dataclass

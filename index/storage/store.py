@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..models import Article, Filter, Passage, Republished
 from ..sqlite import read_only_uri
@@ -29,12 +30,12 @@ CREATE INDEX articles_story ON articles(story);
 CREATE TABLE passages (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id), seq INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL,
-    embed_hash TEXT NOT NULL, lang TEXT
+    embed_hash TEXT NOT NULL, lang TEXT, sentences TEXT NOT NULL
 );
 CREATE INDEX passages_article ON passages(article_id, seq);
 """
 _ARTICLE_COLUMNS = "id, title, text, lang, source, url, date, path, content_hash, author"
-_PASSAGE_COLUMNS = 'id, article_id, seq, start, "end", text, n_tokens, embed_hash, lang'
+_PASSAGE_COLUMNS = 'id, article_id, seq, start, "end", text, n_tokens, embed_hash, lang, sentences'
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,22 @@ def _write_store(
                 ((r.article_id, r.id, r.title, r.source, r.url, r.date, r.path) for r in republished),
             )
             con.executemany(
-                f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
-                    (p.id, p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash, p.lang)
+                    (p.id, p.article_id, p.seq, p.start, p.end, p.text, p.n_tokens, p.embed_hash, p.lang,
+                     json.dumps([[start, end] for start, end in p.sentences], separators=(",", ":")))
                     for p in passages
                 ),
-            )
+            )  # fmt: skip
     finally:
         con.close()
+
+
+def _passage(row: Sequence[Any]) -> Passage:
+    """A passage from its row, in ``_PASSAGE_COLUMNS`` order."""
+    pid, article_id, seq, start, end, text, n_tokens, embed_hash, lang, sentences = row
+    spans = tuple((int(s), int(e)) for s, e in json.loads(sentences))
+    return Passage(pid, article_id, seq, start, end, text, n_tokens, embed_hash, lang, spans)
 
 
 class Store:
@@ -147,13 +156,13 @@ class Store:
             self._con()
             .execute(
                 f'SELECT p.id, p.article_id, p.seq, p.start, p."end", p.text, p.n_tokens, p.embed_hash, p.lang, '
-                f"a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash, a.author "
+                f"p.sentences, a.id, a.title, a.text, a.lang, a.source, a.url, a.date, a.path, a.content_hash, a.author "
                 f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
                 [int(i) for i in ids],
             )
             .fetchall()
         )
-        return {row[0]: PassageWithArticle(Passage(*row[:9]), Article(*row[9:])) for row in rows}
+        return {row[0]: PassageWithArticle(_passage(row[:10]), Article(*row[10:])) for row in rows}
 
     def article_keys(self) -> dict[str, tuple[int, str, int | None]]:
         """article id -> (number, headline hash source title, headline id), for reuse by the next build."""
@@ -264,7 +273,7 @@ class Store:
         hashes = dict(self._con().execute("SELECT id, content_hash FROM articles"))
         out: dict[str, tuple[str, list[Passage]]] = {aid: (h, []) for aid, h in hashes.items()}
         for row in self._con().execute(f"SELECT {_PASSAGE_COLUMNS} FROM passages ORDER BY article_id, seq"):
-            passage = Passage(*row)
+            passage = _passage(row)
             if passage.article_id in out:
                 out[passage.article_id][1].append(passage)
         return out
@@ -272,7 +281,7 @@ class Store:
     def passages_of(self, article_id: str) -> list[Passage]:
         """The passages of one article, in order."""
         sql = f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE article_id = ? ORDER BY seq"
-        return [Passage(*row) for row in self._con().execute(sql, (article_id,))]
+        return [_passage(row) for row in self._con().execute(sql, (article_id,))]
 
     def article(self, article_id: str) -> Article | None:
         """One article by id."""
