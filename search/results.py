@@ -1,7 +1,9 @@
 """The search-side data model, shared by the library, the CLI's JSON and the HTTP schema.
 
-Every model defers building its validator and serialiser to its first use (``defer_build``): a CLI query
-uses four of them, and building the rest at import cost it ~20 ms."""
+Every response model defers building its validator and serialiser to its first use (``defer_build``): a CLI
+query uses four of them, and building the rest at import cost it ~20 ms. The request models (query parameters
+and bodies) do not: FastAPI wraps them in its own ``Query``/``Body`` fields, and a deferred build there warns
+(pydantic's UnsupportedFieldAttributeWarning) on the first request."""
 
 from __future__ import annotations
 
@@ -151,7 +153,7 @@ class QueryOptions(BaseModel):
     types: 0 is not false, "10" is not 10). The filters stay text here; the engine parses them once, against the
     index's languages (``filter``)."""
 
-    model_config = ConfigDict(defer_build=True, strict=True, extra="forbid")  # a misspelt field is refused, not ignored
+    model_config = ConfigDict(strict=True, extra="forbid")  # a misspelt field is refused, not ignored
 
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="how many articles (or stories) to return")
     offset: int = Field(default=0, ge=0, le=MAX_DEPTH - 1, description="results to skip first (paging)")
@@ -201,7 +203,7 @@ class QueryParams(QueryRequest):
     """``GET /query``'s parameters: the same fields and bounds, as text (a query string has no types) and
     parameters the route does not know ignored, as any GET route does."""
 
-    model_config = ConfigDict(defer_build=True, strict=False, extra="ignore")
+    model_config = ConfigDict(strict=False, extra="ignore")
 
 
 def validate_query(query: str) -> str:
@@ -246,7 +248,7 @@ def _explain(error: Mapping[str, Any], fields: Mapping[str, Any]) -> str:
 class ArticleIn(BaseModel):
     """One article sent to ``POST /articles``."""
 
-    model_config = ConfigDict(defer_build=True, strict=True)
+    model_config = ConfigDict(strict=True)
 
     id: str = Field(min_length=1, max_length=500)
     text: str = Field(min_length=1)
@@ -261,7 +263,7 @@ class ArticleIn(BaseModel):
 class ArticlesIn(BaseModel):
     """Body of ``POST /articles``: articles to add or replace (by id)."""
 
-    model_config = ConfigDict(defer_build=True, strict=True)
+    model_config = ConfigDict(strict=True)
 
     articles: list[ArticleIn] = Field(min_length=1, max_length=1_000)
 
