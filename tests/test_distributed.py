@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from index import Settings, build_index, open_index
 from index.build.ray import build_index_on_ray, ray_session
 from index.embedding import Embedder
 from index.errors import SemsearchError
+from index.storage.sources import SOURCES_FILE
 from index.storage.versions import current_version
 from tests.conftest import ROOT, SEEDS, TINY_CORPUS, HashEmbedder, write_corpus
 
@@ -167,7 +169,9 @@ def test_a_build_whose_workers_keep_dying_fails_cleanly(ray_cluster: None, tmp_p
         build_index_on_ray([corpus], settings, embedder=HashEmbedder(),
                            worker_embedder=lambda: DyingEmbedder(tmp_path / "x", always=True))  # fmt: skip
     assert current_version(settings.index_dir) == before
-    assert sorted(p.name for p in settings.index_dir.iterdir()) == sorted([".build.lock", "current", before.name])
+    assert sorted(p.name for p in settings.index_dir.iterdir()) == sorted(
+        [".build.lock", "current", SOURCES_FILE, before.name]
+    )
     assert open_index(settings.index_dir).manifest.articles == 7
 
 
@@ -207,7 +211,7 @@ def test_a_ray_build_reports_what_happened_and_ships_no_cached_text(ray_cluster:
     assert sum(map(int, log.read_text().split())) == total  # each text encoded once, on the workers
     assert [e.done for e in events if e.stage == "read"][-1] == 7  # articles, not read tasks
     assert [e for e in events if e.stage == "embed"][-1] == BuildProgress("embed", total, total)
-    assert vector_counts(build) == f"{total} vectors encoded ({total} on Ray), 0 reused, 0 from the cache"
+    assert vector_counts(asdict(build)) == f"{total} vectors encoded ({total} on Ray), 0 reused, 0 from the cache"
     log.unlink()
     events.clear()
     # another index from the same sources: the cache holds every vector, so nothing goes to the workers
@@ -217,7 +221,7 @@ def test_a_ray_build_reports_what_happened_and_ships_no_cached_text(ray_cluster:
     assert not log.exists()
     assert second.manifest.build.vectors_cached == total and second.manifest.build.vectors_encoded == 0
     assert [e for e in events if e.stage == "embed"] == [BuildProgress("embed", 0, 0)]
-    assert vector_counts(second.manifest.build) == f"0 vectors encoded, 0 reused, {total} from the cache"
+    assert vector_counts(asdict(second.manifest.build)) == f"0 vectors encoded, 0 reused, {total} from the cache"
     _same_index(
         Settings(home=tmp_path / "home", index_dir=tmp_path / "a"),
         Settings(home=tmp_path / "home", index_dir=tmp_path / "b"),

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 import index.build.encode
 from index import Settings, build_index, open_index
+from index.storage.sources import SOURCES_FILE
 from index.storage.versions import CURRENT, LOCK_FILE
 from search import SearchEngine
 from search.api import create_app
@@ -35,8 +36,9 @@ def load_pool_hash(name: str | None, models_dir: Path, encoder: str | None = Non
 
 
 def index_files(index_dir: Path) -> set[str]:
-    """Names in the index folder that are not index versions, the pointer or the lock."""
-    return {p.name for p in index_dir.iterdir() if p.name not in (CURRENT, LOCK_FILE) and not p.name.startswith("v-")}
+    """Names in the index folder that are not index versions, the pointer, the lock or the last build's record."""
+    known = (CURRENT, LOCK_FILE, SOURCES_FILE)
+    return {p.name for p in index_dir.iterdir() if p.name not in known and not p.name.startswith("v-")}
 
 
 @pytest.mark.slow  # ~5 s: starts a pool of encoder processes
