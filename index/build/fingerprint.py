@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..embedding import Embedder, StageCallback, known_fingerprint, resolve_model
-from ..embedding.backends import BACKENDS, TORCH_FP16_CUDA, choose_backend, cuda_available
+from ..embedding.backends import backend_for
 from ..ingest.walk import read_groups
 from ..models import Skipped
 from ..settings import DEFAULT_ENCODER, Settings
@@ -46,18 +46,15 @@ def inputs_fingerprint(sources: Sequence[Path], settings: Settings) -> str:
 def model_identity(
     settings: Settings, embedder: Embedder | None, on_stage: StageCallback | None = None
 ) -> tuple[str, str] | None:
-    """(weights fingerprint, encoder backend) the build would encode with, known without loading the model;
-    None where only loading tells (a model on the hub, an encoder chosen by a GPU torch must be asked about).
-    The default model is materialised first if it is not yet (``on_stage`` is told)."""
+    """(weights fingerprint, encoder backend) the build would encode with, known without loading the model
+    (the backend chosen as ``load_embedder`` chooses it); None for a model on the hub, whose fingerprint only
+    loading tells. The default model is materialised first if it is not yet (``on_stage`` is told)."""
     if embedder is not None:
         return embedder.fingerprint, embedder.backend
     fingerprint = known_fingerprint(resolve_model(settings.model, settings.models_dir, on_stage).location)
-    requested = settings.encoder or DEFAULT_ENCODER
-    if fingerprint is None or (requested not in BACKENDS and settings.use_gpu and cuda_available()):
+    if fingerprint is None:
         return None
-    if requested == TORCH_FP16_CUDA:
-        return None
-    return fingerprint, choose_backend(requested, cuda_available=False)
+    return fingerprint, backend_for(settings.encoder or DEFAULT_ENCODER, use_gpu=settings.use_gpu)
 
 
 def _package_versions() -> list[tuple[str, str]]:

@@ -106,7 +106,7 @@ def unchanged_sources(
     if model_identity(settings, embedder, stage) != (manifest.model.fingerprint, manifest.model.encoder):
         return None
     republished = Store(folder / STORE_FILE).all_republished()
-    inputs = BuildInput([], tuple(), started, record.skipped, record.repaired, republished)
+    inputs = BuildInput([], (), started, record.skipped, record.repaired, republished)
     return _report(inputs, settings, folder.name, manifest, 0.0, [], published=False)
 
 

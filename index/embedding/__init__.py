@@ -163,24 +163,12 @@ def load_embedder(
     notice saying so (``notices``); a damaged export is made again, with a notice.
     ``on_stage`` is told before a slow one-time step starts (see ``StageCallback``).
     """
-    from .backends import (
-        AUTO,
-        BACKENDS,
-        INSTALL_HINT,
-        ONNX_FP32,
-        ONNX_INT8,
-        TORCH_FP16_CUDA,
-        choose_backend,
-        cuda_available,
-    )
+    from .backends import AUTO, INSTALL_HINT, ONNX_FP32, ONNX_INT8, backend_for
     from .sentence_transformer import SentenceTransformerEmbedder
 
     requested = encoder or DEFAULT_ENCODER
     model = resolve_model(name, models_dir, on_stage)
-    if requested in BACKENDS and requested != TORCH_FP16_CUDA:
-        backend = choose_backend(requested, cuda_available=False)  # named outright: no need to ask torch
-    else:
-        backend = choose_backend(requested, cuda_available=use_gpu and cuda_available(), gpu_allowed=use_gpu)
+    backend = backend_for(requested, use_gpu=use_gpu)
     if backend not in (ONNX_INT8, ONNX_FP32):
         return SentenceTransformerEmbedder.open(model, backend=backend, threads=threads)
     try:

@@ -86,6 +86,14 @@ def choose_backend(requested: str, *, cuda_available: bool, gpu_allowed: bool = 
     return requested
 
 
+def backend_for(requested: str, *, use_gpu: bool) -> str:
+    """The backend that runs for ``requested`` here: a backend named outright needs no question to torch, the
+    rest (``auto``, ``fast``, ``torch-fp16-cuda``) ask whether a usable CUDA GPU is present."""
+    if requested in BACKENDS and requested != TORCH_FP16_CUDA:
+        return choose_backend(requested, cuda_available=False)
+    return choose_backend(requested, cuda_available=use_gpu and cuda_available(), gpu_allowed=use_gpu)
+
+
 def check_interchangeable(index_backend: str, query_backend: str) -> None:
     """Refuse a query encoder whose vectors were not measured safe against the index's."""
     if index_backend == query_backend or (index_backend, query_backend) in INTERCHANGEABLE:
