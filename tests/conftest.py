@@ -86,6 +86,22 @@ def hash_embedder() -> HashEmbedder:
 
 
 @pytest.fixture
+def hash_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands load the plumbing embedder instead of a model (for CLI tests of output, not of retrieval), and a
+    rebuild's no-op check knows its identity without materialising the real model."""
+    import index.build.pipeline
+    import search.engine
+
+    def identity(settings: Settings, embedder: Embedder | None, on_stage: object = None) -> tuple[str, str]:
+        chosen = embedder or HashEmbedder()
+        return chosen.fingerprint, chosen.backend
+
+    monkeypatch.setattr(search.engine, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+    monkeypatch.setattr(index.build.pipeline, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+    monkeypatch.setattr(index.build.pipeline, "model_identity", identity)
+
+
+@pytest.fixture
 def tiny_index(settings: Settings, corpus: Path, hash_embedder: HashEmbedder) -> Settings:
     """The tiny corpus built with the plumbing embedder; returns its settings."""
     build_index([corpus], settings, embedder=hash_embedder)

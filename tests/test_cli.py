@@ -227,17 +227,6 @@ def test_a_missing_scale_extra_is_one_line_with_the_pip_command(
         assert not (tmp_path / "idx").exists()  # no empty index folder, no lock file
 
 
-@pytest.fixture
-def hash_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commands load the plumbing embedder instead of a model (for CLI tests of output, not of retrieval)."""
-    import index.build.pipeline
-    import search.engine
-    from tests.conftest import HashEmbedder
-
-    monkeypatch.setattr(search.engine, "load_embedder", lambda *args, **kwargs: HashEmbedder())
-    monkeypatch.setattr(index.build.pipeline, "load_embedder", lambda *args, **kwargs: HashEmbedder())
-
-
 def test_a_query_says_on_stderr_what_the_model_waits_for(tiny_index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 19.7: a first query (or prompt, eval, server) waiting for the model's one-time steps (materialising
     it, the ONNX export: a minute or more each) says so on stderr, with a line every few seconds and one when

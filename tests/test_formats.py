@@ -252,12 +252,12 @@ def test_ntrex_pages_and_jsonl_agree(tmp_path: Path) -> None:
     sys.path.insert(0, str(PAGES.parent.parent / "benchmarks"))
     import ntrex
 
-    ntrex.write_html(tmp_path / "html", limit=120)
-    rows = ntrex.articles(paragraphs=True)[:120]
+    ntrex.write_html(tmp_path / "html", limit=48)
+    rows = ntrex.articles(paragraphs=True)[:48]
     (tmp_path / "n.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     pages, skipped, _ = read([tmp_path / "html"])
     records, _, _ = read([tmp_path / "n.jsonl"])
-    assert skipped == {} and len(pages) == len(records) == 120
+    assert skipped == {} and len(pages) == len(records) == 48
     for key, record in records.items():
         page = pages[f"{key}.html"]
         assert (page.title, page.text, page.lang) == (record.title, record.text, record.lang), key
@@ -271,7 +271,7 @@ def test_ntrex_pages_and_jsonl_agree(tmp_path: Path) -> None:
     for name, engine in engines.items():
         body_ids = engine.index.rows.ids[engine.index.rows.ids < 1 << 40].tolist()
         texts[name] = sorted(row.passage.text for row in engine.index.store.passages(body_ids).values())
-    assert texts["html"] == texts["jsonl"] and len(texts["html"]) > 120
+    assert texts["html"] == texts["jsonl"] and len(texts["html"]) > 48
     for query in ("earthquake tsunami", "Warren presidential run", "Brexit vote"):
         hits = {name: [(h.article_id.removesuffix(".html"), h.passage) for h in e.search(query, k=10).results]
                 for name, e in engines.items()}  # fmt: skip

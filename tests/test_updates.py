@@ -130,7 +130,7 @@ def test_indexes_are_memory_mapped_and_rebuilt_from_a_writable_copy(tmp_path: Pa
 
 
 def test_a_rebuild_that_changes_nothing_publishes_nothing(
-    tiny_index: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_index: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch, hash_model: None
 ) -> None:
     """Issue 19.6: a no-op rebuild published a new version (making a Milvus export stale); it now publishes
     nothing and says so (`published: false` in `semsearch build --json`, a "Nothing changed" summary)."""
@@ -138,14 +138,12 @@ def test_a_rebuild_that_changes_nothing_publishes_nothing(
 
     from typer.testing import CliRunner
 
-    import index.build.pipeline
     from search.cli import app as cli_app
 
     before = sorted(p.name for p in tiny_index.index_dir.glob("v-*"))
     version = open_index(tiny_index.index_dir).version
     report = build_index([corpus], tiny_index, embedder=HashEmbedder())
     assert not report.published and report.version == version
-    monkeypatch.setattr(index.build.pipeline, "load_embedder", lambda *args, **kwargs: HashEmbedder())
     monkeypatch.setenv("SEMSEARCH_HOME", str(tiny_index.home))
     args = ["build", str(corpus), "--index", str(tiny_index.index_dir), "--quiet"]
     runner = CliRunner()
