@@ -1,0 +1,79 @@
+"""What the language map costs (index/storage/rows.py, ``LanguageMeans``): off, centring and LEACE, side by side.
+
+- build: fitting the map on N raw vectors (LEACE: one N x d covariance and an eigendecomposition) and applying
+  it to every row (what the FAISS index is filled with);
+- query: an exact filtered scan (``FaissIndex.search`` with ``allowed``: up to EXACT_FILTER_MAX allowed rows,
+  or any number on an HNSW index) reads the allowed rows' raw vectors and applies the map to each
+  (``centred_lookup``); the unfiltered FAISS search never applies it.
+
+Vectors are synthetic (unit vectors with a per-language offset, 12 languages): the cost does not depend on
+what they say. Appends JSON lines to benchmarks/results/language_map.jsonl.
+
+    python benchmarks/bench_language_map.py [--vectors 100000] [--queries 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from common import append_results
+
+from index.storage.rows import LanguageMeans, VectorRows, centred_lookup
+from index.vectors import create_vector_index, parse_spec
+
+LANGS = ("ar", "de", "en", "es", "fa", "fr", "he", "hi", "ja", "ru", "tr", "zh")
+
+
+def _median_ms(run, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vectors", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=30)
+    parser.add_argument("--dim", type=int, default=384)
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    n, d = args.vectors, args.dim
+    langs = np.array(LANGS)[rng.integers(0, len(LANGS), n)]
+    offsets = {lang: rng.standard_normal(d).astype(np.float32) * 0.5 for lang in LANGS}
+    raw = rng.standard_normal((n, d)).astype(np.float32) / np.sqrt(d) * 4 + np.stack([offsets[x] for x in langs])
+    raw /= np.linalg.norm(raw, axis=1, keepdims=True)
+    rows = VectorRows(np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64), langs, raw)
+    queries = raw[rng.choice(n, args.queries, replace=False)]
+    out = []
+    for method in ("off", "centring", "leace"):
+        fit_ms = _median_ms(lambda m=method: LanguageMeans.fit(raw, langs.tolist(), m), 3)
+        means = LanguageMeans.fit(raw, langs.tolist(), method)
+        apply_ms = _median_ms(lambda m=means: m.apply(raw, langs), 3)
+        lookup = centred_lookup(rows, means)
+        row = {"method": means.method, "vectors": n, "fit_ms": round(fit_ms, 1), "apply_all_ms": round(apply_ms, 1)}
+        index = create_vector_index(parse_spec("Flat", n, d, 0), d)
+        index.add(rows.ids, means.apply(raw, langs))
+        index.lookup = lookup
+        row["unfiltered_p50_ms"] = round(_median_ms(lambda i=index: [i.search(q[None], 10) for q in queries], 1)
+                                         / len(queries), 3)  # fmt: skip
+        for allowed in (1_000, 20_000, n):
+            ids = np.sort(rng.choice(n, min(allowed, n), replace=False))
+            # the exact filtered scan of ``allowed`` rows: what FaissIndex.search does for them
+            per_query = [
+                _median_ms(lambda q=q, ids=ids, f=lookup: f(ids) @ q, 1) for q in queries[: max(3, args.queries // 3)]
+            ]
+            row[f"scan_{allowed}_p50_ms"] = round(statistics.median(per_query), 2)
+        print(row)
+        out.append(row)
+    append_results("language_map", out, settings={"vectors": n, "queries": args.queries, "dim": d})
+    return out
+
+
+if __name__ == "__main__":
+    main()
