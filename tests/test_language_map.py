@@ -195,6 +195,7 @@ def test_leace_finds_the_answer_in_another_language_more_often(
         same = np.array([s for _, _, s in queries])
         mrr[method] = (float(rr[~same].mean()), float(rr[same].mean()))
         loaded.close()
+    print("MRR@10 (other languages, own language):", mrr)
     (cross_before, same_before), (cross_after, same_after) = mrr["centring"], mrr["leace"]
     assert cross_after > cross_before + 0.02, mrr
     assert same_after >= same_before - 0.02, mrr
