@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 from common import append_results
@@ -42,6 +43,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--vectors", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON lines file [benchmarks/results/language_map.jsonl]"
+    )
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     n, d = args.vectors, args.dim
@@ -84,7 +88,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         out[method][f"{what}_p50_ms"] = round(statistics.median(values), 2)
     for row in out.values():
         print(row)
-    append_results("language_map", list(out.values()), settings={"vectors": n, "queries": args.queries, "dim": d})
+    append_results(
+        "language_map", list(out.values()), settings={"vectors": n, "queries": args.queries, "dim": d}, out=args.out
+    )
     return list(out.values())
 
 
