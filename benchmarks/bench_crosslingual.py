@@ -259,6 +259,7 @@ def pair_calibration(vectors: Vectors, data: Data) -> tuple[np.ndarray, np.ndarr
 
 def variants(vectors: Vectors, data: Data) -> dict[str, Scorer]:
     """Score matrices (queries x pool passages) of every variant tried, including the ones that lost."""
+    from index.storage.rows import LanguageMeans
     from index.vectors.centring import centre, language_means
     from index.vectors.erasure import fit_leace, fit_parallel_projection
 
@@ -266,6 +267,12 @@ def variants(vectors: Vectors, data: Data) -> dict[str, Scorer]:
     labels = np.array([lang for _ in data.docs for lang in data.langs])
     means = language_means(p, labels.tolist())
     out: dict[str, np.ndarray | Scorer] = {"bare model": q @ p.T}
+    # what a build does (index/storage/rows.py): the map fitted on the pool's passages and languages, applied
+    for method in ("centring", "leace"):
+        product = LanguageMeans.fit(p, labels.tolist(), method)
+        out[f"product: {product.method} {product.strength:g} (LanguageMeans.fit, asked {method})"] = (
+            q @ product.apply(p, labels).T
+        )
     for strength in (0.25, 0.5, 1.0):
         out[TODAY if strength == 0.25 else f"centred {strength:g}"] = q @ centre(p, labels.tolist(), means, strength).T
     # per-language calibration of the query's scores (every language gets its share of the candidates)

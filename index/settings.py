@@ -20,8 +20,13 @@ DEFAULT_PASSAGE_TOKENS = 128
 # Title context may use at most this share of a passage's tokens.
 TITLE_CONTEXT_SHARE = 0.25
 DEFAULT_OVERLAP_SENTENCES = 1
-# Centre vectors per language before indexing (see index/vectors/centring.py for what it measurably buys).
+# Remove the language from passage vectors before indexing, and how: "leace" (linear concept erasure fitted on the
+# index's own passages and languages, index/vectors/erasure.py) or "centring" (a share of each language's mean,
+# index/vectors/centring.py; what indexes built before format 7 hold). LEACE won on held-out NTREX through the
+# product (benchmarks/README.md, "Cross-lingual quality").
 DEFAULT_LANGUAGE_NEUTRAL = True
+DEFAULT_LANGUAGE_METHOD: Final = "leace"
+LANGUAGE_METHODS: Final = ("leace", "centring")
 DEFAULT_ENCODE_BATCH = 32
 # Encoder backend: "auto" (CUDA fp16 when a GPU is usable, else CPU fp32), "fast" (ONNX int8 on the CPU),
 # or a backend by name; see index/embedding/backends.py.
@@ -118,6 +123,8 @@ class Settings:
     overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES
     encode_batch: int = DEFAULT_ENCODE_BATCH
     language_neutral: bool = DEFAULT_LANGUAGE_NEUTRAL
+    # how a language-neutral build removes the language (one of LANGUAGE_METHODS)
+    language_method: str = DEFAULT_LANGUAGE_METHOD
     # None: the index's own encoder when querying, DEFAULT_ENCODER when building
     encoder: str | None = None
     use_gpu: bool = True
@@ -160,8 +167,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``SEMSEARCH_HOME``, ``SEMSEARCH_INDEX``, ``SEMSEARCH_MODEL``, ``SEMSEARCH_API_KEY``,
-        ``SEMSEARCH_STORE``, ``SEMSEARCH_WRITE_WAIT_S``, ``SEMSEARCH_URL``, ``SEMSEARCH_ENCODER`` and
-        ``SEMSEARCH_NO_GPU`` (1/true/yes/on: no GPU)."""
+        ``SEMSEARCH_STORE``, ``SEMSEARCH_WRITE_WAIT_S``, ``SEMSEARCH_URL``, ``SEMSEARCH_ENCODER``,
+        ``SEMSEARCH_LANGUAGE_METHOD`` (leace or centring) and ``SEMSEARCH_NO_GPU`` (1/true/yes/on: no GPU)."""
         env = os.environ if environ is None else environ
         home = Path(env["SEMSEARCH_HOME"]).expanduser() if env.get("SEMSEARCH_HOME") else _default_home()
         index_dir = Path(env["SEMSEARCH_INDEX"]).expanduser() if env.get("SEMSEARCH_INDEX") else home / "index"
@@ -174,11 +181,16 @@ class Settings:
             from .errors import SemsearchError
 
             raise SemsearchError(f"SEMSEARCH_WRITE_WAIT_S={wait!r}: give a number of seconds, 0 or more.")
+        method = env.get("SEMSEARCH_LANGUAGE_METHOD", "").strip().lower() or DEFAULT_LANGUAGE_METHOD
+        if method not in LANGUAGE_METHODS:
+            from .errors import SemsearchError
+
+            raise SemsearchError(f"SEMSEARCH_LANGUAGE_METHOD={method!r}: give one of {', '.join(LANGUAGE_METHODS)}.")
         return cls(
             home=home, index_dir=index_dir, model=env.get("SEMSEARCH_MODEL") or None,
             api_key=env.get("SEMSEARCH_API_KEY") or None, store=env.get("SEMSEARCH_STORE") or None,
             write_wait_s=write_wait_s,
             encoder=env.get("SEMSEARCH_ENCODER", "").strip() or None,
             use_gpu=env.get("SEMSEARCH_NO_GPU", "").strip().lower() not in _TRUE,
-            url=env.get("SEMSEARCH_URL") or None,
+            url=env.get("SEMSEARCH_URL") or None, language_method=method,
         )  # fmt: skip

@@ -148,13 +148,22 @@ def format_info(described: IndexInfo) -> str:
         f"model      {model['name']} ({model['dimension']} dims, {model['fingerprint']})",
         f"encoder    {model.get('encoder', 'torch-fp32')}",
         f"           {model['source']}",
-        f"vectors    {m['passages']} passages + {m['headlines']} headlines, language centring: {m['language_centring']}",
+        f"vectors    {m['passages']} passages + {m['headlines']} headlines, {_language_map(m)}",
         f"search     {params}; {recall}" if tuned["parameter"] else "search     exact",
         f"last build {m['build']['mode']}: {vector_counts(m['build'])}, {m['build']['masked']} masked",
         f"index type {m['index_spec']}  passages ≤ {m['chunker']['passage_tokens']} tokens, overlap "
         f"{m['chunker']['overlap_sentences']} sentence",
         f"sources    {', '.join(m['sources'])}",
     ])  # fmt: skip
+
+
+def _language_map(m: dict[str, Any]) -> str:
+    """How the index removes the language from its vectors, as the manifest records it."""
+    applied, asked = m.get("language_method", "centring"), m.get("language_asked", "centring")
+    if not m["language_centring"]:
+        return "language kept (no centring)"
+    note = f" ({asked} asked: too few passages in a second language to fit it)" if asked != applied else ""
+    return f"language removed by {applied} {m['language_centring']}{note}"
 
 
 def format_eval(report: EvalReport) -> str:

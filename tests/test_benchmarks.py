@@ -135,6 +135,13 @@ def test_language_bias_benchmark_runs_on_a_tiny_pool() -> None:
     assert rows[0]["variant"] == "bare model" and all(0 <= r["cross_top10"] <= 1 for r in rows)
 
 
+def test_language_map_benchmark_runs_on_a_tiny_size(tmp_path: Path) -> None:
+    rows = load("bench_language_map").main(["--vectors", "800", "--queries", "2", "--dim", "32",
+                                            "--out", str(tmp_path / "map.jsonl")])  # fmt: skip
+    assert [r["method"] for r in rows] == ["off", "centring", "leace"]
+    assert all(r["scan_1000_p50_ms"] > 0 and r["per_language_candidates_p50_ms"] > 0 for r in rows)
+
+
 def test_crosslingual_ranks_match_brute_force() -> None:
     """The alone / one-language-index / mixed-pool ranks against a loop over the pool they are defined on."""
     bench = load("bench_crosslingual")

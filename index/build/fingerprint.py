@@ -32,7 +32,7 @@ def inputs_fingerprint(sources: Sequence[Path], settings: Settings) -> str:
 
     add("sources", [str(s.resolve()) for s in sources], settings.follow_links, sorted(settings.fields))
     add("chunks", settings.passage_tokens, settings.overlap_sentences)
-    add("index", settings.index_spec, settings.recall_target, settings.language_neutral)
+    add("index", settings.index_spec, settings.recall_target, settings.language_neutral, settings.language_method)
     add("packages", _package_versions())
     for group in read_groups(sources, settings.follow_links):
         if isinstance(group, Skipped):

@@ -1,7 +1,7 @@
 """The build pipeline: read sources, chunk, find vectors for what is new, update or rebuild the vector index,
 group stories, write and publish.
 
-A build starts from the current index when it can (same model weights, chunker and centring): unchanged
+A build starts from the current index when it can (same model weights and chunker): unchanged
 passages keep their ids and vectors, only new text is encoded (vectors are keyed by the hash of the exact
 text embedded), and the vector index is updated in place when the rules of ``vector_index`` allow. Either
 way the result is written to a new version folder and swapped in atomically. Each stage lives in its own
@@ -26,7 +26,7 @@ from ..models import Article, Repaired, Republished, Skipped, count
 from ..settings import Settings
 from ..storage.layout import STORE_FILE, read_manifest
 from ..storage.manifest import BuildStats, ChunkerInfo, Manifest
-from ..storage.rows import VectorRows, default_strength
+from ..storage.rows import VectorRows
 from ..storage.sources import SourceRecord
 from ..storage.store import Store
 from ..storage.versions import INDEX_HINT, LoadedIndex, build_lock, current_version, open_index, publish
@@ -192,8 +192,7 @@ def reusable_index(settings: Settings, embedder: Embedder, current: LoadedIndex 
         and m.model.dimension == embedder.dimension
         and m.model.encoder == embedder.backend
         and m.chunker == ChunkerInfo(settings.passage_tokens, settings.overlap_sentences)
-        and m.language_centring == default_strength(settings.language_neutral)
-    )
+    )  # the language map may differ: raw vectors are reused, the vector index is rebuilt (vector_index)
     return previous if same else None
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from ..hashing import text_hash
 from ..models import HEADLINE_ID_BASE, Article, Passage, count
 from ..settings import Settings
+from ..storage.rows import language_method
 from ..storage.versions import LoadedIndex
 from ..vectors.spec import memory_budget, parse_spec
 from .inputs import BuildInput
@@ -122,6 +123,7 @@ def unchanged(previous: LoadedIndex, plan: Plan, inputs: BuildInput, settings: S
         or not np.array_equal(plan.ids, rows.ids)
         or not np.array_equal(plan.articles, rows.articles)
         or not np.array_equal(plan.langs, rows.langs)
+        or not previous.means.serves(language_method(settings.language_neutral, settings.language_method), rows.langs)
         or len(inputs.articles) != m.articles
     ):
         return False

@@ -4,7 +4,10 @@ scratch; centred, trained, filled and tuned for the recall target in one place.
 Updated: removed passages deleted (Flat, IVF) or masked (HNSW), new ones added. Rebuilt: on the first
 build, on any settings change, when an HNSW index has masked more than COMPACT_MASKED_SHARE of its vectors
 (compaction), or when an IVF index has grown past IVF_RETRAIN_GROWTH times the corpus it was trained on
-(its k lists, chosen as 4·√N, would then be half what the corpus needs).
+(its k lists, chosen as 4·√N, would then be half what the corpus needs), or when the language map no longer
+serves the rows (``LanguageMeans.serves``: another method asked for, or LEACE would now be fitted on another
+set of languages — one reached MIN_LANGUAGE_ROWS or fell below it). Otherwise the map is kept: a LEACE eraser
+as fitted, centring means fitted only for new languages.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..settings import Settings
-from ..storage.rows import LanguageMeans, VectorRows, centred_lookup, default_strength
+from ..storage.rows import LanguageMeans, VectorRows, centred_lookup, language_method
 from ..storage.versions import LoadedIndex
 from ..vectors import FaissIndex, IndexSpec, Tuning, create_vector_index, parse_spec, tune
 from ..vectors.spec import memory_budget
@@ -32,7 +35,7 @@ class BuiltIndex:
     """A build's vector index, tuned, with what the version stores beside it."""
 
     index: FaissIndex
-    means: LanguageMeans  # the share of each language's mean removed from its vectors
+    means: LanguageMeans  # how the language was removed from its vectors (LEACE or centring)
     masked: np.ndarray  # ids an HNSW graph holds but never returns
     mode: str  # "full" or "incremental"
     tuning: Tuning
@@ -46,7 +49,8 @@ def build_vector_index(
     notify(BuildProgress("index", 0, 1))
     spec = parse_spec(settings.index_spec, len(rows), rows.raw.shape[1], memory_budget())
     built = None
-    if previous is not None and str(previous.vectors.spec) == str(spec):
+    method = language_method(settings.language_neutral, settings.language_method)
+    if previous is not None and str(previous.vectors.spec) == str(spec) and previous.means.serves(method, rows.langs):
         built = _updated(rows, previous, settings.recall_target)
     built = built or _new(rows, spec, settings)
     notify(BuildProgress("index", 1, 1))
@@ -56,8 +60,9 @@ def build_vector_index(
 def _new(rows: VectorRows, spec: IndexSpec, settings: Settings) -> BuiltIndex:
     """A new index of ``rows``, tuned on rows kept out of it until then (truly unseen queries)."""
     dim = rows.raw.shape[1]
-    strength = default_strength(settings.language_neutral)
-    means = LanguageMeans.fit(rows.raw, list(rows.langs), strength) if strength else LanguageMeans.off(dim)
+    means = LanguageMeans.fit(
+        rows.raw, rows.langs.tolist(), language_method(settings.language_neutral, settings.language_method)
+    )
     index = create_vector_index(spec, dim)
     centred = centre_rows(rows, means)
     if spec.kind == "IVF":

@@ -20,7 +20,7 @@ from ..settings import Settings
 from ..storage import layout
 from ..storage.layout import VersionContent
 from ..storage.manifest import BuildStats, ChunkerInfo, FileRecord, Manifest, ModelInfo
-from ..storage.rows import VectorRows
+from ..storage.rows import VectorRows, language_method
 from ..storage.sentences import SentenceVectors
 from ..storage.store import StoreRecords
 from ..storage.versions import new_work_folder
@@ -80,6 +80,8 @@ def _manifest(files: dict[str, FileRecord], new: NewVersion, embedder: Embedder,
         index_params=dict(vectors.index.params),
         recall=vectors.tuning,
         language_centring=vectors.means.strength,
+        language_method=vectors.means.method,
+        language_asked=language_method(settings.language_neutral, settings.language_method),
         articles=len(inputs.articles),
         passages=len(new.plan.passages),
         headlines=len(new.plan.headline_ids),

@@ -33,7 +33,7 @@ def write_settings(settings: Settings, manifest: Manifest) -> Settings:
         model=manifest.model.name, index_spec=manifest.index_spec, passage_tokens=manifest.chunker.passage_tokens,
         overlap_sentences=manifest.chunker.overlap_sentences,
         recall_target=manifest.recall.target,
-        language_neutral=manifest.language_centring > 0,
+        language_neutral=manifest.language_centring > 0, language_method=manifest.language_asked if manifest.language_centring > 0 else None,
         cache_bytes=0,  # new text from a client: the current index already holds every vector worth reusing
     )  # fmt: skip
 

@@ -67,10 +67,10 @@ def load_npy(path: Path, *, dtype: str | None = None, ndim: int | None = None, m
         raise damaged(path, str(exc)) from exc
 
 
-def load_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The named arrays of an ``.npz`` file (read into memory, no pickles)."""
+def load_npz(path: Path, names: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """The named arrays of an ``.npz`` file (read into memory, no pickles), and those of ``optional`` it holds."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in names}
+            return {name: data[name] for name in (*names, *(n for n in optional if n in data.files))}
     except READ_ERRORS as exc:
         raise damaged(path, f"{type(exc).__name__}: {exc}") from exc

@@ -54,7 +54,7 @@ FILES: dict[str, str] = {
     PARAMS_FILE: "the FAISS index's spec and tuned search parameter",
     EMBEDDINGS_FILE: "the model's raw vectors, one row per vector id (float32, memory-mapped)",
     ROWS_FILE: "per row: vector id (sorted), article number, language",
-    MEANS_FILE: "the per-language means removed from the vectors, and how strongly",
+    MEANS_FILE: "how the language is removed from the vectors: per-language means or a LEACE eraser, and how strongly",
     MASKED_FILE: "ids an HNSW graph keeps but never returns (removed since it was built)",
     SENTENCES_FILE: "the sentence vectors of every passage (float16, memory-mapped)",
     OFFSETS_FILE: "per row, where its sentence vectors start",

@@ -16,7 +16,11 @@ from ..vectors.tuning import Tuning
 # 5: the lexical index gained its names field (index/transliteration.py)
 # 6: each passage keeps its sentence spans (store.sqlite, passages.sentences): snippets show the sentences its
 #    sentence vectors were pooled from, instead of splitting the passage again and matching them by count
-FORMAT_VERSION = 6
+# 7: the language map may be LEACE (language_means.npz gains the eraser; the manifest's language_method and language_asked
+#    say what was applied and asked for). Format 6 is still read: its map is centring, as it was built, and it has no
+#    language_method (read as "centring", or "off" when its language_centring is 0).
+FORMAT_VERSION = 7
+READABLE_FORMATS = (6, 7)
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ class Manifest:
     index_spec: str
     index_params: dict[str, Any]
     recall: Tuning  # what recall-targeted tuning chose and measured
-    language_centring: float  # share of each language's mean removed from its vectors; 0 = off
+    language_centring: float  # strength of the language map applied (centring: share of each mean); 0 = off
     articles: int
     passages: int
     headlines: int
@@ -88,6 +92,10 @@ class Manifest:
     build_seconds: float
     build: BuildStats
     files: dict[str, FileRecord] = field(default_factory=dict)
+    # the language map applied ("leace", "centring" or "off"; language_means.npz holds it) and the one the build
+    # asked for (LEACE falls back to centring where it cannot be fitted, see storage/rows.py)
+    language_method: str = "centring"
+    language_asked: str = "centring"
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -100,11 +108,13 @@ class Manifest:
         folder = path.parent
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format_version") != FORMAT_VERSION:
+            if data.get("format_version") not in READABLE_FORMATS:
                 raise IndexMismatchError(
                     f"The index at {folder} has format {data.get('format_version')!r}, this semsearch reads "
                     f"{FORMAT_VERSION}; rebuild it with `semsearch build`."
                 )
+            data.setdefault("language_method", "centring" if data["language_centring"] else "off")
+            data.setdefault("language_asked", data["language_method"])
             data["model"] = ModelInfo(**data["model"])
             data["chunker"] = ChunkerInfo(**data["chunker"])
             data["recall"] = Tuning(**data["recall"])

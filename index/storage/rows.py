@@ -15,49 +15,99 @@ import numpy as np
 
 from ..errors import IndexMismatchError
 from ..vectors.centring import STRENGTH, centre, language_means
+from ..vectors.erasure import LEACE_STRENGTH, Eraser, erasable_languages, fit_leace
 from .arrays import damaged, load_npy, load_npz
 
 _CORPUS = "*"
+_ERASER = ("erase_left", "erase_right", "erase_mean", "erased")  # the .npz arrays of a LEACE map
 
 
 @dataclass
 class LanguageMeans:
-    """Per-language mean vectors and how strongly they are removed (0 = off)."""
+    """How the language is removed from an index's vectors: per-language means removed at ``strength``
+    (centring; 0 = off), or, when ``eraser`` is set, LEACE fitted on the ``erased`` languages instead (the
+    means are then kept for the record, not applied). ``apply`` is the one place an index's vectors are made.
+
+    A build asks for "off", "centring" or "leace" (``fit``); LEACE that cannot be fitted (fewer than two
+    languages with MIN_LANGUAGE_ROWS rows: one language, a tiny index) falls back to centring, as every index
+    before format 7 was built."""
 
     means: dict[str, np.ndarray]
     strength: float
+    eraser: Eraser | None = None
+    erased: tuple[str, ...] = ()  # the languages the eraser was fitted on, sorted
+
+    @property
+    def method(self) -> str:
+        """What is applied: "leace", "centring" or "off"."""
+        return "leace" if self.eraser is not None else "centring" if self.strength else "off"
 
     @classmethod
-    def fit(cls, raw: np.ndarray, langs: list[str], strength: float) -> LanguageMeans:
-        """Means of every language in ``raw`` (shrunk towards the corpus mean)."""
-        return cls(language_means(raw, langs), strength)
+    def fit(cls, raw: np.ndarray, langs: list[str], method: str) -> LanguageMeans:
+        """The map a build of ``raw`` with ``langs`` makes when asked for ``method`` (see the class docstring)."""
+        if method == "off":
+            return cls.off(raw.shape[1])
+        means = language_means(raw, langs)
+        erased = erasable_languages(langs) if method == "leace" else ()
+        if not erased:
+            return cls(means, STRENGTH)
+        keep = np.flatnonzero(np.isin(np.asarray(langs, dtype=str), erased))
+        eraser = fit_leace(np.asarray(raw[keep], dtype=np.float32), [langs[i] for i in keep])
+        return cls(means, LEACE_STRENGTH, eraser.at(LEACE_STRENGTH), erased)
+
+    def serves(self, method: str, langs: list[str] | np.ndarray) -> bool:
+        """Whether this map is the one ``fit(…, method)`` would make for rows in ``langs``, up to refitting on
+        the same languages: then a build keeps it (``extend``) instead of re-making every vector."""
+        if method == "off":
+            return self.strength == 0
+        if method == "centring":
+            return self.eraser is None and self.strength == STRENGTH
+        erased = erasable_languages([str(lang) for lang in langs])
+        return erased == self.erased and (self.eraser is not None or self.strength == STRENGTH)
 
     def extend(self, raw: np.ndarray, langs: list[str]) -> LanguageMeans:
-        """Keep the existing means fixed; fit means only for languages not seen before."""
+        """Keep the existing means (and eraser) fixed; fit means only for languages not seen before."""
         new = [i for i, lang in enumerate(langs) if lang not in self.means]
         if not new:
             return self
         fitted = language_means(np.asarray(raw[new], dtype=np.float32), [langs[i] for i in new], self.means[_CORPUS])
         extra = {lang: mean for lang, mean in fitted.items() if lang != _CORPUS}
-        return LanguageMeans({**self.means, **extra}, self.strength)
+        return LanguageMeans({**self.means, **extra}, self.strength, self.eraser, self.erased)
 
     def apply(self, raw: np.ndarray, langs: list[str] | np.ndarray) -> np.ndarray:
-        """Centred, unit-length vectors."""
+        """The vectors the index holds for these raw vectors: erased or centred, unit length."""
+        if self.eraser is not None:
+            return self.eraser.apply(raw)
         return centre(np.asarray(raw, dtype=np.float32), list(langs), self.means, self.strength)
 
     def save(self, path: Path) -> None:
-        """Write to an .npz file."""
+        """Write to an .npz file (a LEACE map adds the eraser's arrays; a file without them is centring)."""
         names = list(self.means)
-        np.savez(path, langs=np.array(names), means=np.stack([self.means[n] for n in names]), strength=self.strength)
+        arrays = {"langs": np.array(names), "means": np.stack([self.means[n] for n in names]),
+                  "strength": np.float64(self.strength)}  # fmt: skip
+        if self.eraser is not None:
+            e = self.eraser
+            arrays.update(zip(_ERASER, (e.left, e.right, e.mean, np.array(self.erased, dtype=str))))
+        np.savez(path, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: Path) -> LanguageMeans:
         """Read from an .npz file."""
-        data = load_npz(path, ("langs", "means", "strength"))
+        data = load_npz(path, ("langs", "means", "strength"), optional=_ERASER)
         langs, means = data["langs"], data["means"]
         if langs.ndim != 1 or means.ndim != 2 or len(langs) != len(means) or data["strength"].shape != ():
             raise damaged(path, f"{len(langs)} languages for means of shape {means.shape}")
-        return cls(dict(zip(langs.tolist(), means)), float(data["strength"]))
+        strength = float(data["strength"])
+        if not set(_ERASER) & set(data):
+            return cls(dict(zip(langs.tolist(), means)), strength)
+        if not set(_ERASER) <= set(data):
+            raise damaged(path, f"an eraser without {', '.join(sorted(set(_ERASER) - set(data)))}")
+        left, right, mean, erased = (data[name] for name in _ERASER)
+        d = means.shape[1]
+        if left.ndim != 2 or right.shape != left.shape[::-1] or left.shape[0] != d or mean.shape != (d,):
+            raise damaged(path, f"an eraser of shapes {left.shape}, {right.shape}, {mean.shape} for {d} dimensions")
+        eraser = Eraser(left, right, mean, strength)
+        return cls(dict(zip(langs.tolist(), means)), strength, eraser, tuple(erased.tolist()))
 
     @classmethod
     def off(cls, dim: int) -> LanguageMeans:
@@ -65,9 +115,9 @@ class LanguageMeans:
         return cls({_CORPUS: np.zeros(dim, np.float32)}, 0.0)
 
 
-def default_strength(language_neutral: bool) -> float:
-    """The centring strength a build uses."""
-    return STRENGTH if language_neutral else 0.0
+def language_method(language_neutral: bool, method: str) -> str:
+    """The method a build asks ``LanguageMeans.fit`` for: "off" unless language-neutral, else ``method``."""
+    return method if language_neutral else "off"
 
 
 @dataclass

@@ -169,7 +169,7 @@ def _export(
 
 
 def _centred(rows: VectorRows, means: LanguageMeans) -> np.ndarray:
-    """The vectors FAISS holds: raw embeddings with a share of each language's mean removed, unit length."""
+    """The vectors FAISS holds: raw embeddings with the index's language map applied (LEACE or centring)."""
     parts = [
         means.apply(rows.raw[i : i + _CENTRE_CHUNK], rows.langs[i : i + _CENTRE_CHUNK])
         for i in range(0, len(rows), _CENTRE_CHUNK)
