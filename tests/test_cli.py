@@ -418,8 +418,10 @@ def test_plain_values_coerce_every_parameter_as_typer_does(tmp_path: Path, value
     """Issue 16: ``PlainValues`` (no pydantic) gives what typer's own coercion gives, value or error, for every
     parameter of every command, on values it takes itself and on values it hands to typer."""
     import typer.main
+
+    coercion = pytest.importorskip("typer._coercion", reason="a typer without per-parameter pydantic coercion")
+    build_runtime_param = coercion.build_runtime_param
     from typer._click.exceptions import BadParameter
-    from typer._coercion import build_runtime_param
 
     from search.cli_options import PlainValues
 
