@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -26,17 +25,19 @@ from search.cli_options import (
     encoding,
     engine_options,
     parse_fields,
+    plain_values,
     print_json,
     settings_for,
 )
 
 
 def _plain_flags(params: list[Any]) -> list[Any]:
-    """Flags take no value, so --help shows no type for them (typer would print ``<bool>``)."""
+    """Flags take no value, so --help shows no type for them (typer would print ``<bool>``); plain values are
+    coerced without pydantic (``plain_values``)."""
     for param in params:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
-    return params
+    return plain_values(params)
 
 
 class _Group(TyperGroup):
@@ -175,7 +176,6 @@ def query(
 ) -> None:
     """Search the index (no query on a terminal: an interactive prompt). Example: semsearch query "Russia Iran treaty" --json"""
     from search.cli_query import answer_queries, ask_server, interactive, read_batch
-    from search.results import QueryOptions
 
     settings = opts.settings(url=url)
     if text is None and batch is None and sys.stdin.isatty() and sys.stdout.isatty() and not settings.url:
@@ -188,7 +188,7 @@ def query(
         queries = [text.strip()] if text is not None else read_batch(batch)  # type: ignore[arg-type]
         named = opts.index is not None or "SEMSEARCH_INDEX" in os.environ
         return ask_server(settings, queries, fields, named_index=named, as_json=opts.as_json)
-    answer_queries(settings, text, batch, QueryOptions.of(**fields), as_json=opts.as_json)
+    answer_queries(settings, text, batch, fields, as_json=opts.as_json)
 
 
 @app.command("eval", cls=_Command)
@@ -234,6 +234,8 @@ def serve(
     opts: EngineOptions,
 ) -> None:
     """Serve the HTTP API. Example: semsearch serve --port 8000, then GET /query?q=Russia+Iran+treaty"""
+    import logging
+
     import uvicorn
 
     from search.api import create_app
@@ -301,7 +303,7 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     typer.echo(json.dumps(described.model_dump(), ensure_ascii=False) if as_json else format_info(described))
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Verify every file of the index against its build's checksums (exit 4 naming damaged files). Example: semsearch check"""
     from index import check_index

@@ -110,6 +110,52 @@ _ENGINE_OPTIONS = [
 ]  # fmt: skip
 
 
+class PlainValues:
+    """A parameter's value as typer would give it, for the values that need no conversion or only ``int()`` or
+    ``Path()``: typer 0.29 builds a pydantic ``TypeAdapter`` per parameter to coerce even a default of None,
+    which imports pydantic (~0.1 s of a cold query's 0.5 s). Anything else (choices, files, bounds, lists, a
+    value that is not plain digits) goes to typer's own coercion, built only then, so its errors are typer's."""
+
+    def __init__(self, param: Any) -> None:
+        descriptor = param.type_descriptor
+        info = descriptor.parameter_info
+        plain = not (param.multiple or param.nargs != 1 or info.parser is not None or descriptor.is_choice
+                     or descriptor.is_file or info.min is not None or info.max is not None)  # fmt: skip
+        self.kind = descriptor.annotation if plain else None
+        self.path = plain and descriptor.annotation is Path and info.path_type is None
+        self.descriptor = descriptor
+        self.typer: Any = None
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        """The value (a default, or the text of the command line) as the parameter's type."""
+        if self.kind is not None:
+            if value is None or (self.kind in (str, bool) and type(value) is self.kind):
+                return value
+            if self.kind is int and type(value) is int:
+                return value
+            if self.kind is int and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+                return int(value)
+            if self.path and isinstance(value, str) and value:
+                from typer._param_types import coerce_cli_path  # typer's checks (exists, dir_okay …) after Path()
+
+                return coerce_cli_path(
+                    Path(value), self.descriptor.parameter_info, path_type=Path, param=param, ctx=ctx
+                )
+        if self.typer is None:
+            from typer._coercion import build_runtime_param
+
+            self.typer = build_runtime_param(self.descriptor)
+        return self.typer.coerce(value, param=param, ctx=ctx)
+
+
+def plain_values(params: list[Any]) -> list[Any]:
+    """Give each parameter ``PlainValues`` before typer builds its coercion (where typer has one to replace)."""
+    for param in params:
+        if getattr(param, "_runtime_param", False) is None and hasattr(param, "type_descriptor"):
+            param._runtime_param = PlainValues(param)
+    return params
+
+
 def engine_options(*, json_output: bool = True) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Give a command the shared engine options (--json only with ``json_output``); it receives them as
     ``opts: EngineOptions``."""

@@ -4,6 +4,7 @@ running server (``--url``), and the interactive prompt on a terminal."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,20 +142,41 @@ def _batch_header(number: int, line: str, terminal: bool) -> str:
     return f"── {number}. {shown}"
 
 
-def answer_queries(settings: Settings, text: str | None, batch: Path | None, options: Any, *, as_json: bool) -> None:
-    """``query`` against the local index: one query, or a batch with one answer per line."""
-    from search.engine import SearchEngine
-    from search.progress import ModelSteps
-    from search.results import validate_query
+def answer_queries(
+    settings: Settings, text: str | None, batch: Path | None, fields: dict[str, Any], *, as_json: bool
+) -> None:
+    """``query`` against the local index: one query, or a batch with one answer per line (``fields``: the
+    options, validated here by ``QueryOptions``)."""
+    with without_pydantic_plugins():
+        from search.engine import SearchEngine
+        from search.progress import ModelSteps
+        from search.results import QueryOptions, validate_query
 
-    # a batch line that is no query (blank, too long) keeps its place in the output, as an error object
-    lines = [validate_query(text)] if text is not None else read_batch(batch)  # type: ignore[arg-type]
-    found = [checked(line, validate_query) for line in lines]
-    steps = ModelSteps()  # a first query may wait for the model's one-time steps: say so on stderr
-    engine = SearchEngine.open(settings, on_stage=steps)
-    queries = [q for q in found if isinstance(q, str)]
-    with steps:
-        results = engine.answer_many(queries, options) if queries else []
-    for warning in engine.warnings:  # the model's, known once it loaded (a lexical query never loads it)
-        typer.echo(f"warning: {warning}", err=True)
-    print_results(lines, found, results, as_json=as_json, batch=batch is not None)
+        options = QueryOptions.of(**fields)
+
+        # a batch line that is no query (blank, too long) keeps its place in the output, as an error object
+        lines = [validate_query(text)] if text is not None else read_batch(batch)  # type: ignore[arg-type]
+        found = [checked(line, validate_query) for line in lines]
+        steps = ModelSteps()  # a first query may wait for the model's one-time steps: say so on stderr
+        engine = SearchEngine.open(settings, on_stage=steps)
+        queries = [q for q in found if isinstance(q, str)]
+        with steps:
+            results = engine.answer_many(queries, options) if queries else []
+        for warning in engine.warnings:  # the model's, known once it loaded (a lexical query never loads it)
+            typer.echo(f"warning: {warning}", err=True)
+        print_results(lines, found, results, as_json=as_json, batch=batch is not None)
+
+
+@contextlib.contextmanager
+def without_pydantic_plugins() -> Iterator[None]:
+    """Pydantic looks for plugins when it builds a model's validator, by reading the entry points of every
+    installed package (~40 ms of a cold query); a CLI query's validators have no use for them. As typer does
+    around its own validators: PYDANTIC_DISABLE_PLUGINS while inside, unless the user set it."""
+    given = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+    if given is None:
+        os.environ["PYDANTIC_DISABLE_PLUGINS"] = "1"
+    try:
+        yield
+    finally:
+        if given is None:
+            os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)

@@ -9,9 +9,10 @@ import sys
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from index import BuildProgress
+if TYPE_CHECKING:
+    from index import BuildProgress
 
 _LABELS = {
     "read": "reading articles", "model": "loading the model",
@@ -131,6 +132,8 @@ class ModelSteps:
         self._started = 0.0
 
     def __call__(self, stage: str) -> None:
+        from index import BuildProgress  # here, not at the top: a query that loads no model never imports index.build
+
         if self._bar is None:
             self._bar, self._started = BuildProgressBar(terminal=False), time.perf_counter()
         self._bar.update(BuildProgress(stage, 0, None))

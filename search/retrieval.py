@@ -133,9 +133,15 @@ def _widened(index: LoadedIndex, fetch: Fetch, depth: int, total: int | None) ->
         rows = fetch(n)
         numbers = index.rows.articles[rows.positions]
         exhausted = len(rows.positions) < n if total is None else n >= total
-        if len(np.unique(numbers)) >= depth or exhausted:
+        if _distinct(numbers) >= depth or exhausted:
             return best_per_article(rows.scores, rows.ids, rows.positions, numbers, depth)
         n = n * 4 if total is None else min(total, n * 4)
+
+
+def _distinct(numbers: np.ndarray) -> int:
+    """How many distinct values ``numbers`` holds (not ``len(np.unique(…))``: that imports numpy.ma, 15 ms)."""
+    ordered = np.sort(numbers)
+    return int(len(ordered) > 0) + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
 
 
 def _features(

@@ -398,3 +398,32 @@ def test_a_build_with_more_skipped_lines_than_it_names_reports_the_true_count(
     code, out, err = run("build", str(tmp_path / "in"), "--index", str(tmp_path / "idx2"), "--json")
     report = json.loads(out)
     assert code == 0 and report["skipped_total"] == 10 and len(report["skipped"]) == 3
+
+
+@pytest.mark.parametrize(
+    "value", [None, "7", "007", "+3", " 3", "1_0", "abc", "", "-", "a/b/", "/tmp//x/", "99999999999999999999"]
+)
+def test_plain_values_coerce_every_parameter_as_typer_does(tmp_path: Path, value: str | None) -> None:
+    """Issue 16: ``PlainValues`` (no pydantic) gives what typer's own coercion gives, value or error, for every
+    parameter of every command, on values it takes itself and on values it hands to typer."""
+    import typer.main
+
+    coercion = pytest.importorskip("typer._coercion", reason="a typer without per-parameter pydantic coercion")
+    build_runtime_param = coercion.build_runtime_param
+    from typer._click.exceptions import BadParameter
+
+    from search.cli_options import PlainValues
+
+    def outcome(coercion: object, param: object, ctx: object) -> tuple[str, object]:
+        try:
+            result = coercion.coerce(value, param=param, ctx=ctx)  # type: ignore[attr-defined]
+        except BadParameter as exc:
+            return "error", exc.format_message()
+        return type(result).__name__, result
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        ctx = command.make_context(name, [], resilient_parsing=True)
+        for param in command.params:
+            ours = outcome(PlainValues(param), param, ctx)
+            assert ours == outcome(build_runtime_param(param.type_descriptor), param, ctx), (name, param.name)

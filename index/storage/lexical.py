@@ -216,8 +216,11 @@ class LexicalIndex:
         held = np.zeros(self.rows, dtype=np.float32)
         for term, weight in weights.items():
             rows = self._terms.postings(term)
-            if term in keys:
-                rows = np.union1d(rows, self._names.postings(keys[term]))
+            if term in keys:  # the rows holding either, each once (a mask: np.union1d imports numpy.ma, 15 ms)
+                either = np.zeros(self.rows, dtype=bool)
+                either[rows] = True
+                either[self._names.postings(keys[term])] = True
+                rows = np.flatnonzero(either)
             held[rows] += weight
         total = sum(weights.values())
         return held / total if total > 0 else held
