@@ -10,8 +10,9 @@ event in different words share few 5-term runs. Copies form groups (union-find);
 once, as its earliest-dated (then first-read) article, and lists the others as republished.
 
 Scale: shingle sets are sorted arrays of 64-bit hashes (8 bytes a shingle, not a Python object each),
-signatures are computed with numpy a block of articles at a time, and each LSH band is one dict lookup
-per article, so the cost and the memory grow with the number of articles, not with its square.
+signatures are computed with numpy a block of articles at a time, and each LSH band's buckets are runs of
+equal keys in a sorted array, so the cost and the memory grow with the number of articles, not with its
+square (a bucket of m articles still gives m(m−1)/2 candidates, as in any LSH).
 """
 
 from __future__ import annotations
@@ -99,9 +100,6 @@ def find_duplicates(articles: Sequence[Article]) -> tuple[list[Article], list[Re
         return list(articles), []
     term_hashes: dict[str, int] = {}
     sets = [shingles(a.text, term_hashes) for a in articles]
-    keys = band_keys(signatures(sets))
-    tables: list[dict[int, list[int]]] = [{} for _ in range(BANDS)]
-    by_hash: dict[int, int] = {}
     parent = list(range(len(articles)))
 
     def root(i: int) -> int:
@@ -115,23 +113,40 @@ def find_duplicates(articles: Sequence[Article]) -> tuple[list[Article], list[Re
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
 
+    by_hash: dict[int, int] = {}
+    compared = []  # articles whose text was not seen before, with enough shingles to judge
     for i, article in enumerate(articles):
-        exact = _hash64(article.text.strip())
-        if exact in by_hash:
-            join(by_hash[exact], i)
-            continue
-        by_hash[exact] = i
-        if len(sets[i]) < MIN_SHINGLES:
-            continue
-        candidates: set[int] = set()
-        for table, key in zip(tables, keys[i].tolist()):
-            bucket = table.setdefault(key, [])
-            candidates.update(bucket)
-            bucket.append(i)
-        for j in sorted(candidates):
-            if resemblance(sets[i], sets[j]) >= MIN_RESEMBLANCE:
-                join(j, i)
+        exact = by_hash.setdefault(_hash64(article.text.strip()), i)
+        if exact != i:
+            join(exact, i)
+        elif len(sets[i]) >= MIN_SHINGLES:
+            compared.append(i)
+    for i, j in candidate_pairs(np.array(compared, dtype=np.int64), [sets[i] for i in compared]):
+        if resemblance(sets[i], sets[j]) >= MIN_RESEMBLANCE:
+            join(i, j)
     return _groups(articles, [root(i) for i in range(len(articles))])
+
+
+def candidate_pairs(numbers: np.ndarray, sets: Sequence[np.ndarray]) -> list[tuple[int, int]]:
+    """The pairs of ``numbers`` (first < second, sorted) whose shingle sets share an LSH band: each band's
+    keys sorted, a bucket being a run of equal keys (memory: a few arrays of one value per article)."""
+    if len(numbers) < 2:
+        return []
+    keys = band_keys(signatures(sets))
+    span = int(numbers.max()) + 1  # a pair's key: first · span + second
+    found = [np.zeros(0, dtype=np.int64)]
+    for band in range(BANDS):
+        order = np.argsort(keys[:, band], kind="stable")
+        sorted_keys = keys[order, band]
+        firsts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+        sizes = np.diff(np.concatenate((firsts, [len(order)])))
+        for first, size in zip(firsts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+            members = numbers[order[first : first + size]]
+            a, b = np.triu_indices(size, 1)
+            low, high = np.minimum(members[a], members[b]), np.maximum(members[a], members[b])
+            found.append(low * span + high)
+    pairs = np.unique(np.concatenate(found))
+    return list(zip((pairs // span).tolist(), (pairs % span).tolist()))
 
 
 def _groups(articles: Sequence[Article], roots: list[int]) -> tuple[list[Article], list[Republished]]:
