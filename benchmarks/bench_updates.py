@@ -32,7 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from common import append_results
@@ -44,11 +46,13 @@ from synthetic import BatchMixtureEmbedder, fit_mixture
 ENCODE_RATE = 12.7
 SENTENCES_PER_ARTICLE = 12
 COPY_EVERY = 50
+# Passages and headline of such an article (12 NTREX sentences, ~290 tokens, at 128-token passages).
+VECTORS_PER_ARTICLE = 7.75
 
 
 def ntrex_corpus(path: Path, vectors: int, folder: Path = NTREX_DIR, seed: int = 0) -> int:
     """Articles of SENTENCES_PER_ARTICLE NTREX sentences of one language, drawn at random (two articles share
-    a sentence rarely), adding up to about ``vectors`` vectors (~3.8 per article: passages and a headline);
+    a sentence rarely), adding up to about ``vectors`` vectors (VECTORS_PER_ARTICLE: passages and a headline);
     one article in COPY_EVERY is an earlier one republished with a byline. Returns how many articles."""
     rng = np.random.default_rng(seed)
     sentences = {}
@@ -56,7 +60,7 @@ def ntrex_corpus(path: Path, vectors: int, folder: Path = NTREX_DIR, seed: int =
         lines = (folder / name).read_text(encoding="utf-8").splitlines()
         sentences[lang] = [line.strip() for line in lines if line.strip()]
     langs = sorted(sentences)
-    n = int(vectors / 3.8)
+    n = int(vectors / VECTORS_PER_ARTICLE)
     records: list[dict[str, str]] = []
     with path.open("w", encoding="utf-8") as fh:
         for i in range(n):
@@ -76,8 +80,7 @@ def ntrex_corpus(path: Path, vectors: int, folder: Path = NTREX_DIR, seed: int =
 
 def build_once(vectors: int, fit_index: Path | None, work: Path, profile: Path | None, ntrex: Path) -> dict:
     """One full build in this process (the child of ``--build-only``): its figures as a dict."""
-    from index import Settings, build_index, load_embedder
-    from index.build import BuildProgress
+    from index import BuildProgress, Settings, build_index, load_embedder
     from index.embedding.backends import TORCH_FP32
 
     articles = ntrex_corpus(work / "corpus.jsonl", vectors, ntrex)
@@ -85,25 +88,20 @@ def build_once(vectors: int, fit_index: Path | None, work: Path, profile: Path |
     embedder = BatchMixtureEmbedder(load_embedder(None, settings.models_dir, TORCH_FP32), fit_mixture(fit_index))
     embedder.count_tokens(["warm up"])
     rss_before = _rss_now()
-    stages: dict[str, float] = {}
-    last = ["start", time.perf_counter()]
-
-    def progress(event: BuildProgress) -> None:
-        now = time.perf_counter()
-        if event.stage != last[0]:
-            stages[str(last[0])] = stages.get(str(last[0]), 0.0) + now - float(last[1])
-            last[:] = [event.stage, now]
-
+    events: list[tuple[float, BuildProgress]] = []
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
     if profiler:
         profiler.enable()
-    report = build_index([work / "corpus.jsonl"], settings, embedder=embedder, progress=progress)
+    report = build_index([work / "corpus.jsonl"], settings, embedder=embedder,
+                         progress=lambda event: events.append((time.perf_counter(), event)))  # fmt: skip
     if profiler:
         profiler.disable()
         profiler.dump_stats(str(profile))
     seconds = time.perf_counter() - started
-    stages[str(last[0])] = stages.get(str(last[0]), 0.0) + time.perf_counter() - float(last[1])
+    stages = _stages(
+        [(started, BuildProgress("start", 0, None)), *events, (time.perf_counter(), BuildProgress("end", 0, None))]
+    )
     m = report.manifest
     return {
         "vectors": m.passages + m.headlines, "articles": articles, "indexed": m.articles, "passages": m.passages,
@@ -111,9 +109,26 @@ def build_once(vectors: int, fit_index: Path | None, work: Path, profile: Path |
         "non_encoding_seconds": seconds - report.encode_seconds,
         "model_encode_seconds": (m.passages + m.headlines) / ENCODE_RATE,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_before_mb": rss_before,
-        "stages": {k: round(v, 2) for k, v in stages.items()}, "stories": m.build.stories,
+        "stages": stages, "stories": m.build.stories,
         "republished": m.build.republished,
     }  # fmt: skip
+
+
+def _stages(events: list[tuple[float, Any]]) -> dict[str, float]:
+    """Seconds per stage from the build's progress events: the time from one event to the next goes to the
+    first one's stage, except after the last "read" event (copies are found then) and after "stories" is done
+    (the version's files are written then)."""
+    out: dict[str, float] = {}
+    for (at, event), (until, following) in pairwise(events):
+        stage = event.stage
+        if stage == "read" and following.stage != "read":
+            stage = "copies"
+        elif stage == "stories" and event.done == event.total:
+            stage = "write files"
+        elif stage == "write" and event.done == 0:
+            stage = "stories"
+        out[stage] = round(out.get(stage, 0.0) + until - at, 2)
+    return out
 
 
 def build_part(sizes: list[int], fit_index: Path | None, profile: Path | None, ntrex: Path) -> list[dict]:
@@ -126,7 +141,10 @@ def build_part(sizes: list[int], fit_index: Path | None, profile: Path | None, n
             cmd = [sys.executable, __file__, "--child", str(size), "--work", work, "--ntrex", str(ntrex)]
             cmd += ["--fit-index", str(fit_index)] if fit_index else []
             cmd += ["--profile", str(profile)] if profile else []
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"the build of {size} vectors failed:\n{done.stderr[-3000:]}")
+            out = done.stdout
         row = json.loads(out.strip().splitlines()[-1])
         rows.append(row)
         print(f"{row['vectors']:>9}{row['articles']:>9}{row['seconds']:>9.1f}{row['encode_seconds']:>9.1f}"

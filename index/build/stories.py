@@ -40,7 +40,7 @@ CANDIDATES = 32
 STORY_CENTRING = 0.25
 # From this many articles on, candidates come from an HNSW graph over article vectors instead of an exact
 # scan (n² · d): below it the scan is the cheaper of the two (see benchmarks/README.md, bench_updates.py).
-APPROXIMATE_FROM = 20_000
+APPROXIMATE_FROM = 30_000
 # The HNSW graph's links per node and search breadth: a story's versions are an article's nearest
 # neighbours by far, which this breadth finds with pairwise agreement ≥ 0.999 against the exact scan.
 HNSW_LINKS = 32
