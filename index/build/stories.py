@@ -136,12 +136,14 @@ def _candidate_pairs(vectors: np.ndarray, exact: bool) -> tuple[np.ndarray, np.n
     import faiss
 
     n, k = len(vectors), min(len(vectors), CANDIDATES + 1)
+    index: faiss.Index
     if exact:
         index = faiss.IndexFlatIP(vectors.shape[1])
     else:
-        index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = max(HNSW_EF_SEARCH, k)
+        graph = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        graph.hnsw.efSearch = max(HNSW_EF_SEARCH, k)
+        index = graph
     index.add(vectors)
     _, neighbours = index.search(vectors, k)
     mine = np.repeat(np.arange(n, dtype=np.int64), neighbours.shape[1])

@@ -77,7 +77,7 @@ def signatures(sets: Sequence[np.ndarray]) -> np.ndarray:
         filled = np.flatnonzero(sizes)
         if not len(filled):
             continue
-        values = np.concatenate([block[i] for i in filled])
+        values = np.concatenate([block[i] for i in filled.tolist()])
         permuted = (values ^ (values >> np.uint64(32))).astype(np.uint32)[:, None] * a + b
         firsts = (np.cumsum(sizes) - sizes)[filled]
         out[start + filled] = np.minimum.reduceat(permuted, firsts, axis=0)
