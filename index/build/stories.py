@@ -38,10 +38,10 @@ NEAR_DUPLICATE_THRESHOLD = 0.95
 CANDIDATES = 32
 # Share of each language's mean removed before aligning, whatever the index's own centring.
 STORY_CENTRING = 0.25
-# From this many articles on (about 0.7–1M passages), candidates come from an HNSW graph over article vectors
-# instead of an exact scan (n² · d). Below it the scan is both exact and cheaper: 27 s at 33k articles against
-# 46 s for the graph at efSearch 512, on two cores (benchmarks/README.md, bench_updates.py).
-APPROXIMATE_FROM = 100_000
+# From this many articles on (1–2M passages), candidates come from an HNSW graph over article vectors instead of
+# an exact scan (n² · d). Below it the scan is both exact and cheaper, measured on two cores: 27 s at 33k
+# articles and 104 s at 100k, against 46 s and 242 s for the graph at efSearch 512 (bench_updates.py).
+APPROXIMATE_FROM = 250_000
 # The HNSW graph's links per node and search breadth. On real vectors (the demo corpus, NTREX) its stories equal
 # the exact scan's; on planted stories over near-isotropic synthetic vectors it loses an article's closest version
 # for ~10 % of articles at 33k articles (recall of the top 2 in its 33: 0.90), and the stories then agree at
