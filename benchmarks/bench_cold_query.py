@@ -27,7 +27,6 @@ SEMSEARCH_HOME, so the two never share (or rewrite) one model export.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import resource
 import socket
@@ -36,12 +35,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from common import ROOT, SEEDS, append_results
-from synthetic import MixtureEmbedder, fit_mixture, synthetic_corpus
+from synthetic import BatchMixtureEmbedder, fit_mixture, synthetic_corpus
 
 from index import Settings, build_index, iter_articles, load_embedder, open_index
 from index.embedding.backends import ONNX_FP32, TORCH_FP32
@@ -143,30 +141,6 @@ def _large_index(vectors: int, fit_from: Path) -> Path:
         f"built in {time.perf_counter() - t1:.0f} s"
     )
     return settings.index_dir
-
-
-class BatchMixtureEmbedder(MixtureEmbedder):
-    """synthetic.MixtureEmbedder's vectors drawn a batch at a time, sentence vectors with them from one draw
-    (the build calls ``encode_passages_pooled``): one random generator per batch instead of one per passage and
-    per sentence (~4 per passage), which took most of a large synthetic build. The real tokenizer still counts."""
-
-    def _draw(self, texts: Sequence[str], n: int) -> np.ndarray:
-        first = texts[0].encode() if texts else b""
-        seed = int.from_bytes(hashlib.md5(first + str(len(texts)).encode()).digest()[:4], "little")
-        return self.mixture.sample(n, seed=seed) if n else np.zeros((0, self.dimension), np.float32)
-
-    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
-        return self._draw(texts, len(texts))
-
-    def encode_passages_pooled(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        drawn = self._draw(texts, len(texts) + sum(len(s) for s in spans))
-        pooled, at = [], len(texts)
-        for text_spans in spans:
-            pooled.append(drawn[at : at + len(text_spans)])
-            at += len(text_spans)
-        return drawn[: len(texts)], pooled
 
 
 def _through_server(semsearch: str, index_dir: Path, env: dict[str, str], repeat: int, n: int) -> list[dict]:

@@ -117,6 +117,30 @@ class MixtureEmbedder:
         return self.real.token_spans(text)
 
 
+class BatchMixtureEmbedder(MixtureEmbedder):
+    """synthetic.MixtureEmbedder's vectors drawn a batch at a time, sentence vectors with them from one draw
+    (the build calls ``encode_passages_pooled``): one random generator per batch instead of one per passage and
+    per sentence (~4 per passage), which took most of a large synthetic build. The real tokenizer still counts."""
+
+    def _draw(self, texts: Sequence[str], n: int) -> np.ndarray:
+        first = texts[0].encode() if texts else b""
+        seed = int.from_bytes(hashlib.md5(first + str(len(texts)).encode()).digest()[:4], "little")
+        return self.mixture.sample(n, seed=seed) if n else np.zeros((0, self.dimension), np.float32)
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        return self._draw(texts, len(texts))
+
+    def encode_passages_pooled(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        drawn = self._draw(texts, len(texts) + sum(len(s) for s in spans))
+        pooled, at = [], len(texts)
+        for text_spans in spans:
+            pooled.append(drawn[at : at + len(text_spans)])
+            at += len(text_spans)
+        return drawn[: len(texts)], pooled
+
+
 def synthetic_corpus(path: Path, vectors: int) -> None:
     """Articles of 12 sentences (about 3 passages and a headline each) adding up to ~``vectors`` vectors."""
     rng = np.random.default_rng(0)

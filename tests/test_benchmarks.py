@@ -259,3 +259,14 @@ def test_rebuild_benchmark_runs_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -
     result = load("bench_rebuild").main([str(corpus), "--repeat", "1", "--out", str(out)])
     assert 0 < result["after"] < result["after_first_build_s"]  # decided from the fingerprint: no model loaded
     assert json.loads(out.read_text().splitlines()[-1])["figures"] == result
+
+
+@pytest.mark.slow  # loads the real tokenizer (and model) in a child process per size
+def test_updates_benchmark_builds_and_compares_stories(seeds_index: Settings, ntrex: Path, tmp_path: Path) -> None:
+    fit = ["--fit-index", str(seeds_index.index_dir), "--ntrex", str(ntrex), "--out", str(tmp_path / "u.jsonl")]
+    rows = load("bench_updates").main(["--build-only", "--sizes", "400", *fit])
+    assert len(rows) == 1 and rows[0]["articles"] == 51 and rows[0]["indexed"] == 50  # one in 50 is a copy
+    assert rows[0]["peak_rss_mb"] > rows[0]["rss_before_mb"] > 0 and rows[0]["non_encoding_seconds"] > 0
+    stories = load("bench_updates").main(["--stories", "--sizes", "1500", "--index", str(seeds_index.index_dir), *fit])
+    assert [r["corpus"] for r in stories] == ["index", "planted 1500"]
+    assert all(r["exact_pairs"] > 0 and r["precision"] >= 0.99 and r["recall"] >= 0.99 for r in stories)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from index.build import stories as stories_module
 from index.build.stories import alignment, find_stories
 
 
@@ -71,3 +73,62 @@ def test_alignment_is_symmetric_and_one_for_identical_articles() -> None:
 
 def test_empty_corpus() -> None:
     assert find_stories(np.zeros((0, 8), np.float32), np.zeros(0, int), [], {}) == {}
+
+
+def _planted(stories: int, seed: int, dim: int = 32) -> tuple[np.ndarray, np.ndarray, list[str], dict[int, str]]:
+    """``stories`` stories of 1–4 versions in distinct languages (noisy copies of one content, 1–4 passages),
+    their contents drawn around a few shared topics so that unrelated articles are near one another too."""
+    rng = np.random.default_rng(seed)
+    languages = ["en", "fr", "ar", "zh", "de"]
+    topics = rng.normal(size=(max(1, stories // 50), dim))
+    offset = {lang: rng.normal(size=dim) * 0.1 for lang in languages}
+    raw, owner, langs, article_langs = [], [], [], {}
+    for _ in range(stories):
+        content = topics[rng.integers(len(topics))] + rng.normal(size=(int(rng.integers(1, 5)), dim))
+        for lang in rng.choice(languages, size=int(rng.integers(1, 5)), replace=False):
+            number = len(article_langs)
+            article_langs[number] = str(lang)
+            for passage in content:
+                raw.append(_unit(passage + offset[lang] + rng.normal(size=dim) * 0.35))
+                owner.append(number)
+                langs.append(str(lang))
+    return np.array(raw, np.float32), np.array(owner), langs, article_langs
+
+
+def _pairs(stories: dict[int, int]) -> set[tuple[int, int]]:
+    members: dict[int, list[int]] = {}
+    for article, story in stories.items():
+        members.setdefault(story, []).append(article)
+    return {(a, b) for group in members.values() for a in group for b in group if a < b}
+
+
+def test_stories_equal_an_all_pairs_oracle_on_a_small_corpus() -> None:
+    from index.build.stories import NEAR_DUPLICATE_THRESHOLD, STORY_CENTRING, _grow
+    from index.vectors.centring import centre, language_means
+
+    raw, owner, langs, article_langs = _planted(80, seed=1)
+    assert len(article_langs) < stories_module.APPROXIMATE_FROM  # the default takes the exact scan
+    centred = centre(raw, langs, language_means(raw, langs), STORY_CENTRING)
+    numbers = sorted(article_langs)
+    edges = []
+    for i, a in enumerate(numbers):
+        for b in numbers[i + 1 :]:
+            score = alignment(centred[owner == a], centred[owner == b])
+            same = article_langs[a] == article_langs[b]
+            if score >= (NEAR_DUPLICATE_THRESHOLD if same else stories_module.ALIGN_THRESHOLD):
+                edges.append((score, a, b))
+    edges.sort(key=lambda e: (-e[0], e[1], e[2]))
+    expected = _grow(edges, article_langs)
+    assert len(_pairs(expected)) > 50  # the planted stories are found, not an empty agreement
+    assert find_stories(raw, owner, langs, article_langs) == expected
+    assert find_stories(raw, owner, langs, article_langs, exact=False) == expected
+
+
+def test_approximate_candidates_agree_with_the_exact_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw, owner, langs, article_langs = _planted(1200, seed=2)
+    exact = _pairs(find_stories(raw, owner, langs, article_langs, exact=True))
+    monkeypatch.setattr(stories_module, "APPROXIMATE_FROM", len(article_langs))  # the default turns approximate
+    approximate = _pairs(find_stories(raw, owner, langs, article_langs))
+    agreed = len(exact & approximate)
+    assert len(exact) > 1000
+    assert agreed / len(approximate) >= 0.99 and agreed / len(exact) >= 0.99

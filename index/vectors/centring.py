@@ -49,8 +49,13 @@ def language_means(
 def centre(
     vectors: np.ndarray, langs: Sequence[str | None], means: dict[str, np.ndarray], strength: float = STRENGTH
 ) -> np.ndarray:
-    """Vectors minus ``strength`` times their language's mean, re-normalised to unit length."""
-    shift = np.stack([means.get(lang or "?", means[_ALL]) for lang in langs]) if len(langs) else 0.0
-    out = (vectors - strength * shift).astype(np.float32)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.maximum(norms, 1e-12)
+    """Vectors minus ``strength`` times their language's mean, re-normalised to unit length.
+
+    Works in one float32 copy of ``vectors``, a language at a time (no second matrix of shifts)."""
+    out = np.array(vectors, dtype=np.float32)
+    labels = np.array([lang or "?" for lang in langs])
+    for lang in np.unique(labels):
+        rows = np.flatnonzero(labels == lang)
+        out[rows] -= strength * means.get(str(lang), means[_ALL])
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out
