@@ -108,6 +108,7 @@ def test_mixture_shapes_vectors_like_real_embeddings() -> None:
 needs_ntrex = pytest.mark.usefixtures("ntrex")
 
 
+@pytest.mark.slow  # seconds: a whole benchmark run, starting Ray, or extracting NTREX pages
 @needs_ntrex
 def test_ingest_benchmark_runs_on_a_few_articles() -> None:
     rows = load("bench_ingest").main(["--repeat", "1", "--limit", "40"])

@@ -175,6 +175,7 @@ def test_a_build_whose_workers_keep_dying_fails_cleanly(ray_cluster: None, tmp_p
     assert open_index(settings.index_dir).manifest.articles == 7
 
 
+@pytest.mark.slow  # seconds: a whole benchmark run, starting Ray, or extracting NTREX pages
 def test_an_unreachable_ray_address_is_refused_quickly_by_the_cli(tmp_path: Path) -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))

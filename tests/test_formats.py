@@ -244,6 +244,7 @@ def test_binary_or_empty_files_in_any_format_are_skipped(tmp_path: Path, suffix:
     assert articles == {} and set(skipped) == {f"blob{suffix}", f"empty{suffix}"}
 
 
+@pytest.mark.slow  # seconds: a whole benchmark run, starting Ray, or extracting NTREX pages
 def test_ntrex_pages_and_jsonl_agree(tmp_path: Path) -> None:
     """The same articles (title, text, date) from an HTML page and from its JSONL record."""
     import sys
