@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..settings import Settings
-from ..storage.rows import LanguageMeans, VectorRows, centred_lookup, language_method
+from ..storage.rows import LanguageMeans, VectorRows, centred_lookup, centred_rows, language_method
 from ..storage.versions import LoadedIndex
 from ..vectors import FaissIndex, IndexSpec, Tuning, create_vector_index, parse_spec, tune
 from ..vectors.spec import memory_budget
@@ -64,7 +64,7 @@ def _new(rows: VectorRows, spec: IndexSpec, settings: Settings) -> BuiltIndex:
         rows.raw, rows.langs.tolist(), language_method(settings.language_neutral, settings.language_method)
     )
     index = create_vector_index(spec, dim)
-    centred = centre_rows(rows, means)
+    centred = centred_rows(rows, means, _ADD_CHUNK)
     if spec.kind == "IVF":
         index.train(centred)
     # rows kept out until tuning has used them as unseen queries (none for exact search)
@@ -104,14 +104,6 @@ def _updated(rows: VectorRows, previous: LoadedIndex, target: float) -> BuiltInd
         index.add(added, means.apply(rows.raw[new_rows], rows.langs[new_rows]))
     index.lookup = centred_lookup(rows, means)
     index.masked = masked
-    centred = None if index.spec.exact else centre_rows(rows, means)  # exact search needs no tuning
+    centred = None if index.spec.exact else centred_rows(rows, means, _ADD_CHUNK)  # exact search needs no tuning
     tuning = tune(index, centred, rows.ids, target, holdout=np.zeros(0, np.int64))
     return BuiltIndex(index, means, masked, "incremental", tuning, built.trained_on)
-
-
-def centre_rows(rows: VectorRows, means: LanguageMeans) -> np.ndarray:
-    """The vectors the index holds: the rows' raw vectors with ``means`` applied, in chunks of _ADD_CHUNK."""
-    if not len(rows):
-        return np.zeros((0, rows.raw.shape[1]), np.float32)
-    return np.vstack([means.apply(rows.raw[i : i + _ADD_CHUNK], rows.langs[i : i + _ADD_CHUNK])
-                      for i in range(0, len(rows), _ADD_CHUNK)])  # fmt: skip

@@ -163,6 +163,15 @@ class VectorRows:
         return cls(ids, articles, langs, raw)
 
 
+def centred_rows(rows: VectorRows, means: LanguageMeans, chunk: int = 100_000) -> np.ndarray:
+    """Every row's vector as the index holds it (``means`` applied), made ``chunk`` rows at a time so the raw
+    vectors are read from their mapping piece by piece."""
+    if not len(rows):
+        return np.zeros((0, rows.raw.shape[1]), np.float32)
+    return np.vstack([means.apply(rows.raw[i : i + chunk], rows.langs[i : i + chunk])
+                      for i in range(0, len(rows), chunk)])  # fmt: skip
+
+
 def centred_lookup(rows: VectorRows, means: LanguageMeans) -> Callable[[np.ndarray], np.ndarray]:
     """A function: vector ids -> their exact centred vectors, read from the memory-mapped rows."""
 

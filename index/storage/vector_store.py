@@ -34,7 +34,7 @@ from ..vectors.milvus_store import (
 from ..vectors.spec import IndexSpec, memory_budget
 from ..vectors.tuning import Tuning, holdout_rows
 from .manifest import Manifest
-from .rows import LanguageMeans, VectorRows, centred_lookup
+from .rows import centred_lookup, centred_rows
 from .versions import LoadedIndex, open_index
 
 __all__ = ["ExportReport", "export_to_milvus", "open_vector_store"]
@@ -140,7 +140,7 @@ def _export(
     create_collection(client, physical, spec, dim, properties)
     try:
         client.release_collection(physical)  # filled and flushed released, then loaded (see wait_indexed)
-        vectors = _centred(rows, index.means)
+        vectors = centred_rows(rows, index.means, _CENTRE_CHUNK)
         fields = _fields(index)
         holdout = np.zeros(0, np.int64) if spec.exact else holdout_rows(len(rows))
         keep = np.setdiff1d(np.arange(len(rows)), holdout)
@@ -166,15 +166,6 @@ def _export(
             client.drop_collection(physical)
         raise
     return physical, tuning
-
-
-def _centred(rows: VectorRows, means: LanguageMeans) -> np.ndarray:
-    """The vectors FAISS holds: raw embeddings with the index's language map applied (LEACE or centring)."""
-    parts = [
-        means.apply(rows.raw[i : i + _CENTRE_CHUNK], rows.langs[i : i + _CENTRE_CHUNK])
-        for i in range(0, len(rows), _CENTRE_CHUNK)
-    ]
-    return np.vstack(parts) if parts else np.zeros((0, rows.raw.shape[1]), np.float32)
 
 
 def _fields(index: LoadedIndex) -> list[dict[str, str]]:
